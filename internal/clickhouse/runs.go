@@ -1,0 +1,194 @@
+package clickhouse
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/runhook/runhook/internal/runs"
+)
+
+const runColumns = `id, trace_id, session_id, tenant_id, parent_run_id, reference_example_id,
+    name, run_type, status, is_root, dotted_order,
+    start_time, end_time, modified_at, first_token_time, last_queued_at,
+    parent_run_ids, child_run_ids, direct_child_run_ids,
+    total_tokens, prompt_tokens, completion_tokens, total_cost, prompt_cost, completion_cost,
+    app_path, in_dataset, tags, error, inputs, outputs, inputs_s3_urls, outputs_s3_urls,
+    extra, events, feedback_stats, serialized, share_token`
+
+// InsertRunsSQL names its columns: 18.16 needs the list for batches, and
+// inserted_at is left to the server.
+const InsertRunsSQL = `INSERT INTO runs (` + runColumns + `)`
+
+// LatestRunsSQL reads the newest version of each of a set of runs, by the sort key.
+const LatestRunsSQL = `SELECT ` + runColumns + `, inserted_at
+FROM runs
+WHERE id IN ?
+ORDER BY id, modified_at DESC, inserted_at DESC
+LIMIT 1 BY id`
+
+// CompletedArrivalsSQL is the rule window: ids of runs of one project written
+// in a completed state with server time in (after, upTo]. A range of
+// run_arrivals' sort key (session_id, inserted_at, id).
+const CompletedArrivalsSQL = `SELECT DISTINCT id
+FROM run_arrivals
+WHERE session_id = ? AND inserted_at > toDateTime(?) AND inserted_at <= toDateTime(?) AND completed = 1
+ORDER BY id`
+
+// CountRunsSQL counts distinct runs (not versions).
+const CountRunsSQL = `SELECT uniqExact(id) FROM runs`
+
+func rawPtr(raw json.RawMessage) *string {
+	if raw == nil {
+		return nil
+	}
+	s := string(raw)
+	return &s
+}
+
+func rawFrom(s *string) json.RawMessage {
+	if s == nil {
+		return nil
+	}
+	return json.RawMessage(*s)
+}
+
+func microsPtr(t *time.Time) *uint64 {
+	if t == nil {
+		return nil
+	}
+	us := runs.Micros(*t)
+	return &us
+}
+
+func timePtr(us *uint64) *time.Time {
+	if us == nil {
+		return nil
+	}
+	t := runs.FromMicros(*us)
+	return &t
+}
+
+func boolByte(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// InsertRuns writes runs in batches of the configured size. Each row is a new
+// version; reads return the newest per id.
+func (s *Store) InsertRuns(ctx context.Context, rs []runs.Run) error {
+	for start := 0; start < len(rs); start += s.batchSize {
+		end := min(start+s.batchSize, len(rs))
+		batch, err := s.conn.PrepareBatch(ctx, InsertRunsSQL)
+		if err != nil {
+			return fmt.Errorf("insert runs: %w", err)
+		}
+		for _, r := range rs[start:end] {
+			tags := r.Tags
+			if tags == nil {
+				tags = []string{}
+			}
+			parents := r.ParentRunIDs
+			if parents == nil {
+				parents = []uuid.UUID{}
+			}
+			if err := batch.Append(
+				r.ID, r.TraceID, r.SessionID, r.TenantID, r.ParentRunID, r.ReferenceExampleID,
+				r.Name, r.RunType, r.Status, boolByte(r.IsRoot), r.DottedOrder,
+				runs.Micros(r.StartTime), microsPtr(r.EndTime), runs.Micros(r.ModifiedAt),
+				microsPtr(r.FirstTokenTime), microsPtr(r.LastQueuedAt),
+				parents, rawPtr(r.ChildRunIDs), rawPtr(r.DirectChildRunIDs),
+				r.TotalTokens, r.PromptTokens, r.CompletionTokens, r.TotalCost, r.PromptCost, r.CompletionCost,
+				r.AppPath, boolByte(r.InDataset), tags, r.Error,
+				rawPtr(r.Inputs), rawPtr(r.Outputs), rawPtr(r.InputsS3URLs), rawPtr(r.OutputsS3URLs),
+				rawPtr(r.Extra), rawPtr(r.Events), rawPtr(r.FeedbackStats), rawPtr(r.Serialized), r.ShareToken,
+			); err != nil {
+				batch.Abort()
+				return fmt.Errorf("insert runs: run %s: %w", r.ID, err)
+			}
+		}
+		if err := batch.Send(); err != nil {
+			return fmt.Errorf("insert runs: %w", err)
+		}
+	}
+	return nil
+}
+
+// LatestRuns reads the newest version of each run in ids; unknown ids are
+// absent from the result, which is ordered by id.
+func (s *Store) LatestRuns(ctx context.Context, ids []uuid.UUID) ([]runs.Run, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.conn.Query(ctx, LatestRunsSQL, uuidSet(ids))
+	if err != nil {
+		return nil, fmt.Errorf("read runs: %w", err)
+	}
+	defer rows.Close()
+	var out []runs.Run
+	for rows.Next() {
+		var (
+			r                                           runs.Run
+			isRoot, inDataset                           uint8
+			start, modified                             uint64
+			end, firstToken, lastQueued                 *uint64
+			childIDs, directChildIDs                    *string
+			inputs, outputs, inS3, outS3, extra, events *string
+			feedbackStats, serialized                   *string
+		)
+		if err := rows.Scan(
+			&r.ID, &r.TraceID, &r.SessionID, &r.TenantID, &r.ParentRunID, &r.ReferenceExampleID,
+			&r.Name, &r.RunType, &r.Status, &isRoot, &r.DottedOrder,
+			&start, &end, &modified, &firstToken, &lastQueued,
+			&r.ParentRunIDs, &childIDs, &directChildIDs,
+			&r.TotalTokens, &r.PromptTokens, &r.CompletionTokens, &r.TotalCost, &r.PromptCost, &r.CompletionCost,
+			&r.AppPath, &inDataset, &r.Tags, &r.Error, &inputs, &outputs, &inS3, &outS3,
+			&extra, &events, &feedbackStats, &serialized, &r.ShareToken, &r.InsertedAt,
+		); err != nil {
+			return nil, fmt.Errorf("read runs: %w", err)
+		}
+		r.IsRoot, r.InDataset = isRoot == 1, inDataset == 1
+		r.StartTime, r.EndTime, r.ModifiedAt = runs.FromMicros(start), timePtr(end), runs.FromMicros(modified)
+		r.FirstTokenTime, r.LastQueuedAt = timePtr(firstToken), timePtr(lastQueued)
+		r.ChildRunIDs, r.DirectChildRunIDs = rawFrom(childIDs), rawFrom(directChildIDs)
+		r.Inputs, r.Outputs, r.InputsS3URLs, r.OutputsS3URLs = rawFrom(inputs), rawFrom(outputs), rawFrom(inS3), rawFrom(outS3)
+		r.Extra, r.Events, r.FeedbackStats, r.Serialized = rawFrom(extra), rawFrom(events), rawFrom(feedbackStats), rawFrom(serialized)
+		r.InsertedAt = r.InsertedAt.UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// CompletedArrivals returns the ids of runs of project session that were
+// written in a completed state with server insertion time in (after, upTo].
+// Server time has whole-second resolution.
+func (s *Store) CompletedArrivals(ctx context.Context, session uuid.UUID, after, upTo time.Time) ([]uuid.UUID, error) {
+	rows, err := s.conn.Query(ctx, CompletedArrivalsSQL, session, uint32(after.Unix()), uint32(upTo.Unix()))
+	if err != nil {
+		return nil, fmt.Errorf("read run window: %w", err)
+	}
+	defer rows.Close()
+	var ids []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("read run window: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// CountRuns counts distinct runs stored.
+func (s *Store) CountRuns(ctx context.Context) (uint64, error) {
+	var n uint64
+	if err := s.conn.QueryRow(ctx, CountRunsSQL).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count runs: %w", err)
+	}
+	return n, nil
+}

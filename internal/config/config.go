@@ -1,0 +1,301 @@
+// Package config loads runhook's settings: defaults, then a YAML file, then
+// RUNHOOK_<SECTION>_<KEY> environment variables, each layer overriding the last.
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/structs"
+	"github.com/knadh/koanf/v2"
+)
+
+// EnvPrefix starts every environment variable that sets a config key.
+const EnvPrefix = "RUNHOOK_"
+
+// DefaultFile is read from the working directory when no --config is given.
+const DefaultFile = "runhook.yaml"
+
+type Config struct {
+	ClickHouse ClickHouse `koanf:"clickhouse"`
+	Temporal   Temporal   `koanf:"temporal"`
+	Secrets    Secrets    `koanf:"secrets"`
+	Delivery   Delivery   `koanf:"delivery"`
+	Metrics    Metrics    `koanf:"metrics"`
+	Log        Log        `koanf:"log"`
+}
+
+type ClickHouse struct {
+	Addr        string        `koanf:"addr"`
+	Database    string        `koanf:"database"`
+	Username    string        `koanf:"username"`
+	Password    string        `koanf:"password" secret:"true"`
+	DialTimeout time.Duration `koanf:"dial_timeout"`
+	// BatchSize caps the rows sent in one INSERT block.
+	BatchSize int `koanf:"batch_size"`
+}
+
+type Temporal struct {
+	Address   string `koanf:"address"`
+	Namespace string `koanf:"namespace"`
+	TaskQueue string `koanf:"task_queue"`
+	UIURL     string `koanf:"ui_url"`
+}
+
+type Secrets struct {
+	// Key is base64 of 32 bytes; it encrypts webhook URLs, headers and signing secrets at rest.
+	Key string `koanf:"key" secret:"true"`
+}
+
+type Delivery struct {
+	Timeout      time.Duration `koanf:"timeout"`
+	AllowPrivate bool          `koanf:"allow_private"`
+}
+
+type Metrics struct {
+	Addr string `koanf:"addr"`
+}
+
+type Log struct {
+	Level  string `koanf:"level"`
+	Format string `koanf:"format"`
+}
+
+// Default is the configuration with nothing set: it points at the local services
+// that `make services` starts.
+func Default() Config {
+	return Config{
+		ClickHouse: ClickHouse{
+			Addr:        "127.0.0.1:9000",
+			Database:    "runhook",
+			Username:    "default",
+			DialTimeout: 5 * time.Second,
+			BatchSize:   100_000,
+		},
+		Temporal: Temporal{
+			Address:   "127.0.0.1:7233",
+			Namespace: "default",
+			TaskQueue: "runhook",
+			UIURL:     "http://127.0.0.1:8233",
+		},
+		Delivery: Delivery{Timeout: 5 * time.Second},
+		Metrics:  Metrics{Addr: "127.0.0.1:9464"},
+		Log:      Log{Level: "info", Format: "text"},
+	}
+}
+
+// Options says where Load looks. Zero values mean: the default file if it
+// exists, and the process environment.
+type Options struct {
+	// File is an explicit config file; it must exist.
+	File string
+	// Environ replaces os.Environ (tests).
+	Environ []string
+}
+
+// Load builds the effective configuration and validates it.
+func Load(opts Options) (Config, error) {
+	k := koanf.New(".")
+	if err := k.Load(structs.Provider(Default(), "koanf"), nil); err != nil {
+		return Config{}, fmt.Errorf("config defaults: %w", err)
+	}
+	known, sections := map[string]bool{}, map[string]bool{}
+	for _, key := range k.Keys() {
+		known[key] = true
+		sections[strings.SplitN(key, ".", 2)[0]] = true
+	}
+
+	path := opts.File
+	if path == "" {
+		if _, err := os.Stat(DefaultFile); err == nil {
+			path = DefaultFile
+		}
+	}
+	if path != "" {
+		fk := koanf.New(".")
+		if err := fk.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return Config{}, fmt.Errorf("config file %s: %w", path, err)
+		}
+		for _, key := range fk.Keys() {
+			if !known[key] {
+				return Config{}, fmt.Errorf("config file %s: unknown key %q (known keys: %s)", path, key, strings.Join(Keys(), ", "))
+			}
+		}
+		if err := k.Merge(fk); err != nil {
+			return Config{}, fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
+
+	environ := opts.Environ
+	if environ == nil {
+		environ = os.Environ()
+	}
+	var envErr error
+	ek := koanf.New(".")
+	err := ek.Load(env.Provider(".", env.Opt{
+		Prefix:      EnvPrefix,
+		EnvironFunc: func() []string { return environ },
+		TransformFunc: func(name, value string) (string, any) {
+			key, ok := KeyForEnv(name)
+			if !ok {
+				return "", nil
+			}
+			if !known[key] {
+				// A misspelt key in a known section is an error; other RUNHOOK_*
+				// variables (the scripts' own) are not config and are left alone.
+				if sections[strings.SplitN(key, ".", 2)[0]] && envErr == nil {
+					envErr = fmt.Errorf("environment variable %s: %q is not a config key", name, key)
+				}
+				return "", nil
+			}
+			return key, value
+		},
+	}), nil)
+	if err != nil {
+		return Config{}, fmt.Errorf("config environment: %w", err)
+	}
+	if envErr != nil {
+		return Config{}, envErr
+	}
+	if err := k.Merge(ek); err != nil {
+		return Config{}, fmt.Errorf("config environment: %w", err)
+	}
+
+	var c Config
+	if err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// KeyForEnv maps RUNHOOK_TEMPORAL_TASK_QUEUE to temporal.task_queue. Sections
+// never contain an underscore, so the first one after the prefix splits section from key.
+func KeyForEnv(name string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, EnvPrefix)
+	if !ok {
+		return "", false
+	}
+	section, key, ok := strings.Cut(strings.ToLower(rest), "_")
+	if !ok || section == "" || key == "" {
+		return "", false
+	}
+	return section + "." + key, true
+}
+
+// EnvForKey maps temporal.task_queue to RUNHOOK_TEMPORAL_TASK_QUEUE.
+func EnvForKey(key string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// Keys lists every config key, dotted, sorted.
+func Keys() []string {
+	k := koanf.New(".")
+	_ = k.Load(structs.Provider(Default(), "koanf"), nil)
+	keys := k.Keys()
+	sort.Strings(keys)
+	return keys
+}
+
+// Validate checks each value and names the key of the first bad one.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config %s: "+format, append([]any{key}, args...)...))
+	}
+	if err := checkHostPort(c.ClickHouse.Addr); err != nil {
+		bad("clickhouse.addr", "%v", err)
+	}
+	if !isIdentifier(c.ClickHouse.Database) {
+		bad("clickhouse.database", "%q is not a valid database name (letters, digits and _ only, not starting with a digit)", c.ClickHouse.Database)
+	}
+	if c.ClickHouse.DialTimeout <= 0 {
+		bad("clickhouse.dial_timeout", "must be positive, got %s", c.ClickHouse.DialTimeout)
+	}
+	if c.ClickHouse.BatchSize <= 0 {
+		bad("clickhouse.batch_size", "must be positive, got %d", c.ClickHouse.BatchSize)
+	}
+	if err := checkHostPort(c.Temporal.Address); err != nil {
+		bad("temporal.address", "%v", err)
+	}
+	if c.Temporal.Namespace == "" {
+		bad("temporal.namespace", "must not be empty")
+	}
+	if c.Temporal.TaskQueue == "" {
+		bad("temporal.task_queue", "must not be empty")
+	}
+	if c.Secrets.Key != "" {
+		if _, err := c.Secrets.KeyBytes(); err != nil {
+			bad("secrets.key", "%v", err)
+		}
+	}
+	if c.Delivery.Timeout <= 0 {
+		bad("delivery.timeout", "must be positive, got %s", c.Delivery.Timeout)
+	}
+	if c.Metrics.Addr != "" {
+		if err := checkHostPort(c.Metrics.Addr); err != nil {
+			bad("metrics.addr", "%v", err)
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "%q is not one of text, json", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+// KeyBytes decodes secrets.key. Its errors never contain the key itself.
+func (s Secrets) KeyBytes() ([]byte, error) {
+	if s.Key == "" {
+		return nil, errors.New("not set (want base64 of 32 random bytes, e.g. `openssl rand -base64 32`)")
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s.Key))
+	if err != nil {
+		return nil, errors.New("is not valid base64 (want base64 of 32 random bytes)")
+	}
+	if len(b) != 32 {
+		return nil, fmt.Errorf("decodes to %d bytes, want 32", len(b))
+	}
+	return b, nil
+}
+
+func checkHostPort(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", addr)
+	}
+	_ = host
+	if port == "" {
+		return fmt.Errorf("%q has no port", addr)
+	}
+	return nil
+}
+
+func isIdentifier(s string) bool {
+	if s == "" || (s[0] >= '0' && s[0] <= '9') {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,191 @@
+package runs
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// FieldError says which field of a JSON object is wrong and why.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("field %q: %v", e.Field, e.Err) }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// object reads typed fields out of one JSON object; each getter returns a
+// *FieldError naming the field it read.
+type object map[string]json.RawMessage
+
+func parseObject(data []byte) (object, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || data[0] != '{' {
+		return nil, errors.New("not a JSON object")
+	}
+	var o object
+	if err := json.Unmarshal(data, &o); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %v", err)
+	}
+	return o, nil
+}
+
+func fieldErr(name string, format string, args ...any) error {
+	return &FieldError{Field: name, Err: fmt.Errorf(format, args...)}
+}
+
+// present is true when the field is there and not null.
+func (o object) present(name string) bool {
+	v, ok := o[name]
+	return ok && !bytes.Equal(bytes.TrimSpace(v), []byte("null"))
+}
+
+func (o object) uuid(name string, required bool) (*uuid.UUID, error) {
+	if !o.present(name) {
+		if required {
+			return nil, fieldErr(name, "required")
+		}
+		return nil, nil
+	}
+	var s string
+	if err := json.Unmarshal(o[name], &s); err != nil {
+		return nil, fieldErr(name, "want a UUID string")
+	}
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return nil, fieldErr(name, "%q is not a UUID", s)
+	}
+	return &id, nil
+}
+
+func (o object) str(name string, required bool) (*string, error) {
+	if !o.present(name) {
+		if required {
+			return nil, fieldErr(name, "required")
+		}
+		return nil, nil
+	}
+	var s string
+	if err := json.Unmarshal(o[name], &s); err != nil {
+		return nil, fieldErr(name, "want a string")
+	}
+	if required && s == "" {
+		return nil, fieldErr(name, "must not be empty")
+	}
+	return &s, nil
+}
+
+func (o object) time(name string, required bool) (*time.Time, error) {
+	if !o.present(name) {
+		if required {
+			return nil, fieldErr(name, "required")
+		}
+		return nil, nil
+	}
+	t, err := ParseTime(o[name])
+	if err != nil {
+		return nil, &FieldError{Field: name, Err: err}
+	}
+	return &t, nil
+}
+
+func (o object) bool(name string) (*bool, error) {
+	if !o.present(name) {
+		return nil, nil
+	}
+	var b bool
+	if err := json.Unmarshal(o[name], &b); err != nil {
+		return nil, fieldErr(name, "want true or false")
+	}
+	return &b, nil
+}
+
+// count reads a non-negative whole number (token counts).
+func (o object) count(name string) (uint64, error) {
+	if !o.present(name) {
+		return 0, nil
+	}
+	var f float64
+	if err := json.Unmarshal(o[name], &f); err != nil || f < 0 || f != math.Trunc(f) || f > 1<<53 {
+		return 0, fieldErr(name, "want a non-negative whole number")
+	}
+	return uint64(f), nil
+}
+
+// number reads a number, also written as a decimal string (LangSmith sends costs as strings).
+func (o object) number(name string) (*float64, error) {
+	if !o.present(name) {
+		return nil, nil
+	}
+	raw := bytes.TrimSpace(o[name])
+	var f float64
+	if raw[0] == '"' {
+		var s string
+		_ = json.Unmarshal(raw, &s)
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, fieldErr(name, "%q is not a number", s)
+		}
+		f = v
+	} else if err := json.Unmarshal(raw, &f); err != nil {
+		return nil, fieldErr(name, "want a number")
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, fieldErr(name, "want a finite number")
+	}
+	return &f, nil
+}
+
+// rawJSON keeps a JSON value as sent, checking its kind: '{' object, '[' array, 0 any.
+func (o object) rawJSON(name string, kind byte) (json.RawMessage, error) {
+	if !o.present(name) {
+		return nil, nil
+	}
+	raw := bytes.TrimSpace(o[name])
+	if kind != 0 && raw[0] != kind {
+		want := map[byte]string{'{': "an object", '[': "an array"}[kind]
+		return nil, fieldErr(name, "want %s or null", want)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, fieldErr(name, "invalid JSON: %v", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func (o object) uuids(name string) ([]uuid.UUID, error) {
+	if !o.present(name) {
+		return nil, nil
+	}
+	var ss []string
+	if err := json.Unmarshal(o[name], &ss); err != nil {
+		return nil, fieldErr(name, "want an array of UUID strings")
+	}
+	out := make([]uuid.UUID, 0, len(ss))
+	for i, s := range ss {
+		id, err := uuid.Parse(s)
+		if err != nil {
+			return nil, fieldErr(name, "element %d: %q is not a UUID", i, s)
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+func (o object) strings(name string) ([]string, error) {
+	if !o.present(name) {
+		return nil, nil
+	}
+	var ss []string
+	if err := json.Unmarshal(o[name], &ss); err != nil {
+		return nil, fieldErr(name, "want an array of strings")
+	}
+	return ss, nil
+}

@@ -1,0 +1,60 @@
+// Package testenv connects tests to the real ClickHouse and Temporal servers
+// that `make services` starts. A missing server fails the test with a message
+// that says how to start it; it never skips.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/config"
+)
+
+// Config is the effective config for tests: defaults and RUNHOOK_* variables.
+func Config(t testing.TB) config.Config {
+	t.Helper()
+	cfg, err := config.Load(config.Options{File: ""})
+	if err != nil {
+		t.Fatalf("testenv: config: %v", err)
+	}
+	return cfg
+}
+
+// Name returns a unique lower-case name with the given prefix, for databases and task queues.
+func Name(prefix string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return strings.ToLower(prefix) + "_" + hex.EncodeToString(b)
+}
+
+// ClickHouse opens a migrated, empty database of its own on the real server
+// and drops it when the test ends.
+func ClickHouse(t testing.TB) *clickhouse.Store {
+	t.Helper()
+	cfg := Config(t)
+	cfg.ClickHouse.Database = Name("runhook_test")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	store, err := clickhouse.Open(ctx, cfg.ClickHouse)
+	if err != nil {
+		t.Fatalf("testenv: ClickHouse is needed and does not answer at %s: %v\n"+
+			"start it with `make services` (`make test` starts it for you)", cfg.ClickHouse.Addr, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := store.DropDatabase(ctx); err != nil {
+			t.Logf("testenv: drop %s: %v", store.Database(), err)
+		}
+		store.Close()
+	})
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatalf("testenv: migrate %s: %v", store.Database(), err)
+	}
+	return store
+}
