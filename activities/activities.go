@@ -1,0 +1,40 @@
+// Package activities holds every piece of runhook's workflow I/O, as methods on
+// Activities, which carries their dependencies.
+package activities
+
+import (
+	"context"
+	"os"
+	"strconv"
+
+	"github.com/runhook/runhook/internal/clickhouse"
+)
+
+// Activities is registered once per worker; workflows call its methods through
+// a nil *Activities.
+type Activities struct {
+	Store *clickhouse.Store
+}
+
+// StorageStatus is what CheckStorage found.
+type StorageStatus struct {
+	ServerVersion string
+	Database      string
+	Runs          uint64
+	Worker        string
+}
+
+// CheckStorage reports the ClickHouse server's version and how many runs it
+// holds, as seen by the worker that ran it.
+func (a *Activities) CheckStorage(ctx context.Context) (StorageStatus, error) {
+	version, err := a.Store.ServerVersion(ctx)
+	if err != nil {
+		return StorageStatus{}, err
+	}
+	n, err := a.Store.CountRuns(ctx)
+	if err != nil {
+		return StorageStatus{}, err
+	}
+	host, _ := os.Hostname()
+	return StorageStatus{ServerVersion: version, Database: a.Store.Database(), Runs: n, Worker: host + "/" + strconv.Itoa(os.Getpid())}, nil
+}

@@ -1,0 +1,66 @@
+// Command worker runs runhook's workflows and activities on the configured
+// Temporal task queue. Run as many as you like; they share the work.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.temporal.io/sdk/worker"
+
+	"github.com/runhook/runhook/activities"
+	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/config"
+	"github.com/runhook/runhook/internal/logging"
+	"github.com/runhook/runhook/internal/temporal"
+	"github.com/runhook/runhook/internal/version"
+	"github.com/runhook/runhook/workflows"
+)
+
+func main() {
+	configFile := flag.String("config", "", "config file (default: ./"+config.DefaultFile+" if present)")
+	flag.Parse()
+	if err := run(*configFile); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run(configFile string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := config.Load(config.Options{File: configFile})
+	if err != nil {
+		return err
+	}
+	logger := logging.New(os.Stderr, cfg.Log)
+
+	store, err := clickhouse.Open(ctx, cfg.ClickHouse)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	c, err := temporal.Dial(ctx, cfg.Temporal, logger)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{})
+	w.RegisterWorkflow(workflows.Ping)
+	w.RegisterActivity(&activities.Activities{Store: store})
+
+	logger.Info("worker starting", "version", version.Version, "task_queue", cfg.Temporal.TaskQueue,
+		"temporal", cfg.Temporal.Address, "clickhouse", cfg.ClickHouse.Addr, "database", cfg.ClickHouse.Database)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	<-ctx.Done()
+	logger.Info("worker stopping")
+	w.Stop()
+	return nil
+}
