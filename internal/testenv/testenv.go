@@ -7,12 +7,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/config"
+	"github.com/runhook/runhook/internal/temporal"
 )
 
 // Config is the effective config for tests: defaults and RUNHOOK_* variables.
@@ -57,4 +62,19 @@ func ClickHouse(t testing.TB) *clickhouse.Store {
 		t.Fatalf("testenv: migrate %s: %v", store.Database(), err)
 	}
 	return store
+}
+
+// Temporal connects to the real Temporal server and returns a client with a
+// task queue of the test's own, so tests sharing the server never take each
+// other's tasks.
+func Temporal(t testing.TB) (client.Client, string) {
+	t.Helper()
+	cfg := Config(t)
+	c, err := temporal.Dial(context.Background(), cfg.Temporal, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("testenv: Temporal is needed and does not answer at %s: %v\n"+
+			"start it with `make services` (`make test` starts it for you)", cfg.Temporal.Address, err)
+	}
+	t.Cleanup(c.Close)
+	return c, Name("test")
 }

@@ -1,0 +1,210 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runhook/runhook/internal/config"
+)
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "runhook.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const goodKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" // base64 of bytes 0..31
+
+func TestDefaults(t *testing.T) {
+	c, err := config.Load(config.Options{Environ: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ClickHouse.Addr != "127.0.0.1:9000" || c.Temporal.Address != "127.0.0.1:7233" ||
+		c.Temporal.Namespace != "default" || c.Temporal.UIURL != "http://127.0.0.1:8233" ||
+		c.Delivery.Timeout != 5*time.Second || c.Delivery.AllowPrivate {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	path := writeFile(t, `
+clickhouse:
+  addr: 10.0.0.1:9000
+  database: fromfile
+temporal:
+  task_queue: file-queue
+delivery:
+  timeout: 3s
+`)
+	c, err := config.Load(config.Options{File: path, Environ: []string{
+		"RUNHOOK_CLICKHOUSE_DATABASE=fromenv",
+		"RUNHOOK_TEMPORAL_TASK_QUEUE=env-queue",
+		"RUNHOOK_DELIVERY_ALLOW_PRIVATE=true",
+		"UNRELATED=1",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, got, want string }{
+		{"file over default", c.ClickHouse.Addr, "10.0.0.1:9000"},
+		{"env over file", c.ClickHouse.Database, "fromenv"},
+		{"env over file (key with underscore)", c.Temporal.TaskQueue, "env-queue"},
+		{"default kept", c.Temporal.Address, "127.0.0.1:7233"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, tc.got, tc.want)
+		}
+	}
+	if c.Delivery.Timeout != 3*time.Second {
+		t.Errorf("delivery.timeout = %s, want 3s from the file", c.Delivery.Timeout)
+	}
+	if !c.Delivery.AllowPrivate {
+		t.Error("RUNHOOK_DELIVERY_ALLOW_PRIVATE=true not applied")
+	}
+}
+
+func TestDefaultFileInWorkingDirectory(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, config.DefaultFile), []byte("temporal:\n  namespace: fromcwd\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	c, err := config.Load(config.Options{Environ: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Temporal.Namespace != "fromcwd" {
+		t.Errorf("namespace = %q, want it from ./%s", c.Temporal.Namespace, config.DefaultFile)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		file    string
+		env     []string
+		wantErr []string // substrings
+	}{
+		{"unknown key in file", "clickhouse:\n  adr: x:1\n", nil, []string{`unknown key "clickhouse.adr"`}},
+		{"unknown section in file", "webhooks:\n  x: 1\n", nil, []string{`unknown key "webhooks.x"`}},
+		{"misspelt env key", "", []string{"RUNHOOK_CLICKHOUSE_ADR=x:1"}, []string{"RUNHOOK_CLICKHOUSE_ADR", `"clickhouse.adr"`}},
+		{"bad duration", "delivery:\n  timeout: soon\n", nil, []string{"timeout"}},
+		{"zero timeout", "", []string{"RUNHOOK_DELIVERY_TIMEOUT=0s"}, []string{"delivery.timeout", "positive"}},
+		{"bad addr", "", []string{"RUNHOOK_CLICKHOUSE_ADDR=nohost"}, []string{"clickhouse.addr", "host:port"}},
+		{"bad database", "", []string{"RUNHOOK_CLICKHOUSE_DATABASE=a-b; DROP"}, []string{"clickhouse.database"}},
+		{"bad log level", "", []string{"RUNHOOK_LOG_LEVEL=loud"}, []string{"log.level"}},
+		{"bad log format", "", []string{"RUNHOOK_LOG_FORMAT=xml"}, []string{"log.format"}},
+		{"empty task queue", "", []string{"RUNHOOK_TEMPORAL_TASK_QUEUE="}, []string{"temporal.task_queue"}},
+		{"invalid yaml", "clickhouse: [\n", nil, []string{"config file"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := config.Options{Environ: tc.env}
+			if opts.Environ == nil {
+				opts.Environ = []string{}
+			}
+			if tc.file != "" {
+				opts.File = writeFile(t, tc.file)
+			}
+			_, err := config.Load(opts)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, want := range tc.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not mention %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestMissingExplicitFile(t *testing.T) {
+	_, err := config.Load(config.Options{File: filepath.Join(t.TempDir(), "nope.yaml"), Environ: []string{}})
+	if err == nil || !strings.Contains(err.Error(), "nope.yaml") {
+		t.Fatalf("err = %v, want one naming the file", err)
+	}
+}
+
+func TestSecretsKey(t *testing.T) {
+	secret := "c2VjcmV0LXZhbHVlLXRoYXQtaXMtdG9vLXNob3J0" // valid base64, wrong length
+	for _, tc := range []struct {
+		name, key, want string
+	}{
+		{"valid", goodKey, ""},
+		{"not base64", "not*base64!" + secret, "not valid base64"},
+		{"wrong length", secret, "decodes to 30 bytes, want 32"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := config.Load(config.Options{Environ: []string{"RUNHOOK_SECRETS_KEY=" + tc.key}})
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if b, err := c.Secrets.KeyBytes(); err != nil || len(b) != 32 {
+					t.Fatalf("KeyBytes = %d bytes, %v", len(b), err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "secrets.key") {
+				t.Fatalf("err = %v, want secrets.key and %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Fatalf("error echoes the key: %v", err)
+			}
+		})
+	}
+}
+
+func TestRedact(t *testing.T) {
+	c, err := config.Load(config.Options{Environ: []string{
+		"RUNHOOK_SECRETS_KEY=" + goodKey, "RUNHOOK_CLICKHOUSE_PASSWORD=hunter2",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Redact().YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(out)
+	if strings.Contains(s, goodKey) || strings.Contains(s, "hunter2") {
+		t.Fatalf("secrets in output:\n%s", s)
+	}
+	if strings.Count(s, config.Redacted) != 2 {
+		t.Errorf("want 2 redacted values:\n%s", s)
+	}
+	if !strings.Contains(s, "timeout: 5s") || !strings.Contains(s, "task_queue: runhook") {
+		t.Errorf("output lacks keys in file form:\n%s", s)
+	}
+	if c.Secrets.Key != goodKey {
+		t.Error("Redact changed the original")
+	}
+}
+
+func TestEnvNames(t *testing.T) {
+	for _, key := range config.Keys() {
+		env := config.EnvForKey(key)
+		back, ok := config.KeyForEnv(env)
+		if !ok || back != key {
+			t.Errorf("%s -> %s -> %s", key, env, back)
+		}
+	}
+	for _, want := range []string{"RUNHOOK_CLICKHOUSE_ADDR", "RUNHOOK_TEMPORAL_ADDRESS", "RUNHOOK_TEMPORAL_TASK_QUEUE",
+		"RUNHOOK_SECRETS_KEY", "RUNHOOK_DELIVERY_ALLOW_PRIVATE"} {
+		key, _ := config.KeyForEnv(want)
+		found := false
+		for _, k := range config.Keys() {
+			found = found || k == key
+		}
+		if !found {
+			t.Errorf("%s maps to %q, not a config key", want, key)
+		}
+	}
+}

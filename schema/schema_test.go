@@ -1,0 +1,44 @@
+package schema_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/runhook/runhook/schema"
+)
+
+func TestSplit(t *testing.T) {
+	got := schema.Split("-- a comment\nCREATE TABLE a (x UInt8)\nENGINE = Log;\n\n-- another\nCREATE TABLE b (y String) ENGINE = Log;\nSELECT 1")
+	want := []string{"CREATE TABLE a (x UInt8)\nENGINE = Log", "CREATE TABLE b (y String) ENGINE = Log", "SELECT 1"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Split = %q\nwant %q", got, want)
+	}
+}
+
+func TestMigrationsInOrderAndPortable(t *testing.T) {
+	ms, err := schema.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) < 2 {
+		t.Fatalf("%d migrations", len(ms))
+	}
+	for i, m := range ms {
+		if i > 0 && m.Version <= ms[i-1].Version {
+			t.Errorf("migration %d after %d", m.Version, ms[i-1].Version)
+		}
+		for _, stmt := range m.Statements {
+			up := strings.ToUpper(stmt)
+			// Constructs 18.16 lacks; the schema must run there and on current releases.
+			for _, banned := range []string{"DATETIME64", "MAP(", " TTL ", "IF NOT EXISTS`", "ADD COLUMN IF NOT EXISTS", "JSONEXTRACT", "LOWCARDINALITY"} {
+				if strings.Contains(up, banned) {
+					t.Errorf("%04d_%s uses %s, which ClickHouse 18.16 lacks", m.Version, m.Name, banned)
+				}
+			}
+			if !strings.Contains(up, "IF NOT EXISTS") {
+				t.Errorf("%04d_%s: statement is not idempotent: %.60s", m.Version, m.Name, stmt)
+			}
+		}
+	}
+}
