@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/runhook/runhook/internal/runs"
@@ -90,19 +92,42 @@ func load[T any](ctx context.Context, r io.Reader, source string, opts Options,
 		now = time.Now
 	}
 	var res Result
-	var rows []T
-	var bad []LineError
+	type numbered struct {
+		n    int
+		line []byte
+	}
+	var lines []numbered
 	err := eachLine(r, func(n int, line []byte) {
-		res.Lines++
-		v, err := decode(line, now())
-		if err != nil {
-			bad = append(bad, LineError{Line: n, Err: err})
-			return
-		}
-		rows = append(rows, v)
+		lines = append(lines, numbered{n, line})
 	})
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", source, err)
+	}
+	res.Lines = len(lines)
+
+	// Decoding is CPU-bound; spread it over the cores, keeping line order.
+	decoded := make([]T, len(lines))
+	errs := make([]error, len(lines))
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(lines); i += workers {
+				decoded[i], errs[i] = decode(lines[i].line, now())
+			}
+		}(w)
+	}
+	wg.Wait()
+	rows := decoded[:0]
+	var bad []LineError
+	for i, err := range errs {
+		if err != nil {
+			bad = append(bad, LineError{Line: lines[i].n, Err: err})
+			continue
+		}
+		rows = append(rows, decoded[i])
 	}
 	if len(bad) > 0 && !opts.SkipInvalid {
 		return res, &Invalid{Source: source, Lines: bad}

@@ -107,13 +107,18 @@ func (o object) bool(name string) (*bool, error) {
 	return &b, nil
 }
 
-// count reads a non-negative whole number (token counts).
+// count reads a non-negative whole number (token counts), exactly.
 func (o object) count(name string) (uint64, error) {
 	if !o.present(name) {
 		return 0, nil
 	}
-	var f float64
-	if err := json.Unmarshal(o[name], &f); err != nil || f < 0 || f != math.Trunc(f) || f > 1<<53 {
+	raw := string(bytes.TrimSpace(o[name]))
+	if n, err := strconv.ParseUint(raw, 10, 64); err == nil {
+		return n, nil
+	}
+	// 12.0 and 1e3 are whole numbers too, within float precision.
+	f, err := strconv.ParseFloat(raw, 64)
+	if err != nil || raw[0] == '"' || f < 0 || f != math.Trunc(f) || f >= 1<<53 {
 		return 0, fieldErr(name, "want a non-negative whole number")
 	}
 	return uint64(f), nil
@@ -183,9 +188,16 @@ func (o object) strings(name string) ([]string, error) {
 	if !o.present(name) {
 		return nil, nil
 	}
-	var ss []string
-	if err := json.Unmarshal(o[name], &ss); err != nil {
+	var vs []*string
+	if err := json.Unmarshal(o[name], &vs); err != nil {
 		return nil, fieldErr(name, "want an array of strings")
 	}
-	return ss, nil
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		if v == nil {
+			return nil, fieldErr(name, "element %d is null, want a string", i)
+		}
+		out[i] = *v
+	}
+	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -38,26 +39,69 @@ var inputLayouts = []string{
 // the precision that is stored.
 func ParseTime(raw json.RawMessage) (time.Time, error) {
 	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '"' {
-		var ms float64
-		if err := json.Unmarshal(raw, &ms); err != nil || math.IsNaN(ms) || math.IsInf(ms, 0) {
-			return time.Time{}, errors.New("want an ISO 8601 timestamp string or epoch milliseconds")
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return time.Time{}, errors.New("want an ISO 8601 timestamp string or epoch milliseconds")
+	}
+	var t time.Time
+	if raw[0] != '"' {
+		var err error
+		if t, err = parseEpochMillis(string(raw)); err != nil {
+			return time.Time{}, err
 		}
-		return time.UnixMicro(int64(math.Round(ms * 1000))).UTC(), nil
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return time.Time{}, errors.New("want an ISO 8601 timestamp string")
-	}
-	for _, layout := range inputLayouts {
-		if t, err := time.Parse(layout, s); err == nil {
-			if t.Year() < 1970 || t.Year() > 9999 {
-				return time.Time{}, fmt.Errorf("%q is out of range (1970-9999)", s)
+	} else {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return time.Time{}, errors.New("want an ISO 8601 timestamp string")
+		}
+		parsed := false
+		for _, layout := range inputLayouts {
+			if v, err := time.Parse(layout, s); err == nil {
+				t, parsed = v, true
+				break
 			}
-			return t.UTC().Truncate(time.Microsecond), nil
+		}
+		if !parsed {
+			return time.Time{}, fmt.Errorf("%q is not an ISO 8601 timestamp", s)
 		}
 	}
-	return time.Time{}, fmt.Errorf("%q is not an ISO 8601 timestamp", s)
+	t = t.UTC().Truncate(time.Microsecond)
+	if t.Year() < 1970 || t.Year() > 9999 {
+		return time.Time{}, fmt.Errorf("%s is out of range (years 1970-9999)", raw)
+	}
+	return t, nil
+}
+
+// parseEpochMillis reads a JSON number of milliseconds exactly: the digits
+// after the point are microseconds and below, never rounded through a float.
+func parseEpochMillis(num string) (time.Time, error) {
+	bad := errors.New("want an ISO 8601 timestamp string or epoch milliseconds")
+	whole, frac, _ := strings.Cut(num, ".")
+	if strings.ContainsAny(num, "eE") || strings.HasPrefix(whole, "-") {
+		// Exponent forms are rare; a float is exact enough for them. Negative
+		// values are before 1970 and refused by the range check.
+		f, err := strconv.ParseFloat(num, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e15 {
+			return time.Time{}, fmt.Errorf("%s is out of range (years 1970-9999)", num)
+		}
+		return time.UnixMicro(int64(f * 1000)).UTC(), nil
+	}
+	ms, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || ms > 1e15 {
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return time.Time{}, bad
+		}
+		return time.Time{}, fmt.Errorf("%s is out of range (years 1970-9999)", num)
+	}
+	us := int64(0)
+	if frac != "" {
+		digits := (frac + "000")[:3]
+		v, err := strconv.Atoi(digits)
+		if err != nil {
+			return time.Time{}, bad
+		}
+		us = int64(v)
+	}
+	return time.UnixMicro(ms*1000 + us).UTC(), nil
 }
 
 // Micros and FromMicros convert to and from the stored form (UInt64 microseconds
