@@ -742,8 +742,7 @@ func TestZeroRunMarshal(t *testing.T) {
 	}
 }
 
-// KNOWN BUG (reported, not fixed here): decode.go object.strings unmarshals
-// into []string, so a JSON null element silently becomes "".
+// A null inside tags is an error, not an empty tag.
 func TestDecodeRunTagsWithNull(t *testing.T) {
 	m := minimalRoot()
 	m["tags"] = []any{"a", nil}
