@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -54,11 +56,27 @@ type Temporal struct {
 type Secrets struct {
 	// Key is base64 of 32 bytes; it encrypts webhook URLs, headers and signing secrets at rest.
 	Key string `koanf:"key" secret:"true"`
+	// RetiredKeys still open values sealed before a key rotation (comma-separated in the environment).
+	RetiredKeys []string `koanf:"retired_keys" secret:"true"`
 }
 
 type Delivery struct {
-	Timeout      time.Duration `koanf:"timeout"`
-	AllowPrivate bool          `koanf:"allow_private"`
+	// Timeout is how long a receiver has to send response headers (LangSmith: 5 s).
+	Timeout time.Duration `koanf:"timeout"`
+	// InitialInterval and BackoffCoefficient shape the retries of connect failures and 5xx.
+	InitialInterval    time.Duration `koanf:"initial_interval"`
+	BackoffCoefficient float64       `koanf:"backoff_coefficient"`
+	MaxBodyBytes       int           `koanf:"max_body_bytes"`
+	MaxRunsPerDelivery int           `koanf:"max_runs_per_delivery"`
+	// PauseAfterFailures pauses a rule after this many failed deliveries in a row; 0 never.
+	PauseAfterFailures int `koanf:"pause_after_failures"`
+	// AllowPrivate and AllowCIDRs open addresses the SSRF guard refuses.
+	AllowPrivate   bool     `koanf:"allow_private"`
+	AllowCIDRs     []string `koanf:"allow_cidrs"`
+	RequireHTTPS   bool     `koanf:"require_https"`
+	AllowedDomains []string `koanf:"allowed_domains"`
+	AllowedPorts   []int    `koanf:"allowed_ports"`
+	MaxURLLength   int      `koanf:"max_url_length"`
 }
 
 type Metrics struct {
@@ -87,7 +105,15 @@ func Default() Config {
 			TaskQueue: "runhook",
 			UIURL:     "http://127.0.0.1:8233",
 		},
-		Delivery: Delivery{Timeout: 5 * time.Second},
+		Delivery: Delivery{
+			Timeout:            5 * time.Second,
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaxBodyBytes:       5 << 20,
+			MaxRunsPerDelivery: 100,
+			PauseAfterFailures: 5,
+			MaxURLLength:       2048,
+		},
 		Metrics:  Metrics{Addr: "127.0.0.1:9464"},
 		Log:      Log{Level: "info", Format: "text"},
 	}
@@ -113,6 +139,8 @@ func Load(opts Options) (Config, error) {
 		known[key] = true
 		sections[strings.SplitN(key, ".", 2)[0]] = true
 	}
+
+	listKeys := listKeys(reflect.TypeOf(Config{}), "")
 
 	path := opts.File
 	if path == "" {
@@ -157,6 +185,16 @@ func Load(opts Options) (Config, error) {
 				}
 				return "", nil
 			}
+			if listKeys[key] {
+				// Lists come from the environment comma-separated.
+				var items []string
+				for _, item := range strings.Split(value, ",") {
+					if item = strings.TrimSpace(item); item != "" {
+						items = append(items, item)
+					}
+				}
+				return key, items
+			}
 			return key, value
 		},
 	}), nil)
@@ -178,6 +216,24 @@ func Load(opts Options) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// listKeys finds the keys whose values are lists.
+func listKeys(t reflect.Type, prefix string) map[string]bool {
+	out := map[string]bool{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		key := prefix + f.Tag.Get("koanf")
+		switch f.Type.Kind() {
+		case reflect.Struct:
+			for k := range listKeys(f.Type, key+".") {
+				out[k] = true
+			}
+		case reflect.Slice:
+			out[key] = true
+		}
+	}
+	return out
 }
 
 // KeyForEnv maps RUNHOOK_TEMPORAL_TASK_QUEUE to temporal.task_queue. Sections
@@ -240,8 +296,41 @@ func (c Config) Validate() error {
 			bad("secrets.key", "%v", err)
 		}
 	}
+	for i, k := range c.Secrets.RetiredKeys {
+		if _, err := (Secrets{Key: k}).KeyBytes(); err != nil {
+			bad("secrets.retired_keys", "entry %d %v", i, err)
+		}
+	}
 	if c.Delivery.Timeout <= 0 {
 		bad("delivery.timeout", "must be positive, got %s", c.Delivery.Timeout)
+	}
+	if c.Delivery.InitialInterval <= 0 {
+		bad("delivery.initial_interval", "must be positive, got %s", c.Delivery.InitialInterval)
+	}
+	if c.Delivery.BackoffCoefficient < 1 {
+		bad("delivery.backoff_coefficient", "must be at least 1, got %g", c.Delivery.BackoffCoefficient)
+	}
+	if c.Delivery.MaxBodyBytes < 1024 {
+		bad("delivery.max_body_bytes", "must be at least 1024, got %d", c.Delivery.MaxBodyBytes)
+	}
+	if c.Delivery.MaxRunsPerDelivery < 1 {
+		bad("delivery.max_runs_per_delivery", "must be at least 1, got %d", c.Delivery.MaxRunsPerDelivery)
+	}
+	if c.Delivery.PauseAfterFailures < 0 {
+		bad("delivery.pause_after_failures", "must be 0 (never) or more, got %d", c.Delivery.PauseAfterFailures)
+	}
+	for _, cidr := range c.Delivery.AllowCIDRs {
+		if _, err := netip.ParsePrefix(cidr); err != nil {
+			bad("delivery.allow_cidrs", "%q is not a CIDR prefix (e.g. 10.0.0.0/8)", cidr)
+		}
+	}
+	for _, port := range c.Delivery.AllowedPorts {
+		if port < 1 || port > 65535 {
+			bad("delivery.allowed_ports", "%d is not a port", port)
+		}
+	}
+	if c.Delivery.MaxURLLength < 16 {
+		bad("delivery.max_url_length", "must be at least 16, got %d", c.Delivery.MaxURLLength)
 	}
 	if c.Metrics.Addr != "" {
 		if err := checkHostPort(c.Metrics.Addr); err != nil {

@@ -208,3 +208,29 @@ func TestEnvNames(t *testing.T) {
 		}
 	}
 }
+
+func TestListsFromEnvAndFile(t *testing.T) {
+	c, err := config.Load(config.Options{Environ: []string{
+		"RUNHOOK_DELIVERY_ALLOW_CIDRS=10.0.0.0/8, 127.0.0.0/8",
+		"RUNHOOK_DELIVERY_ALLOWED_PORTS=443,8443",
+		"RUNHOOK_SECRETS_RETIRED_KEYS=" + goodKey,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Delivery.AllowCIDRs) != 2 || c.Delivery.AllowCIDRs[1] != "127.0.0.0/8" {
+		t.Errorf("allow_cidrs = %q", c.Delivery.AllowCIDRs)
+	}
+	if len(c.Delivery.AllowedPorts) != 2 || c.Delivery.AllowedPorts[1] != 8443 {
+		t.Errorf("allowed_ports = %v", c.Delivery.AllowedPorts)
+	}
+	out, _ := c.Redact().YAML()
+	if strings.Contains(string(out), goodKey) {
+		t.Errorf("retired key printed:\n%s", out)
+	}
+	path := writeFile(t, "delivery:\n  allowed_domains: [hooks.example.com]\n  allow_cidrs: [nope]\n")
+	_, err = config.Load(config.Options{File: path, Environ: []string{}})
+	if err == nil || !strings.Contains(err.Error(), "delivery.allow_cidrs") {
+		t.Fatalf("err = %v, want delivery.allow_cidrs named", err)
+	}
+}
