@@ -114,8 +114,8 @@ func Default() Config {
 			PauseAfterFailures: 5,
 			MaxURLLength:       2048,
 		},
-		Metrics:  Metrics{Addr: "127.0.0.1:9464"},
-		Log:      Log{Level: "info", Format: "text"},
+		Metrics: Metrics{Addr: "127.0.0.1:9464"},
+		Log:     Log{Level: "info", Format: "text"},
 	}
 }
 
