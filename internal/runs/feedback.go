@@ -128,7 +128,7 @@ type feedbackJSON struct {
 
 // MarshalJSON writes the feedback in LangSmith's REST shape.
 func (f Feedback) MarshalJSON() ([]byte, error) {
-	return json.Marshal(feedbackJSON{
+	return MarshalJSON(feedbackJSON{
 		ID: f.ID, RunID: f.RunID, TraceID: f.TraceID, SessionID: f.SessionID, Key: f.Key,
 		Score: f.Score, Value: orNull(f.Value), Comment: f.Comment, Correction: orNull(f.Correction),
 		FeedbackSource: orNull(f.Source),

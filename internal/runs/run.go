@@ -301,7 +301,7 @@ func (r Run) MarshalJSON() ([]byte, error) {
 	if parents == nil {
 		parents = []uuid.UUID{}
 	}
-	return json.Marshal(runJSON{
+	return MarshalJSON(runJSON{
 		Status: r.Status, IsRoot: r.IsRoot, TraceID: r.TraceID, DottedOrder: r.DottedOrder,
 		RunType: r.RunType, ModifiedAt: FormatRunTime(r.ModifiedAt), TenantID: r.TenantID,
 		EndTime: optTime(r.EndTime), Name: r.Name, StartTime: FormatRunTime(r.StartTime),
