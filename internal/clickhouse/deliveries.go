@@ -1,0 +1,424 @@
+package clickhouse
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/runhook/runhook/internal/runs"
+)
+
+// Webhook is one version of the webhook at position Index of a rule. The
+// sealed fields are opaque here: internal/secrets seals and opens them.
+type Webhook struct {
+	RuleID              uuid.UUID
+	Index               uint16
+	URLSealed           string
+	URLRedacted         string
+	HeadersSealed       string // "" = no headers
+	SigningSecretSealed string // "" = unsigned
+	KeyID               string
+	// UpdatedAt orders versions: the greatest wins, so every change must advance it.
+	UpdatedAt time.Time
+	// Deleted, in the winning version, removes the position.
+	Deleted bool
+}
+
+// Attempt is one HTTP attempt of a delivery.
+type Attempt struct {
+	DeliveryID   string
+	RuleID       uuid.UUID
+	WebhookIndex uint16
+	URLRedacted  string
+	Attempt      uint32
+	StartedAt    time.Time
+	Duration     time.Duration // stored in whole microseconds
+	Class        string
+	StatusCode   uint16    // 0 = no response
+	Error        string    // already redacted
+	InsertedAt   time.Time // set by the server; ignored when writing
+}
+
+// Outcome values: ConsecutiveFailedDeliveries depends on them, so
+// RecordOutcomes accepts no others.
+const (
+	OutcomeDelivered = "delivered"
+	OutcomeFailed    = "failed"
+	OutcomeSkipped   = "skipped"
+)
+
+// Outcome is how delivering one run to one webhook of a rule ended.
+type Outcome struct {
+	RuleID       uuid.UUID
+	RunID        uuid.UUID
+	WebhookIndex uint16
+	DeliveryID   string
+	Outcome      string // OutcomeDelivered, OutcomeFailed or OutcomeSkipped
+	Reason       string
+	// At orders outcomes of the same (rule, run, webhook): the greatest wins.
+	At         time.Time
+	InsertedAt time.Time // set by the server; ignored when writing
+}
+
+// Pause is a rule being paused (Paused) or resumed (!Paused).
+type Pause struct {
+	RuleID   uuid.UUID
+	At       time.Time
+	Reason   string
+	Failures uint32
+	Paused   bool
+}
+
+const webhookColumns = `rule_id, idx, url_sealed, url_redacted, headers_sealed, signing_secret_sealed, key_id, updated_at, deleted`
+
+// InsertWebhooksSQL names its columns, as 18.16 batches need.
+const InsertWebhooksSQL = `INSERT INTO webhooks (` + webhookColumns + `)`
+
+// WebhooksSQL reads a rule's current webhooks by the sort key (rule_id, idx).
+// The deleted filter sits outside the LIMIT BY: filtering first would bring
+// back the version a deletion superseded.
+const WebhooksSQL = `SELECT ` + webhookColumns + `
+FROM
+(
+    SELECT ` + webhookColumns + `
+    FROM webhooks
+    WHERE rule_id = ?
+    ORDER BY idx, updated_at DESC, deleted DESC
+    LIMIT 1 BY idx
+)
+WHERE deleted = 0
+ORDER BY idx`
+
+// WebhookSQL reads the newest version of one position, deleted or not (the
+// caller treats a deletion as absent). On a tie in updated_at the deletion
+// wins, as in WebhooksSQL, so the two never disagree.
+const WebhookSQL = `SELECT ` + webhookColumns + `
+FROM webhooks
+WHERE rule_id = ? AND idx = ?
+ORDER BY updated_at DESC, deleted DESC
+LIMIT 1`
+
+const attemptColumns = `delivery_id, rule_id, webhook_idx, url_redacted, attempt, started_at, duration_us, class, status_code, error`
+
+// InsertAttemptsSQL names its columns; inserted_at is left to the server.
+const InsertAttemptsSQL = `INSERT INTO delivery_attempts (` + attemptColumns + `)`
+
+// AttemptsSQL reads one delivery's attempts. delivery_id is not in the sort
+// key, so this reads the table's delivery_id column: it is for inspecting a
+// delivery, not for the delivery path.
+const AttemptsSQL = `SELECT ` + attemptColumns + `, inserted_at
+FROM delivery_attempts
+WHERE delivery_id = ?
+ORDER BY attempt, started_at`
+
+const outcomeColumns = `rule_id, run_id, webhook_idx, delivery_id, outcome, reason, at`
+
+// InsertOutcomesSQL names its columns; inserted_at is left to the server.
+const InsertOutcomesSQL = `INSERT INTO delivery_outcomes (` + outcomeColumns + `)`
+
+// OutcomesSQL reads the newest outcome per (run, webhook) of one rule for a
+// set of runs: ranges of the sort key (rule_id, run_id, webhook_idx).
+const OutcomesSQL = `SELECT ` + outcomeColumns + `, inserted_at
+FROM delivery_outcomes
+WHERE rule_id = ? AND run_id IN ?
+ORDER BY run_id, webhook_idx, at DESC, inserted_at DESC
+LIMIT 1 BY run_id, webhook_idx`
+
+// ConsecutiveFailedDeliveriesSQL counts a rule's failure streak; see
+// ConsecutiveFailedDeliveries for the definition. From the inside out: the
+// current outcome per (run, webhook), as OutcomesSQL picks it; one row per
+// delivery that delivered or failed something, with its newest time and
+// whether anything was delivered; those flags newest first (ties put
+// delivered first, so a failure must be strictly newer to count); the
+// position of the first delivered flag, with a sentinel appended so that
+// "none delivered" counts them all. The plainer count of failures newer than
+// the newest delivery needs a lambda that captures a column, which 18.16
+// rejects (Unknown identifier) when the column comes from a subquery.
+const ConsecutiveFailedDeliveriesSQL = `SELECT indexOf(arrayPushBack(newest_first, 1), 1) - 1 AS failures
+FROM
+(
+    SELECT arrayMap(d -> tupleElement(d, 2), arrayReverseSort(groupArray((last_at, delivered)))) AS newest_first
+    FROM
+    (
+        SELECT max(at) AS last_at, max(outcome = 'delivered') AS delivered
+        FROM
+        (
+            SELECT delivery_id, outcome, at
+            FROM delivery_outcomes
+            WHERE rule_id = ?
+            ORDER BY run_id, webhook_idx, at DESC, inserted_at DESC
+            LIMIT 1 BY run_id, webhook_idx
+        )
+        GROUP BY delivery_id
+        HAVING max(outcome IN ('delivered', 'failed'))
+    )
+)`
+
+const pauseColumns = `rule_id, at, reason, failures, paused`
+
+// InsertPauseSQL names its columns, as 18.16 batches need.
+const InsertPauseSQL = `INSERT INTO rule_pauses (` + pauseColumns + `)`
+
+// LatestPauseSQL reads a rule's newest pause or resumption, by the sort key
+// (rule_id, at). On a tie the pause wins: a resumption never silently undoes
+// a pause recorded in the same microsecond.
+const LatestPauseSQL = `SELECT ` + pauseColumns + `
+FROM rule_pauses
+WHERE rule_id = ?
+ORDER BY at DESC, paused DESC
+LIMIT 1`
+
+// micros converts a required timestamp. A zero time would become a huge
+// UInt64 (before the epoch) that outranks every real version forever.
+func micros(field string, t time.Time) (uint64, error) {
+	if t.Before(time.Unix(0, 0)) {
+		return 0, fmt.Errorf("%s %v is not set or before 1970", field, t)
+	}
+	return runs.Micros(t), nil
+}
+
+// insertRows appends rows to batches of the configured size; row returns the
+// values of row i in the column order of insert.
+func (s *Store) insertRows(ctx context.Context, insert string, n int, row func(i int) ([]any, error)) error {
+	for start := 0; start < n; start += s.batchSize {
+		end := min(start+s.batchSize, n)
+		batch, err := s.conn.PrepareBatch(ctx, insert)
+		if err != nil {
+			return err
+		}
+		for i := start; i < end; i++ {
+			vals, err := row(i)
+			if err == nil {
+				err = batch.Append(vals...)
+			}
+			if err != nil {
+				_ = batch.Abort()
+				return err
+			}
+		}
+		if err := batch.Send(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PutWebhooks writes new versions of webhooks; set Deleted to remove one.
+func (s *Store) PutWebhooks(ctx context.Context, ws []Webhook) error {
+	err := s.insertRows(ctx, InsertWebhooksSQL, len(ws), func(i int) ([]any, error) {
+		w := ws[i]
+		updated, err := micros("updated_at", w.UpdatedAt)
+		if err != nil {
+			return nil, fmt.Errorf("webhook %s/%d: %w", w.RuleID, w.Index, err)
+		}
+		return []any{w.RuleID, w.Index, w.URLSealed, w.URLRedacted, w.HeadersSealed,
+			w.SigningSecretSealed, w.KeyID, updated, boolByte(w.Deleted)}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("put webhooks: %w", err)
+	}
+	return nil
+}
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanWebhook(r rowScanner) (Webhook, error) {
+	var (
+		w       Webhook
+		updated uint64
+		deleted uint8
+	)
+	if err := r.Scan(&w.RuleID, &w.Index, &w.URLSealed, &w.URLRedacted, &w.HeadersSealed,
+		&w.SigningSecretSealed, &w.KeyID, &updated, &deleted); err != nil {
+		return Webhook{}, err
+	}
+	w.UpdatedAt, w.Deleted = runs.FromMicros(updated), deleted == 1
+	return w, nil
+}
+
+// Webhooks reads a rule's current webhooks, by position.
+func (s *Store) Webhooks(ctx context.Context, ruleID uuid.UUID) ([]Webhook, error) {
+	rows, err := s.conn.Query(ctx, WebhooksSQL, ruleID)
+	if err != nil {
+		return nil, fmt.Errorf("read webhooks: %w", err)
+	}
+	defer rows.Close()
+	var out []Webhook
+	for rows.Next() {
+		w, err := scanWebhook(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read webhooks: %w", err)
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// Webhook reads the current webhook at position idx of a rule; false when
+// there is none or it was deleted.
+func (s *Store) Webhook(ctx context.Context, ruleID uuid.UUID, idx uint16) (Webhook, bool, error) {
+	w, err := scanWebhook(s.conn.QueryRow(ctx, WebhookSQL, ruleID, idx))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Webhook{}, false, nil
+	case err != nil:
+		return Webhook{}, false, fmt.Errorf("read webhook %s/%d: %w", ruleID, idx, err)
+	case w.Deleted:
+		return Webhook{}, false, nil
+	}
+	return w, true, nil
+}
+
+// RecordAttempt writes one attempt; InsertedAt is set by the server.
+func (s *Store) RecordAttempt(ctx context.Context, a Attempt) error {
+	err := s.insertRows(ctx, InsertAttemptsSQL, 1, func(int) ([]any, error) {
+		started, err := micros("started_at", a.StartedAt)
+		if err != nil {
+			return nil, err
+		}
+		if a.Duration < 0 {
+			return nil, fmt.Errorf("negative duration %v", a.Duration)
+		}
+		return []any{a.DeliveryID, a.RuleID, a.WebhookIndex, a.URLRedacted, a.Attempt,
+			started, uint64(a.Duration.Microseconds()), a.Class, a.StatusCode, a.Error}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("record attempt %d of delivery %s: %w", a.Attempt, a.DeliveryID, err)
+	}
+	return nil
+}
+
+// Attempts reads the attempts of one delivery, in attempt order.
+func (s *Store) Attempts(ctx context.Context, deliveryID string) ([]Attempt, error) {
+	rows, err := s.conn.Query(ctx, AttemptsSQL, deliveryID)
+	if err != nil {
+		return nil, fmt.Errorf("read attempts: %w", err)
+	}
+	defer rows.Close()
+	var out []Attempt
+	for rows.Next() {
+		var (
+			a                 Attempt
+			started, duration uint64
+		)
+		if err := rows.Scan(&a.DeliveryID, &a.RuleID, &a.WebhookIndex, &a.URLRedacted, &a.Attempt,
+			&started, &duration, &a.Class, &a.StatusCode, &a.Error, &a.InsertedAt); err != nil {
+			return nil, fmt.Errorf("read attempts: %w", err)
+		}
+		a.StartedAt, a.Duration = runs.FromMicros(started), time.Duration(duration)*time.Microsecond
+		a.InsertedAt = a.InsertedAt.UTC()
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// RecordOutcomes writes outcomes in batches; an unknown outcome value fails
+// the call before anything is sent.
+func (s *Store) RecordOutcomes(ctx context.Context, outcomes []Outcome) error {
+	for _, o := range outcomes {
+		switch o.Outcome {
+		case OutcomeDelivered, OutcomeFailed, OutcomeSkipped:
+		default:
+			return fmt.Errorf("record outcomes: run %s: outcome %q is not %s, %s or %s",
+				o.RunID, o.Outcome, OutcomeDelivered, OutcomeFailed, OutcomeSkipped)
+		}
+	}
+	err := s.insertRows(ctx, InsertOutcomesSQL, len(outcomes), func(i int) ([]any, error) {
+		o := outcomes[i]
+		at, err := micros("at", o.At)
+		if err != nil {
+			return nil, fmt.Errorf("run %s: %w", o.RunID, err)
+		}
+		return []any{o.RuleID, o.RunID, o.WebhookIndex, o.DeliveryID, o.Outcome, o.Reason, at}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("record outcomes: %w", err)
+	}
+	return nil
+}
+
+// Outcomes reads the current outcome of each (run, webhook) of a rule for the
+// given runs, ordered by run (server UUID order) then webhook; runs with no
+// outcome are absent.
+func (s *Store) Outcomes(ctx context.Context, ruleID uuid.UUID, runIDs []uuid.UUID) ([]Outcome, error) {
+	if len(runIDs) == 0 {
+		return nil, nil
+	}
+	rows, err := s.conn.Query(ctx, OutcomesSQL, ruleID, uuidSet(runIDs))
+	if err != nil {
+		return nil, fmt.Errorf("read outcomes: %w", err)
+	}
+	defer rows.Close()
+	var out []Outcome
+	for rows.Next() {
+		var (
+			o  Outcome
+			at uint64
+		)
+		if err := rows.Scan(&o.RuleID, &o.RunID, &o.WebhookIndex, &o.DeliveryID, &o.Outcome, &o.Reason,
+			&at, &o.InsertedAt); err != nil {
+			return nil, fmt.Errorf("read outcomes: %w", err)
+		}
+		o.At, o.InsertedAt = runs.FromMicros(at), o.InsertedAt.UTC()
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// ConsecutiveFailedDeliveries is the length of a rule's current failure
+// streak: how many of its deliveries, newest first, ended failed before the
+// newest one that delivered (all of them if none did).
+//
+// A delivery is the set of current outcomes (newest per run and webhook, as
+// Outcomes reads them) that carry its delivery_id, and is as new as the
+// newest of them. It delivered if any of them is delivered: a rule is paused
+// as a whole, so it is paused only when its deliveries reach no receiver at
+// all. It ended failed if none is delivered and one is failed. A delivery of
+// nothing but skips is neither and does not break a streak. Outcomes a later
+// delivery superseded no longer belong to their first delivery, so the count
+// is the same before and after the table's merges discard them.
+func (s *Store) ConsecutiveFailedDeliveries(ctx context.Context, ruleID uuid.UUID) (int, error) {
+	var n int64
+	if err := s.conn.QueryRow(ctx, ConsecutiveFailedDeliveriesSQL, ruleID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count failed deliveries of rule %s: %w", ruleID, err)
+	}
+	return int(n), nil
+}
+
+// RecordPause writes a pause or resumption of a rule.
+func (s *Store) RecordPause(ctx context.Context, p Pause) error {
+	err := s.insertRows(ctx, InsertPauseSQL, 1, func(int) ([]any, error) {
+		at, err := micros("at", p.At)
+		if err != nil {
+			return nil, err
+		}
+		return []any{p.RuleID, at, p.Reason, p.Failures, boolByte(p.Paused)}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("record pause of rule %s: %w", p.RuleID, err)
+	}
+	return nil
+}
+
+// LatestPause reads a rule's newest pause or resumption; false when it never
+// had one.
+func (s *Store) LatestPause(ctx context.Context, ruleID uuid.UUID) (Pause, bool, error) {
+	var (
+		p      Pause
+		at     uint64
+		paused uint8
+	)
+	err := s.conn.QueryRow(ctx, LatestPauseSQL, ruleID).Scan(&p.RuleID, &at, &p.Reason, &p.Failures, &paused)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Pause{}, false, nil
+	}
+	if err != nil {
+		return Pause{}, false, fmt.Errorf("read pause of rule %s: %w", ruleID, err)
+	}
+	p.At, p.Paused = runs.FromMicros(at), paused == 1
+	return p, true, nil
+}
