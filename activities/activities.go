@@ -4,16 +4,27 @@ package activities
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"strconv"
 
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/delivery"
+	"github.com/runhook/runhook/internal/metrics"
+	"github.com/runhook/runhook/internal/secrets"
 )
 
 // Activities is registered once per worker; workflows call its methods through
 // a nil *Activities.
 type Activities struct {
-	Store *clickhouse.Store
+	Store   *clickhouse.Store
+	Secrets *secrets.Box // nil when secrets.key is not set: deliveries then fail as invalid
+	Sender  *delivery.Sender
+	Policy  delivery.URLPolicy
+	Metrics *metrics.Metrics // nil: not collected
+	Logger  *slog.Logger
+	// PauseAfterFailures is delivery.pause_after_failures; 0 never pauses.
+	PauseAfterFailures int
 }
 
 // StorageStatus is what CheckStorage found.

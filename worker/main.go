@@ -12,7 +12,7 @@ import (
 
 	"go.temporal.io/sdk/worker"
 
-	"github.com/runhook/runhook/activities"
+	"github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/logging"
@@ -50,9 +50,20 @@ func run(configFile string) error {
 	}
 	defer c.Close()
 
+	acts, err := app.Activities(cfg, store, logger)
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := acts.Metrics.Serve(ctx, cfg.Metrics.Addr); err != nil {
+			logger.Error("metrics server", "addr", cfg.Metrics.Addr, "error", err)
+		}
+	}()
+
 	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{})
 	w.RegisterWorkflow(workflows.Ping)
-	w.RegisterActivity(&activities.Activities{Store: store})
+	w.RegisterWorkflow(workflows.Delivery)
+	w.RegisterActivity(acts)
 
 	logger.Info("worker starting", "version", version.Version, "task_queue", cfg.Temporal.TaskQueue,
 		"temporal", cfg.Temporal.Address, "clickhouse", cfg.ClickHouse.Addr, "database", cfg.ClickHouse.Database)

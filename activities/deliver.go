@@ -1,0 +1,188 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/delivery"
+	"github.com/runhook/runhook/internal/payload"
+	"github.com/runhook/runhook/internal/runs"
+	"github.com/runhook/runhook/internal/signing"
+)
+
+// DeliverInput names one POST; it carries IDs, never run bodies or secrets.
+type DeliverInput struct {
+	DeliveryID   string
+	RuleID       uuid.UUID
+	WebhookIndex uint16
+	WindowStart  time.Time
+	WindowEnd    time.Time
+	RunIDs       []uuid.UUID
+}
+
+// DeliverResult is what a delivered POST came to.
+type DeliverResult struct {
+	StatusCode int
+	Bytes      int
+}
+
+// Deliver makes one attempt. Its error's type is the delivery.Class, which the
+// workflow's retry policy reads to retry or stop; its message is redacted.
+func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResult, error) {
+	attempt := activity.GetInfo(ctx).Attempt
+	log := a.log().With("rule_id", in.RuleID, "delivery_id", in.DeliveryID, "webhook", in.WebhookIndex, "attempt", attempt,
+		"workflow_id", activity.GetInfo(ctx).WorkflowExecution.ID)
+	started := time.Now()
+
+	w, found, err := a.Store.Webhook(ctx, in.RuleID, in.WebhookIndex)
+	if err != nil {
+		return DeliverResult{}, err // storage trouble: retried by the policy
+	}
+	if !found {
+		return DeliverResult{}, a.fail(ctx, log, in, "", attempt, delivery.Result{Class: delivery.Invalid,
+			Err: fmt.Sprintf("rule %s has no webhook %d", in.RuleID, in.WebhookIndex)}, started)
+	}
+	target, err := delivery.Open(a.Secrets, w)
+	if err != nil {
+		return DeliverResult{}, a.fail(ctx, log, in, w.URLRedacted, attempt, delivery.Result{Class: delivery.Invalid, Err: err.Error()}, started)
+	}
+	if err := a.Policy.Check(target.URL); err != nil {
+		return DeliverResult{}, a.fail(ctx, log, in, w.URLRedacted, attempt, delivery.Result{Class: delivery.Refused, Err: err.Error()}, started)
+	}
+	var key []byte
+	if target.SigningSecret != "" {
+		if key, err = signing.ParseSecret(target.SigningSecret); err != nil {
+			return DeliverResult{}, a.fail(ctx, log, in, w.URLRedacted, attempt, delivery.Result{Class: delivery.Invalid, Err: err.Error()}, started)
+		}
+	}
+
+	p, err := payload.Build(ctx, a.Store, in.RuleID, in.WindowStart, in.WindowEnd, in.RunIDs)
+	if err != nil {
+		return DeliverResult{}, fmt.Errorf("build payload: %w", err)
+	}
+	body, err := runs.MarshalJSON(p)
+	if err != nil {
+		return DeliverResult{}, fmt.Errorf("encode payload: %w", err)
+	}
+
+	res := a.Sender.Send(ctx, delivery.Request{
+		URL: target.URL, Headers: target.Headers, Body: body, MessageID: in.DeliveryID, SigningKey: key,
+	})
+	a.recordAttempt(ctx, log, in, w.URLRedacted, attempt, started, res)
+	if res.Class != delivery.Delivered {
+		return DeliverResult{}, failure(res)
+	}
+	log.Info("webhook delivered", "url", w.URLRedacted, "status", res.StatusCode, "runs", len(in.RunIDs), "bytes", len(body),
+		"duration", res.Duration)
+	return DeliverResult{StatusCode: res.StatusCode, Bytes: len(body)}, nil
+}
+
+func (a *Activities) fail(ctx context.Context, log *slog.Logger, in DeliverInput, redacted string, attempt int32, res delivery.Result, started time.Time) error {
+	res.Duration = time.Since(started)
+	a.recordAttempt(ctx, log, in, redacted, attempt, started, res)
+	return failure(res)
+}
+
+// failure is the activity error for a failed attempt: the class as its type
+// (so NonRetryableErrorTypes applies) and the redacted reason as its message.
+func failure(res delivery.Result) error {
+	msg := string(res.Class)
+	if res.Err != "" {
+		msg += ": " + res.Err
+	}
+	return temporal.NewApplicationErrorWithOptions(msg, string(res.Class), temporal.ApplicationErrorOptions{
+		NonRetryable: !res.Class.Retryable(),
+	})
+}
+
+func (a *Activities) recordAttempt(ctx context.Context, log *slog.Logger, in DeliverInput, redacted string, attempt int32, started time.Time, res delivery.Result) {
+	if a.Metrics != nil {
+		a.Metrics.Attempt(string(res.Class), res.Duration)
+	}
+	if res.Class != delivery.Delivered {
+		log.Warn("webhook attempt failed", "url", redacted, "class", res.Class, "status", res.StatusCode, "error", res.Err,
+			"duration", res.Duration)
+	}
+	err := a.Store.RecordAttempt(ctx, clickhouse.Attempt{
+		DeliveryID: in.DeliveryID, RuleID: in.RuleID, WebhookIndex: in.WebhookIndex, URLRedacted: redacted,
+		Attempt: uint32(attempt), StartedAt: started, Duration: res.Duration, Class: string(res.Class),
+		StatusCode: uint16(res.StatusCode), Error: res.Err,
+	})
+	if err != nil {
+		// The attempt itself happened; losing its record must not make Temporal send it again.
+		log.Error("record attempt", "error", err)
+	}
+}
+
+// OutcomeInput is the end of one delivery, for each of its runs.
+type OutcomeInput struct {
+	DeliveryID   string
+	RuleID       uuid.UUID
+	WebhookIndex uint16
+	RunIDs       []uuid.UUID
+	Delivered    bool
+	Reason       string // redacted
+}
+
+// OutcomeResult says whether the rule is now paused for failing too often.
+type OutcomeResult struct {
+	Paused              bool
+	ConsecutiveFailures int
+}
+
+// RecordOutcome stores delivered/failed for every run of the delivery and
+// pauses the rule after delivery.pause_after_failures failed deliveries in a row.
+func (a *Activities) RecordOutcome(ctx context.Context, in OutcomeInput) (OutcomeResult, error) {
+	outcome, reason := "delivered", ""
+	if !in.Delivered {
+		outcome, reason = "failed", in.Reason
+	}
+	now := time.Now()
+	rows := make([]clickhouse.Outcome, len(in.RunIDs))
+	for i, id := range in.RunIDs {
+		rows[i] = clickhouse.Outcome{RuleID: in.RuleID, RunID: id, WebhookIndex: in.WebhookIndex,
+			DeliveryID: in.DeliveryID, Outcome: outcome, Reason: reason, At: now}
+	}
+	if err := a.Store.RecordOutcomes(ctx, rows); err != nil {
+		return OutcomeResult{}, err
+	}
+	if a.Metrics != nil {
+		a.Metrics.Delivery(outcome)
+	}
+	if in.Delivered || a.PauseAfterFailures <= 0 {
+		return OutcomeResult{}, nil
+	}
+	n, err := a.Store.ConsecutiveFailedDeliveries(ctx, in.RuleID)
+	if err != nil {
+		return OutcomeResult{}, err
+	}
+	res := OutcomeResult{ConsecutiveFailures: n}
+	if n < a.PauseAfterFailures {
+		return res, nil
+	}
+	if last, ok, err := a.Store.LatestPause(ctx, in.RuleID); err != nil {
+		return res, err
+	} else if ok && last.Paused {
+		return OutcomeResult{Paused: true, ConsecutiveFailures: n}, nil
+	}
+	reason = fmt.Sprintf("%d deliveries failed in a row (delivery.pause_after_failures = %d); last: %s", n, a.PauseAfterFailures, in.Reason)
+	if err := a.Store.RecordPause(ctx, clickhouse.Pause{RuleID: in.RuleID, At: now, Reason: reason, Failures: uint32(n), Paused: true}); err != nil {
+		return res, err
+	}
+	a.log().Warn("rule paused", "rule_id", in.RuleID, "reason", reason)
+	return OutcomeResult{Paused: true, ConsecutiveFailures: n}, nil
+}
+
+func (a *Activities) log() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
+}

@@ -1,0 +1,91 @@
+package delivery
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/secrets"
+	"github.com/runhook/runhook/internal/signing"
+)
+
+// Target is a webhook in the clear: only the delivery activity holds one.
+type Target struct {
+	URL           string
+	Headers       map[string]string
+	SigningSecret string // whsec_...; empty = unsigned
+}
+
+// Each sealed field is bound to its rule, position and role, so a value
+// copied into another row does not open there.
+func sealContext(rule uuid.UUID, idx uint16, field string) string {
+	return fmt.Sprintf("webhook/%s/%d/%s", rule, idx, field)
+}
+
+// Seal checks a target against the URL policy and header rules and encrypts
+// it for storage. Errors never contain the URL's secrets or header values.
+func Seal(box *secrets.Box, policy URLPolicy, rule uuid.UUID, idx uint16, t Target, now time.Time) (clickhouse.Webhook, error) {
+	if box == nil {
+		return clickhouse.Webhook{}, fmt.Errorf("secrets.key is not set: webhook targets cannot be stored")
+	}
+	if err := policy.Check(t.URL); err != nil {
+		return clickhouse.Webhook{}, err
+	}
+	if err := CheckHeaders(t.Headers); err != nil {
+		return clickhouse.Webhook{}, err
+	}
+	if t.SigningSecret != "" {
+		if _, err := signing.ParseSecret(t.SigningSecret); err != nil {
+			return clickhouse.Webhook{}, err
+		}
+	}
+	w := clickhouse.Webhook{RuleID: rule, Index: idx, URLRedacted: RedactURL(t.URL), KeyID: box.CurrentKeyID(), UpdatedAt: now}
+	var err error
+	if w.URLSealed, err = box.Seal([]byte(t.URL), sealContext(rule, idx, "url")); err != nil {
+		return clickhouse.Webhook{}, err
+	}
+	if len(t.Headers) > 0 {
+		raw, _ := json.Marshal(t.Headers)
+		if w.HeadersSealed, err = box.Seal(raw, sealContext(rule, idx, "headers")); err != nil {
+			return clickhouse.Webhook{}, err
+		}
+	}
+	if t.SigningSecret != "" {
+		if w.SigningSecretSealed, err = box.Seal([]byte(t.SigningSecret), sealContext(rule, idx, "signing_secret")); err != nil {
+			return clickhouse.Webhook{}, err
+		}
+	}
+	return w, nil
+}
+
+// Open decrypts a stored webhook.
+func Open(box *secrets.Box, w clickhouse.Webhook) (Target, error) {
+	if box == nil {
+		return Target{}, fmt.Errorf("secrets.key is not set: webhook %s cannot be opened", w.URLRedacted)
+	}
+	url, err := box.Open(w.URLSealed, sealContext(w.RuleID, w.Index, "url"))
+	if err != nil {
+		return Target{}, fmt.Errorf("webhook %s url: %w", w.URLRedacted, err)
+	}
+	t := Target{URL: string(url)}
+	if w.HeadersSealed != "" {
+		raw, err := box.Open(w.HeadersSealed, sealContext(w.RuleID, w.Index, "headers"))
+		if err != nil {
+			return Target{}, fmt.Errorf("webhook %s headers: %w", w.URLRedacted, err)
+		}
+		if err := json.Unmarshal(raw, &t.Headers); err != nil {
+			return Target{}, fmt.Errorf("webhook %s headers: not a JSON object", w.URLRedacted)
+		}
+	}
+	if w.SigningSecretSealed != "" {
+		raw, err := box.Open(w.SigningSecretSealed, sealContext(w.RuleID, w.Index, "signing_secret"))
+		if err != nil {
+			return Target{}, fmt.Errorf("webhook %s signing secret: %w", w.URLRedacted, err)
+		}
+		t.SigningSecret = string(raw)
+	}
+	return t, nil
+}
