@@ -25,6 +25,9 @@ type Activities struct {
 	Logger  *slog.Logger
 	// PauseAfterFailures is delivery.pause_after_failures; 0 never pauses.
 	PauseAfterFailures int
+	// MaxBodyBytes and MaxRunsPerDelivery bound one POST (delivery.*).
+	MaxBodyBytes       int
+	MaxRunsPerDelivery int
 }
 
 // StorageStatus is what CheckStorage found.

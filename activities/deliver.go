@@ -128,7 +128,9 @@ type OutcomeInput struct {
 	WebhookIndex uint16
 	RunIDs       []uuid.UUID
 	Delivered    bool
-	Reason       string // redacted
+	// Skipped records the runs as skipped (not sent) rather than failed.
+	Skipped bool
+	Reason  string // redacted
 }
 
 // OutcomeResult says whether the rule is now paused for failing too often.
@@ -140,9 +142,12 @@ type OutcomeResult struct {
 // RecordOutcome stores delivered/failed for every run of the delivery and
 // pauses the rule after delivery.pause_after_failures failed deliveries in a row.
 func (a *Activities) RecordOutcome(ctx context.Context, in OutcomeInput) (OutcomeResult, error) {
-	outcome, reason := "delivered", ""
-	if !in.Delivered {
-		outcome, reason = "failed", in.Reason
+	outcome, reason := clickhouse.OutcomeDelivered, ""
+	switch {
+	case in.Skipped:
+		outcome, reason = clickhouse.OutcomeSkipped, in.Reason
+	case !in.Delivered:
+		outcome, reason = clickhouse.OutcomeFailed, in.Reason
 	}
 	now := time.Now()
 	rows := make([]clickhouse.Outcome, len(in.RunIDs))
@@ -156,7 +161,7 @@ func (a *Activities) RecordOutcome(ctx context.Context, in OutcomeInput) (Outcom
 	if a.Metrics != nil {
 		a.Metrics.Delivery(outcome)
 	}
-	if in.Delivered || a.PauseAfterFailures <= 0 {
+	if in.Delivered || in.Skipped || a.PauseAfterFailures <= 0 {
 		return OutcomeResult{}, nil
 	}
 	n, err := a.Store.ConsecutiveFailedDeliveries(ctx, in.RuleID)

@@ -63,6 +63,7 @@ func run(configFile string) error {
 	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{})
 	w.RegisterWorkflow(workflows.Ping)
 	w.RegisterWorkflow(workflows.Delivery)
+	w.RegisterWorkflow(workflows.DeliverRuns)
 	w.RegisterActivity(acts)
 
 	logger.Info("worker starting", "version", version.Version, "task_queue", cfg.Temporal.TaskQueue,

@@ -121,7 +121,7 @@ type harness struct {
 	runs  []uuid.UUID
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T, tune ...func(*activities.Activities)) *harness {
 	store := testenv.ClickHouse(t)
 	c, queue := testenv.Temporal(t)
 	key := make([]byte, 32)
@@ -133,8 +133,13 @@ func newHarness(t *testing.T) *harness {
 		Sender: delivery.NewSender(delivery.SenderOptions{Timeout: 5 * time.Second,
 			Guard: netguard.Policy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}}),
 	}
+	acts.MaxBodyBytes, acts.MaxRunsPerDelivery = 5<<20, 100
+	for _, f := range tune {
+		f(acts)
+	}
 	w := worker.New(c, queue, worker.Options{})
 	w.RegisterWorkflow(workflows.Delivery)
+	w.RegisterWorkflow(workflows.DeliverRuns)
 	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)

@@ -78,5 +78,7 @@ func Activities(cfg config.Config, store *clickhouse.Store, logger *slog.Logger)
 		Metrics:            metrics.New(),
 		Logger:             logger,
 		PauseAfterFailures: cfg.Delivery.PauseAfterFailures,
+		MaxBodyBytes:       cfg.Delivery.MaxBodyBytes,
+		MaxRunsPerDelivery: cfg.Delivery.MaxRunsPerDelivery,
 	}, nil
 }

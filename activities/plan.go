@@ -1,0 +1,84 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/runhook/runhook/internal/payload"
+)
+
+// PlanInput asks how to deliver a set of matched runs of one rule.
+type PlanInput struct {
+	RuleID      uuid.UUID
+	WindowStart time.Time
+	WindowEnd   time.Time
+	RunIDs      []uuid.UUID
+	// MaxRuns is the rule's max_runs_per_delivery; 0 uses delivery.max_runs_per_delivery.
+	MaxRuns int
+}
+
+// Plan is the deliveries to make: every batch goes to every webhook.
+type Plan struct {
+	Webhooks []uint16
+	Batches  [][]uuid.UUID
+	// Oversize runs exceed delivery.max_body_bytes even alone; they are not sent.
+	Oversize []uuid.UUID
+	// Paused is set when the rule is paused; then nothing is sent.
+	Paused      bool
+	PauseReason string
+}
+
+// PlanDelivery splits the runs into batches under the run and body limits and
+// lists the rule's webhooks.
+func (a *Activities) PlanDelivery(ctx context.Context, in PlanInput) (Plan, error) {
+	hooks, err := a.Store.Webhooks(ctx, in.RuleID)
+	if err != nil {
+		return Plan{}, err
+	}
+	var plan Plan
+	for _, w := range hooks {
+		plan.Webhooks = append(plan.Webhooks, w.Index)
+	}
+	if pause, ok, err := a.Store.LatestPause(ctx, in.RuleID); err != nil {
+		return Plan{}, err
+	} else if ok && pause.Paused {
+		plan.Paused, plan.PauseReason = true, "rule paused: "+pause.Reason
+		return plan, nil
+	}
+	if len(plan.Webhooks) == 0 || len(in.RunIDs) == 0 {
+		return plan, nil
+	}
+	p, err := payload.Build(ctx, a.Store, in.RuleID, in.WindowStart, in.WindowEnd, in.RunIDs)
+	if err != nil {
+		return Plan{}, fmt.Errorf("plan: %w", err)
+	}
+	maxRuns := in.MaxRuns
+	if maxRuns <= 0 {
+		maxRuns = a.MaxRunsPerDelivery
+	}
+	batches, err := payload.Batches(p, maxRuns, a.MaxBodyBytes)
+	var oversize *payload.OversizeError
+	switch {
+	case errors.As(err, &oversize):
+		big := map[uuid.UUID]bool{}
+		for _, id := range oversize.IDs {
+			big[id] = true
+		}
+		for _, b := range batches {
+			if len(b) == 1 && big[b[0]] {
+				continue
+			}
+			plan.Batches = append(plan.Batches, b)
+		}
+		plan.Oversize = oversize.IDs
+	case err != nil:
+		return Plan{}, err
+	default:
+		plan.Batches = batches
+	}
+	return plan, nil
+}

@@ -1,0 +1,101 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/runhook/runhook/activities"
+)
+
+// DeliverRunsInput hands a rule's matched runs to delivery.
+type DeliverRunsInput struct {
+	RuleID      uuid.UUID
+	WindowStart time.Time
+	WindowEnd   time.Time
+	RunIDs      []uuid.UUID
+	// MaxRuns is the rule's max_runs_per_delivery; 0 uses the worker's delivery.max_runs_per_delivery.
+	MaxRuns     int
+	Retry       RetrySettings
+	HTTPTimeout time.Duration
+}
+
+// DeliverRunsResult counts what happened; the per-run outcomes are in ClickHouse.
+type DeliverRunsResult struct {
+	Deliveries  int
+	Delivered   int
+	Failed      int
+	RunsSkipped int
+	Paused      bool
+}
+
+// DeliverRuns sends every batch of the runs to every webhook of the rule, one
+// child Delivery workflow each, so each POST has its own history and ID
+// (<this workflow's ID>/b<batch>/w<webhook>) in the Temporal UI. The child's
+// ID is the webhook-id receivers see.
+func DeliverRuns(ctx workflow.Context, in DeliverRunsInput) (DeliverRunsResult, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
+	})
+	var a *activities.Activities
+	var result DeliverRunsResult
+
+	var plan activities.Plan
+	if err := workflow.ExecuteActivity(ctx, a.PlanDelivery, activities.PlanInput{
+		RuleID: in.RuleID, WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: in.RunIDs, MaxRuns: in.MaxRuns,
+	}).Get(ctx, &plan); err != nil {
+		return result, err
+	}
+
+	skip := func(runIDs []uuid.UUID, reason string) error {
+		for _, w := range plan.Webhooks {
+			if err := workflow.ExecuteActivity(ctx, a.RecordOutcome, activities.OutcomeInput{
+				DeliveryID: workflow.GetInfo(ctx).WorkflowExecution.ID, RuleID: in.RuleID, WebhookIndex: w,
+				RunIDs: runIDs, Skipped: true, Reason: reason,
+			}).Get(ctx, nil); err != nil {
+				return err
+			}
+		}
+		result.RunsSkipped += len(runIDs)
+		return nil
+	}
+	if plan.Paused {
+		result.Paused = true
+		return result, skip(in.RunIDs, plan.PauseReason)
+	}
+	if len(plan.Oversize) > 0 {
+		if err := skip(plan.Oversize, "run exceeds delivery.max_body_bytes on its own"); err != nil {
+			return result, err
+		}
+	}
+
+	var children []workflow.ChildWorkflowFuture
+	for b, batch := range plan.Batches {
+		for _, w := range plan.Webhooks {
+			id := fmt.Sprintf("%s/b%d/w%d", workflow.GetInfo(ctx).WorkflowExecution.ID, b, w)
+			childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: id})
+			children = append(children, workflow.ExecuteChildWorkflow(childCtx, Delivery, DeliveryInput{
+				DeliveryID: id, RuleID: in.RuleID, WebhookIndex: w, WindowStart: in.WindowStart, WindowEnd: in.WindowEnd,
+				RunIDs: batch, Retry: in.Retry, HTTPTimeout: in.HTTPTimeout,
+			}))
+		}
+	}
+	for _, child := range children {
+		var r DeliveryResult
+		if err := child.Get(ctx, &r); err != nil {
+			return result, err
+		}
+		result.Deliveries++
+		if r.Delivered {
+			result.Delivered++
+		} else {
+			result.Failed++
+		}
+		result.Paused = result.Paused || r.Paused
+	}
+	return result, nil
+}

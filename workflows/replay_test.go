@@ -1,0 +1,46 @@
+package workflows_test
+
+import (
+	"os"
+	"testing"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/runhook/runhook/workflows"
+)
+
+// Histories captured from real runs on the Temporal dev server. Replaying
+// them fails if a change to a workflow's code would make it take a different
+// path through an existing history: the determinism guard for deployments
+// with workflows in flight. Child IDs derive from the parent's ID, so each is
+// replayed under its original ID.
+func TestReplayCapturedHistories(t *testing.T) {
+	for _, tc := range []struct{ file, id string }{
+		{"testdata/deliver_runs.history.json", "deliver-baf2d4c0-4ac6-41b7-a515-ca0f0686bc4c"},          // 3 batches to 2 webhooks
+		{"testdata/deliver_runs_paused.history.json", "deliver-2-d80b7055-3b21-4e68-81e2-9e433495ba89"}, // the failure that paused the rule
+		{"testdata/delivery.history.json", "delivery-64f383fa-0d44-4f7b-8409-7043e13c9fcd"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			f, err := os.Open(tc.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			history, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflow(workflows.DeliverRuns)
+			r.RegisterWorkflow(workflows.Delivery)
+			r.RegisterWorkflow(workflows.Ping)
+			if err := r.ReplayWorkflowHistoryWithOptions(nil, history, worker.ReplayWorkflowHistoryOptions{
+				OriginalExecution: workflow.Execution{ID: tc.id},
+			}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
