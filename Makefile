@@ -84,7 +84,7 @@ lint:
 
 bench: services
 	$(GO) run ./bench/ingest -runs 1000000
-	$(GO) run ./bench/delivery -posts 2000 -runs-per-post 10 -concurrency 64
+	$(GO) run ./bench/delivery -posts 500 -runs-per-post 10 -concurrency 64
 
 clean:
 	rm -rf bin
