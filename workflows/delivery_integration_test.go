@@ -247,7 +247,10 @@ func TestDeliveryFaultMatrix(t *testing.T) {
 		rcv.mu.Lock()
 		at := rcv.arrivals["/500"]
 		rcv.mu.Unlock()
-		if len(at) == 3 && !(at[2].Sub(at[1]) > at[1].Sub(at[0])) {
+		if len(at) != 3 {
+			t.Fatalf("500 receiver saw %d attempts, want 3", len(at))
+		}
+		if !(at[2].Sub(at[1]) > at[1].Sub(at[0])) {
 			t.Errorf("gaps %s then %s: not growing", at[1].Sub(at[0]), at[2].Sub(at[1]))
 		}
 		// webhook-id is stable across the retries of one delivery.
@@ -257,7 +260,10 @@ func TestDeliveryFaultMatrix(t *testing.T) {
 		rcv.mu.Lock()
 		reqs := rcv.requests["/503-then-200"]
 		rcv.mu.Unlock()
-		if len(reqs) == 2 && reqs[0].header.Get("webhook-id") != reqs[1].header.Get("webhook-id") {
+		if len(reqs) != 2 {
+			t.Fatalf("503-then-200 receiver saw %d requests, want 2", len(reqs))
+		}
+		if reqs[0].header.Get("webhook-id") != reqs[1].header.Get("webhook-id") {
 			t.Errorf("webhook-id changed between retries: %q, %q", reqs[0].header.Get("webhook-id"), reqs[1].header.Get("webhook-id"))
 		}
 	})

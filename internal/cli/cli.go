@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
+	temporalsdk "go.temporal.io/sdk/temporal"
 
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/config"
@@ -198,7 +199,9 @@ func (a *app) pingCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			// The server ends the workflow after timeout; the client waits a
+			// little longer so that it reads that timeout rather than racing it.
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout+10*time.Second)
 			defer cancel()
 			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 				ID:                       fmt.Sprintf("ping-%d", time.Now().UnixNano()),
@@ -210,7 +213,8 @@ func (a *app) pingCmd() *cobra.Command {
 			}
 			var res workflows.PingResult
 			if err := run.Get(ctx, &res); err != nil {
-				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				var timedOut *temporalsdk.TimeoutError
+				if errors.As(err, &timedOut) {
 					return fmt.Errorf("no worker answered on task queue %q within %s (is `bin/worker` running?)", a.cfg.Temporal.TaskQueue, timeout)
 				}
 				return fmt.Errorf("ping workflow: %w", err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/runhook/runhook/internal/config"
 )
 
 // TablesSQL lists the tables of the current database.
@@ -26,12 +28,12 @@ func (s *Store) DumpText(ctx context.Context) (map[string]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !validIdentifier(table) {
+		if !config.IsIdentifier(table) {
 			return nil, fmt.Errorf("dump: unexpected table name %q", table)
 		}
 		exprs := make([]string, 0, len(cols))
 		for _, c := range cols {
-			if !validIdentifier(c) {
+			if !config.IsIdentifier(c) {
 				return nil, fmt.Errorf("dump: unexpected column name %q in %s", c, table)
 			}
 			// Names come from system.columns and are checked above; they cannot be bound.

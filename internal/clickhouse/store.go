@@ -72,7 +72,7 @@ func dial(cfg config.ClickHouse, database string) (driver.Conn, error) {
 // ensureDatabase creates the database through the server's default database:
 // a connection cannot name a database that does not exist yet.
 func ensureDatabase(ctx context.Context, cfg config.ClickHouse) error {
-	if !validIdentifier(cfg.Database) {
+	if !config.IsIdentifier(cfg.Database) {
 		return fmt.Errorf("clickhouse.database %q is not a valid database name", cfg.Database)
 	}
 	conn, err := dial(cfg, "default")
@@ -85,18 +85,6 @@ func ensureDatabase(ctx context.Context, cfg config.ClickHouse) error {
 		return fmt.Errorf("clickhouse at %s: create database %s: %w", cfg.Addr, cfg.Database, err)
 	}
 	return nil
-}
-
-func validIdentifier(s string) bool {
-	if s == "" || s[0] >= '0' && s[0] <= '9' {
-		return false
-	}
-	for _, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // Close releases the connection pool.

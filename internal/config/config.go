@@ -273,7 +273,7 @@ func (c Config) Validate() error {
 	if err := checkHostPort(c.ClickHouse.Addr); err != nil {
 		bad("clickhouse.addr", "%v", err)
 	}
-	if !isIdentifier(c.ClickHouse.Database) {
+	if !IsIdentifier(c.ClickHouse.Database) {
 		bad("clickhouse.database", "%q is not a valid database name (letters, digits and _ only, not starting with a digit)", c.ClickHouse.Database)
 	}
 	if c.ClickHouse.DialTimeout <= 0 {
@@ -377,7 +377,9 @@ func checkHostPort(addr string) error {
 	return nil
 }
 
-func isIdentifier(s string) bool {
+// IsIdentifier reports whether s is a safe ClickHouse identifier: identifiers
+// cannot be bound, so names that reach SQL text must pass this.
+func IsIdentifier(s string) bool {
 	if s == "" || (s[0] >= '0' && s[0] <= '9') {
 		return false
 	}

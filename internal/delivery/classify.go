@@ -3,9 +3,7 @@ package delivery
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
-	"syscall"
 
 	"github.com/runhook/runhook/internal/netguard"
 )
@@ -77,10 +75,7 @@ func classifyError(err error) Class {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return Timeout
 	}
-	// Closed or reset before a response: the request may not have arrived.
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED) {
-		return ConnectError
-	}
+	// Anything else failed before a response (EOF, reset, broken pipe, a
+	// cancelled context): the request may not have arrived, so it is retried.
 	return ConnectError
 }

@@ -3,7 +3,6 @@ package delivery
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -101,11 +100,7 @@ func (s *Sender) send(ctx context.Context, r Request) Result {
 
 	resp, err := s.client.Do(req)
 	if err != nil {
-		class := Classify(0, err)
-		if class == Timeout && !errors.Is(ctx.Err(), context.DeadlineExceeded) && ctx.Err() != nil {
-			class = ConnectError // cancelled from outside, not the receiver's fault
-		}
-		return Result{Class: class, Err: scrub(err.Error(), r.URL)}
+		return Result{Class: Classify(0, err), Err: scrub(err.Error(), r.URL)}
 	}
 	_, _ = io.CopyN(io.Discard, resp.Body, drainLimit)
 	resp.Body.Close()

@@ -118,7 +118,7 @@ func (o object) count(name string) (uint64, error) {
 	}
 	// 12.0 and 1e3 are whole numbers too, within float precision.
 	f, err := strconv.ParseFloat(raw, 64)
-	if err != nil || raw[0] == '"' || f < 0 || f != math.Trunc(f) || f >= 1<<53 {
+	if err != nil || f < 0 || f != math.Trunc(f) || f >= 1<<53 {
 		return 0, fieldErr(name, "want a non-negative whole number")
 	}
 	return uint64(f), nil
