@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/runhook/runhook/schema"
@@ -82,6 +83,11 @@ func (s *Store) Migrate(ctx context.Context) ([]MigrationResult, error) {
 			continue
 		}
 		for i, stmt := range m.Statements {
+			if done, err := s.columnAdded(ctx, stmt); err != nil {
+				return results, fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
+			} else if done {
+				continue
+			}
 			if err := s.conn.Exec(ctx, stmt); err != nil {
 				return results, fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
 			}
@@ -99,4 +105,24 @@ func (s *Store) Migrate(ctx context.Context) ([]MigrationResult, error) {
 		results = append(results, MigrationResult{Version: m.Version, Name: m.Name, Applied: true})
 	}
 	return results, nil
+}
+
+// addColumn matches the one non-idempotent statement migrations use: 18.16
+// has no ADD COLUMN IF NOT EXISTS, so a migration interrupted after adding a
+// column must skip it when applied again.
+var addColumn = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)\s`)
+
+// ColumnExistsSQL asks whether a table of the current database has a column.
+const ColumnExistsSQL = `SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = ? AND name = ?`
+
+func (s *Store) columnAdded(ctx context.Context, stmt string) (bool, error) {
+	m := addColumn.FindStringSubmatch(stmt)
+	if m == nil {
+		return false, nil
+	}
+	var n uint64
+	if err := s.conn.QueryRow(ctx, ColumnExistsSQL, m[1], m[2]).Scan(&n); err != nil {
+		return false, fmt.Errorf("check column %s.%s: %w", m[1], m[2], err)
+	}
+	return n > 0, nil
 }

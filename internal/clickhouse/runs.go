@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/runhook/runhook/internal/filter"
 	"github.com/runhook/runhook/internal/runs"
 )
 
@@ -19,9 +20,12 @@ const runColumns = `id, trace_id, session_id, tenant_id, parent_run_id, referenc
     app_path, in_dataset, tags, error, inputs, outputs, inputs_s3_urls, outputs_s3_urls,
     extra, events, feedback_stats, serialized, share_token`
 
+// pairColumns are derived at ingest (filter.Flatten) for the filter language.
+const pairColumns = `metadata_keys, metadata_values, input_keys, input_values, output_keys, output_values`
+
 // InsertRunsSQL names its columns: 18.16 needs the list for batches, and
 // inserted_at is left to the server.
-const InsertRunsSQL = `INSERT INTO runs (` + runColumns + `)`
+const InsertRunsSQL = `INSERT INTO runs (` + runColumns + `, ` + pairColumns + `)`
 
 // LatestRunsSQL reads the newest version of each of a set of runs, by the sort key.
 const LatestRunsSQL = `SELECT ` + runColumns + `, inserted_at
@@ -97,6 +101,9 @@ func (s *Store) InsertRuns(ctx context.Context, rs []runs.Run) error {
 			if parents == nil {
 				parents = []uuid.UUID{}
 			}
+			mk, mv := filter.Metadata(r.Extra)
+			ik, iv := filter.Flatten(r.Inputs)
+			ok, ov := filter.Flatten(r.Outputs)
 			if err := batch.Append(
 				r.ID, r.TraceID, r.SessionID, r.TenantID, r.ParentRunID, r.ReferenceExampleID,
 				r.Name, r.RunType, r.Status, boolByte(r.IsRoot), r.DottedOrder,
@@ -107,6 +114,7 @@ func (s *Store) InsertRuns(ctx context.Context, rs []runs.Run) error {
 				r.AppPath, boolByte(r.InDataset), tags, r.Error,
 				rawPtr(r.Inputs), rawPtr(r.Outputs), rawPtr(r.InputsS3URLs), rawPtr(r.OutputsS3URLs),
 				rawPtr(r.Extra), rawPtr(r.Events), rawPtr(r.FeedbackStats), rawPtr(r.Serialized), r.ShareToken,
+				mk, mv, ik, iv, ok, ov,
 			); err != nil {
 				batch.Abort()
 				return fmt.Errorf("insert runs: run %s: %w", r.ID, err)

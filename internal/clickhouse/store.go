@@ -132,3 +132,13 @@ func uuidSet(ids []uuid.UUID) ch.GroupSet {
 	}
 	return ch.GroupSet{Value: vals}
 }
+
+// Exec runs one statement; for tests and tools that need SQL the driver does not wrap.
+func (s *Store) Exec(ctx context.Context, query string, args ...any) error {
+	return s.conn.Exec(ctx, query, args...)
+}
+
+// QueryRow runs a query expected to return one row; for tests and tools.
+func (s *Store) QueryRow(ctx context.Context, query string, args ...any) driver.Row {
+	return s.conn.QueryRow(ctx, query, args...)
+}
