@@ -142,3 +142,5 @@ func (s *Store) Exec(ctx context.Context, query string, args ...any) error {
 func (s *Store) QueryRow(ctx context.Context, query string, args ...any) driver.Row {
 	return s.conn.QueryRow(ctx, query, args...)
 }
+
+func groupSet(vals []any) ch.GroupSet { return ch.GroupSet{Value: vals} }

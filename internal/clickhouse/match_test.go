@@ -1,0 +1,195 @@
+package clickhouse_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/runs"
+	"github.com/runhook/runhook/internal/testenv"
+)
+
+func matchRun(project uuid.UUID, name string, done bool) runs.Run {
+	id := uuid.New()
+	start := time.Now().UTC().Add(-time.Minute).Truncate(time.Microsecond)
+	r := runs.Run{ID: id, TraceID: id, SessionID: project, Name: name, RunType: "llm", Status: "running",
+		IsRoot: true, StartTime: start, ModifiedAt: start}
+	if done {
+		end := start.Add(2 * time.Second)
+		r.EndTime, r.Status, r.ModifiedAt = &end, "success", end
+	}
+	return r
+}
+
+func sortedIDs(ids []uuid.UUID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id.String()
+	}
+	slices.Sort(out)
+	return out
+}
+
+func wideWindow(t *testing.T, store *clickhouse.Store) clickhouse.Window {
+	now, err := store.ServerNow(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return clickhouse.Window{After: now.Add(-time.Hour), UpTo: now.Add(time.Hour)}
+}
+
+func TestMatchRunsWindowClaimsAndFeedback(t *testing.T) {
+	store := testenv.ClickHouse(t)
+	ctx := context.Background()
+	project, other := uuid.New(), uuid.New()
+	done1, done2, running, elsewhere := matchRun(project, "a", true), matchRun(project, "b", true), matchRun(project, "c", false), matchRun(other, "d", true)
+	if err := store.InsertRuns(ctx, []runs.Run{done1, done2, running, elsewhere}); err != nil {
+		t.Fatal(err)
+	}
+	rule := uuid.New()
+	m := clickhouse.Match{RuleID: rule, Project: project, Window: wideWindow(t, store), SamplingRate: 1, Owner: "tick-1/p0", Limit: 100}
+
+	got, err := store.MatchRuns(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := sortedIDs([]uuid.UUID{done1.ID, done2.ID}); !slices.Equal(sortedIDs(got), want) {
+		t.Fatalf("match = %v, want the completed runs of the project %v", sortedIDs(got), want)
+	}
+
+	// A compiled filter narrows it; its args are bound, never spliced.
+	m.Filter, m.FilterArgs = "name = ?", []any{"b"}
+	got, err = store.MatchRuns(ctx, m)
+	if err != nil || len(got) != 1 || got[0] != done2.ID {
+		t.Fatalf("filtered match = %v, %v; want [%s]", got, err, done2.ID)
+	}
+	m.Filter, m.FilterArgs = "", nil
+
+	// Claims by another owner exclude; the owner's own claims do not.
+	if err := store.Claim(ctx, rule, []uuid.UUID{done1.ID}, "tick-1/p0", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := store.MatchRuns(ctx, m); len(got) != 2 {
+		t.Fatalf("owner's retry sees %d runs, want both again", len(got))
+	}
+	m.Owner = "tick-2/p0"
+	if got, _ := store.MatchRuns(ctx, m); len(got) != 1 || got[0] != done2.ID {
+		t.Fatalf("another owner sees %v, want only the unclaimed run", got)
+	}
+	counts, err := store.ClaimCounts(ctx, rule)
+	if err != nil || counts[done1.ID] != 1 || len(counts) != 1 {
+		t.Fatalf("claim counts %v, %v", counts, err)
+	}
+
+	// A window that saw no run write but saw feedback brings the run in.
+	time.Sleep(1100 * time.Millisecond) // server time has whole seconds
+	now, _ := store.ServerNow(ctx)
+	score := 1.0
+	if err := store.InsertFeedback(ctx, []runs.Feedback{{ID: uuid.New(), RunID: done2.ID, Key: "usefulness", Score: &score,
+		CreatedAt: time.Now(), ModifiedAt: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	m.Window = clickhouse.Window{After: now.Add(-time.Second), UpTo: now.Add(time.Hour)}
+	m.Owner = "tick-3/p0"
+	got, err = store.MatchRuns(ctx, m)
+	if err != nil || len(got) != 1 || got[0] != done2.ID {
+		t.Fatalf("feedback window = %v, %v; want the scored run", got, err)
+	}
+	ready, err := store.Ready(ctx, []uuid.UUID{done1.ID, done2.ID}, []string{"usefulness", "usefulness"})
+	if err != nil || len(ready) != 1 || ready[0] != done2.ID {
+		t.Fatalf("ready = %v, %v; want the scored run", ready, err)
+	}
+	if ready, _ := store.Ready(ctx, []uuid.UUID{done2.ID}, []string{"usefulness", "other"}); len(ready) != 0 {
+		t.Fatalf("ready with a missing key = %v", ready)
+	}
+}
+
+func TestMatchRunsSamplingIsStable(t *testing.T) {
+	store := testenv.ClickHouse(t)
+	ctx := context.Background()
+	project := uuid.New()
+	var rs []runs.Run
+	for i := 0; i < 400; i++ {
+		rs = append(rs, matchRun(project, "r", true))
+	}
+	if err := store.InsertRuns(ctx, rs); err != nil {
+		t.Fatal(err)
+	}
+	m := clickhouse.Match{RuleID: uuid.New(), Project: project, Window: wideWindow(t, store), SamplingRate: 0.5, Owner: "o", Limit: 1000}
+	first, err := store.MatchRuns(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := store.MatchRuns(ctx, m)
+	if !slices.Equal(first, again) {
+		t.Fatal("the same rule sampled different runs on a second reading")
+	}
+	// 400 draws at p=0.5: 5 standard deviations is ±50.
+	if n := len(first); n < 150 || n > 250 {
+		t.Fatalf("sampled %d of 400 at rate 0.5", n)
+	}
+	m.SamplingRate = 0
+	if none, _ := store.MatchRuns(ctx, m); len(none) != 0 {
+		t.Fatalf("rate 0 sampled %d runs", len(none))
+	}
+}
+
+func TestRulesBackfillsAndLog(t *testing.T) {
+	store := testenv.ClickHouse(t)
+	ctx := context.Background()
+	id := uuid.New()
+	t0 := time.Now().UTC().Truncate(time.Microsecond)
+	if err := store.PutRule(ctx, clickhouse.StoredRule{ID: id, Name: "r", Spec: `{}`, Fingerprint: "f1", CreatedAt: t0, UpdatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutRule(ctx, clickhouse.StoredRule{ID: id, Name: "r", Spec: `{}`, Fingerprint: "f2", CreatedAt: t0, UpdatedAt: t0.Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	r, ok, err := store.Rule(ctx, id)
+	if err != nil || !ok || r.Fingerprint != "f2" || !r.CreatedAt.Equal(t0) {
+		t.Fatalf("rule = %+v %v %v", r, ok, err)
+	}
+	all, err := store.Rules(ctx)
+	if err != nil || len(all) != 1 {
+		t.Fatalf("rules = %v, %v", all, err)
+	}
+	if err := store.PutRule(ctx, clickhouse.StoredRule{ID: id, Name: "r", CreatedAt: t0, UpdatedAt: t0.Add(2 * time.Second), Deleted: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := store.Rule(ctx, id); ok {
+		t.Fatal("deleted rule still read")
+	}
+	if all, _ := store.Rules(ctx); len(all) != 0 {
+		t.Fatalf("deleted rule still listed: %v", all)
+	}
+
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b := clickhouse.Backfill{RuleID: id, ID: "b1", From: from, To: from.Add(time.Hour), DoneUpTo: from, RequestedAt: t0, UpdatedAt: t0}
+	if err := store.PutBackfill(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	b.DoneUpTo, b.UpdatedAt = b.To, t0.Add(time.Second)
+	if err := store.PutBackfill(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	bs, err := store.Backfills(ctx, id)
+	if err != nil || len(bs) != 1 || !bs[0].Done() || !bs[0].From.Equal(from) {
+		t.Fatalf("backfills = %+v, %v", bs, err)
+	}
+
+	run := uuid.New()
+	if err := store.RecordEvents(ctx, []clickhouse.Event{{RuleID: id, RunID: run, Event: clickhouse.EventMatched, At: t0, WorkflowID: "w"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.RecordOutcomes(ctx, []clickhouse.Outcome{{RuleID: id, RunID: run, DeliveryID: "d", Outcome: clickhouse.OutcomeDelivered, At: t0.Add(time.Second)}}); err != nil {
+		t.Fatal(err)
+	}
+	log, err := store.RuleLog(ctx, id, 10)
+	if err != nil || len(log) != 2 || log[0].Event != "delivered" || log[1].Event != "matched" || log[1].Webhook != -1 {
+		t.Fatalf("log = %+v, %v", log, err)
+	}
+}
