@@ -74,6 +74,9 @@ func ParseSpec(data []byte) (Spec, error) {
 	if d, err := time.ParseDuration(s.Interval); err != nil || d < MinInterval {
 		return Spec{}, fmt.Errorf("rule spec %s: interval %q is not a duration of at least %s", s.ID, s.Interval, MinInterval)
 	}
+	if _, err := s.FeedbackWait(); err != nil {
+		return Spec{}, fmt.Errorf("rule spec %s: %w", s.ID, err)
+	}
 	return s, nil
 }
 

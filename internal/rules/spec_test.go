@@ -85,6 +85,7 @@ func TestParseSpecErrors(t *testing.T) {
 		{"no id", `{"name":"a","interval":"1m"}`, "rule spec: id is missing"},
 		{"no name", `{"id":"` + id.String() + `","interval":"1m"}`, "rule spec " + id.String() + ": name is missing"},
 		{"bad interval", `{"id":"` + id.String() + `","name":"a","interval":"soon"}`, "rule spec " + id.String() + `: interval "soon" is not a duration of at least 1s`},
+		{"no feedback wait", `{"id":"` + id.String() + `","name":"a","interval":"1m","feedback":{"require":["a"]}}`, "rule spec " + id.String() + ": feedback.wait 0s is not positive"},
 		{"bad feedback wait", `{"id":"` + id.String() + `","name":"a","interval":"1m","feedback":{"require":["a"],"wait":"x"}}`, `rule spec: feedback.wait "x" is not a duration`},
 	}
 	for _, c := range cases {
