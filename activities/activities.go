@@ -8,6 +8,8 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/google/uuid"
+
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/metrics"
@@ -28,6 +30,16 @@ type Activities struct {
 	// MaxBodyBytes and MaxRunsPerDelivery bound one POST (delivery.*).
 	MaxBodyBytes       int
 	MaxRunsPerDelivery int
+	// Windows and Delivery are config the workflows read through LoadRule.
+	Windows  Windows
+	Delivery DeliverySettings
+	// Schedules pauses a rule's schedule when the rule pauses itself; nil: only recorded.
+	Schedules Schedules
+}
+
+// Schedules is the part of the rule schedules an activity may change.
+type Schedules interface {
+	Pause(ctx context.Context, ruleID uuid.UUID, note string) error
 }
 
 // StorageStatus is what CheckStorage found.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -41,6 +42,16 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		"workflow_id", activity.GetInfo(ctx).WorkflowExecution.ID)
 	started := time.Now()
 
+	if attempt > 1 {
+		// A worker that died after the POST but before reporting it leaves a
+		// delivered attempt on record; sending again would deliver twice.
+		if prev, err := a.Store.Attempts(ctx, in.DeliveryID); err != nil {
+			return DeliverResult{}, err
+		} else if i := slices.IndexFunc(prev, func(p clickhouse.Attempt) bool { return p.Class == string(delivery.Delivered) }); i >= 0 {
+			log.Info("webhook already delivered by an earlier attempt", "attempt_delivered", prev[i].Attempt)
+			return DeliverResult{StatusCode: int(prev[i].StatusCode)}, nil
+		}
+	}
 	w, found, err := a.Store.Webhook(ctx, in.RuleID, in.WebhookIndex)
 	if err != nil {
 		return DeliverResult{}, err // storage trouble: retried by the policy
@@ -164,7 +175,18 @@ func (a *Activities) RecordOutcome(ctx context.Context, in OutcomeInput) (Outcom
 	if in.Delivered || in.Skipped || a.PauseAfterFailures <= 0 {
 		return OutcomeResult{}, nil
 	}
-	n, err := a.Store.ConsecutiveFailedDeliveries(ctx, in.RuleID)
+	last, found, err := a.Store.LatestPause(ctx, in.RuleID)
+	if err != nil {
+		return OutcomeResult{}, err
+	}
+	var since time.Time
+	if found {
+		if last.Paused {
+			return OutcomeResult{Paused: true}, nil
+		}
+		since = last.At // resumed: the streak starts again
+	}
+	n, err := a.Store.ConsecutiveFailedDeliveries(ctx, in.RuleID, since)
 	if err != nil {
 		return OutcomeResult{}, err
 	}
@@ -172,16 +194,18 @@ func (a *Activities) RecordOutcome(ctx context.Context, in OutcomeInput) (Outcom
 	if n < a.PauseAfterFailures {
 		return res, nil
 	}
-	if last, ok, err := a.Store.LatestPause(ctx, in.RuleID); err != nil {
-		return res, err
-	} else if ok && last.Paused {
-		return OutcomeResult{Paused: true, ConsecutiveFailures: n}, nil
-	}
 	reason = fmt.Sprintf("%d deliveries failed in a row (delivery.pause_after_failures = %d); last: %s", n, a.PauseAfterFailures, in.Reason)
 	if err := a.Store.RecordPause(ctx, clickhouse.Pause{RuleID: in.RuleID, At: now, Reason: reason, Failures: uint32(n), Paused: true}); err != nil {
 		return res, err
 	}
 	a.log().Warn("rule paused", "rule_id", in.RuleID, "reason", reason)
+	if a.Schedules != nil {
+		// The pause is recorded, so deliveries stop even if this fails; the
+		// schedule only saves the ticks' work.
+		if err := a.Schedules.Pause(ctx, in.RuleID, reason); err != nil {
+			a.log().Error("pause rule schedule", "rule_id", in.RuleID, "error", err)
+		}
+	}
 	return OutcomeResult{Paused: true, ConsecutiveFailures: n}, nil
 }
 

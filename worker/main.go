@@ -16,6 +16,7 @@ import (
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/logging"
+	"github.com/runhook/runhook/internal/schedules"
 	"github.com/runhook/runhook/internal/temporal"
 	"github.com/runhook/runhook/internal/version"
 	"github.com/runhook/runhook/workflows"
@@ -54,6 +55,7 @@ func run(configFile string) error {
 	if err != nil {
 		return err
 	}
+	acts.Schedules = schedules.Manager{Client: c, TaskQueue: cfg.Temporal.TaskQueue}
 	go func() {
 		if err := acts.Metrics.Serve(ctx, cfg.Metrics.Addr); err != nil {
 			logger.Error("metrics server", "addr", cfg.Metrics.Addr, "error", err)
@@ -61,10 +63,7 @@ func run(configFile string) error {
 	}()
 
 	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{})
-	w.RegisterWorkflow(workflows.Ping)
-	w.RegisterWorkflow(workflows.Delivery)
-	w.RegisterWorkflow(workflows.DeliverRuns)
-	w.RegisterActivity(acts)
+	workflows.Register(w, acts)
 
 	logger.Info("worker starting", "version", version.Version, "task_queue", cfg.Temporal.TaskQueue,
 		"temporal", cfg.Temporal.Address, "clickhouse", cfg.ClickHouse.Addr, "database", cfg.ClickHouse.Database)

@@ -80,5 +80,13 @@ func Activities(cfg config.Config, store *clickhouse.Store, logger *slog.Logger)
 		PauseAfterFailures: cfg.Delivery.PauseAfterFailures,
 		MaxBodyBytes:       cfg.Delivery.MaxBodyBytes,
 		MaxRunsPerDelivery: cfg.Delivery.MaxRunsPerDelivery,
+		Windows: activities.Windows{
+			SettleLag: cfg.Rules.SettleLag, MaxWindow: cfg.Rules.MaxWindow,
+			PageSize: cfg.Rules.PageSize, MaxWindowsPerTick: cfg.Rules.MaxWindowsPerTick,
+		},
+		Delivery: activities.DeliverySettings{
+			InitialInterval: cfg.Delivery.InitialInterval, BackoffCoefficient: cfg.Delivery.BackoffCoefficient,
+			HTTPTimeout: cfg.Delivery.Timeout,
+		},
 	}, nil
 }

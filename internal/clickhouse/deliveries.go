@@ -154,7 +154,7 @@ FROM
             LIMIT 1 BY run_id, webhook_idx
         )
         GROUP BY delivery_id
-        HAVING max(outcome IN ('delivered', 'failed'))
+        HAVING max(outcome IN ('delivered', 'failed')) AND max(at) > ?
     )
 )`
 
@@ -381,9 +381,15 @@ func (s *Store) Outcomes(ctx context.Context, ruleID uuid.UUID, runIDs []uuid.UU
 // nothing but skips is neither and does not break a streak. Outcomes a later
 // delivery superseded no longer belong to their first delivery, so the count
 // is the same before and after the table's merges discard them.
-func (s *Store) ConsecutiveFailedDeliveries(ctx context.Context, ruleID uuid.UUID) (int, error) {
+//
+// Only deliveries newer than since count: a resumed rule starts a new streak.
+func (s *Store) ConsecutiveFailedDeliveries(ctx context.Context, ruleID uuid.UUID, since time.Time) (int, error) {
 	var n int64
-	if err := s.conn.QueryRow(ctx, ConsecutiveFailedDeliveriesSQL, ruleID).Scan(&n); err != nil {
+	var after uint64
+	if since.After(time.Unix(0, 0)) {
+		after = runs.Micros(since)
+	}
+	if err := s.conn.QueryRow(ctx, ConsecutiveFailedDeliveriesSQL, ruleID, after).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count failed deliveries of rule %s: %w", ruleID, err)
 	}
 	return int(n), nil

@@ -240,7 +240,7 @@ func TestConsecutiveFailedDeliveries(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if got, err := store.ConsecutiveFailedDeliveries(ctx, rule); err != nil || got != c.want {
+			if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}); err != nil || got != c.want {
 				t.Errorf("ConsecutiveFailedDeliveries = %d, %v; want %d", got, err, c.want)
 			}
 		})
@@ -261,7 +261,7 @@ func TestConsecutiveFailedDeliveries(t *testing.T) {
 			t.Fatal(err)
 		}
 		for r, want := range map[uuid.UUID]int{rule: 1, other: 2} {
-			if got, err := store.ConsecutiveFailedDeliveries(ctx, r); err != nil || got != want {
+			if got, err := store.ConsecutiveFailedDeliveries(ctx, r, time.Time{}); err != nil || got != want {
 				t.Errorf("rule %s: %d, %v; want %d", r, got, err, want)
 			}
 		}
@@ -284,7 +284,7 @@ func TestConsecutiveFailedDeliveries(t *testing.T) {
 			}
 		}
 		check := func(when string) {
-			if got, err := store.ConsecutiveFailedDeliveries(ctx, rule); err != nil || got != 1 {
+			if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}); err != nil || got != 1 {
 				t.Errorf("%s: %d, %v; want 1", when, got, err)
 			}
 		}
@@ -390,7 +390,7 @@ func TestDeliveryLookupsUseSortKey(t *testing.T) {
 			t.Errorf("%s read %d rows of %d; the sort key is not used", q.name, read, n)
 		}
 	}
-	if got, err := store.ConsecutiveFailedDeliveries(ctx, rule); err != nil || got != n/100 {
+	if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}); err != nil || got != n/100 {
 		t.Errorf("ConsecutiveFailedDeliveries = %d, %v; want %d", got, err, n/100)
 	}
 }

@@ -32,6 +32,7 @@ type Config struct {
 	Temporal   Temporal   `koanf:"temporal"`
 	Secrets    Secrets    `koanf:"secrets"`
 	Delivery   Delivery   `koanf:"delivery"`
+	Rules      Rules      `koanf:"rules"`
 	Metrics    Metrics    `koanf:"metrics"`
 	Log        Log        `koanf:"log"`
 }
@@ -79,6 +80,19 @@ type Delivery struct {
 	MaxURLLength   int      `koanf:"max_url_length"`
 }
 
+// Rules shapes how a rule's ticks cut windows of server insertion time.
+type Rules struct {
+	// SettleLag keeps a window's end this far behind the server's clock, so
+	// inserts still in flight at the cut land in the next window.
+	SettleLag time.Duration `koanf:"settle_lag"`
+	// MaxWindow caps one window; a longer gap is split.
+	MaxWindow time.Duration `koanf:"max_window"`
+	// PageSize caps the runs one match query hands on.
+	PageSize int `koanf:"page_size"`
+	// MaxWindowsPerTick bounds a tick's work (and history); the next tick goes on.
+	MaxWindowsPerTick int `koanf:"max_windows_per_tick"`
+}
+
 type Metrics struct {
 	Addr string `koanf:"addr"`
 }
@@ -113,6 +127,12 @@ func Default() Config {
 			MaxRunsPerDelivery: 100,
 			PauseAfterFailures: 5,
 			MaxURLLength:       2048,
+		},
+		Rules: Rules{
+			SettleLag:         2 * time.Second,
+			MaxWindow:         time.Hour,
+			PageSize:          1000,
+			MaxWindowsPerTick: 24,
 		},
 		Metrics: Metrics{Addr: "127.0.0.1:9464"},
 		Log:     Log{Level: "info", Format: "text"},
@@ -281,6 +301,18 @@ func (c Config) Validate() error {
 	}
 	if c.ClickHouse.BatchSize <= 0 {
 		bad("clickhouse.batch_size", "must be positive, got %d", c.ClickHouse.BatchSize)
+	}
+	if c.Rules.SettleLag < time.Second {
+		bad("rules.settle_lag", "must be at least 1s (server insertion time has whole seconds), got %s", c.Rules.SettleLag)
+	}
+	if c.Rules.MaxWindow < time.Second {
+		bad("rules.max_window", "must be at least 1s, got %s", c.Rules.MaxWindow)
+	}
+	if c.Rules.PageSize <= 0 || c.Rules.PageSize > 10000 {
+		bad("rules.page_size", "must be between 1 and 10000, got %d", c.Rules.PageSize)
+	}
+	if c.Rules.MaxWindowsPerTick <= 0 || c.Rules.MaxWindowsPerTick > 1000 {
+		bad("rules.max_windows_per_tick", "must be between 1 and 1000, got %d", c.Rules.MaxWindowsPerTick)
 	}
 	if err := checkHostPort(c.Temporal.Address); err != nil {
 		bad("temporal.address", "%v", err)

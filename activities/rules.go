@@ -1,0 +1,307 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/activity"
+
+	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/filter"
+	"github.com/runhook/runhook/internal/rules"
+)
+
+// Windows shapes the windows a rule's ticks cut (config rules.*).
+type Windows struct {
+	SettleLag         time.Duration
+	MaxWindow         time.Duration
+	PageSize          int
+	MaxWindowsPerTick int
+}
+
+// DeliverySettings are the delivery.* values workflows put in their inputs.
+type DeliverySettings struct {
+	InitialInterval    time.Duration
+	BackoffCoefficient float64
+	HTTPTimeout        time.Duration
+}
+
+// RuleInput names a rule.
+type RuleInput struct {
+	RuleID uuid.UUID
+}
+
+// RuleInfo is what a tick needs to know about its rule: names, counts and
+// durations, never its filter's values' secrets (a rule has none outside its
+// webhooks, which stay sealed in ClickHouse).
+type RuleInfo struct {
+	Found       bool
+	Name        string
+	Paused      bool
+	PauseReason string
+	// Start is where the first tick's watermark starts: backfill_from, or the rule's creation.
+	Start     time.Time
+	Require   []string
+	Wait      time.Duration
+	OnTimeout string
+	MaxRuns   int
+	Windows   Windows
+	Delivery  DeliverySettings
+}
+
+func (a *Activities) loadSpec(ctx context.Context, id uuid.UUID) (rules.Spec, clickhouse.StoredRule, bool, error) {
+	stored, ok, err := a.Store.Rule(ctx, id)
+	if err != nil || !ok {
+		return rules.Spec{}, stored, false, err
+	}
+	spec, err := rules.ParseSpec([]byte(stored.Spec))
+	if err != nil {
+		return rules.Spec{}, stored, false, fmt.Errorf("rule %s: stored spec: %w", id, err)
+	}
+	return spec, stored, true, nil
+}
+
+// LoadRule reads the rule's stored spec and pause state.
+func (a *Activities) LoadRule(ctx context.Context, in RuleInput) (RuleInfo, error) {
+	spec, stored, ok, err := a.loadSpec(ctx, in.RuleID)
+	if err != nil || !ok {
+		return RuleInfo{}, err
+	}
+	info := RuleInfo{
+		// Server insertion time has whole seconds and windows exclude their
+		// start, so the window after this start includes the creation second.
+		Found: true, Name: stored.Name, Start: stored.CreatedAt.Truncate(time.Second).Add(-time.Second),
+		Require: spec.Feedback.Require, OnTimeout: spec.Feedback.OnTimeout, MaxRuns: spec.MaxRunsPerDelivery,
+		Windows: a.Windows, Delivery: a.Delivery,
+	}
+	if spec.BackfillFrom != nil {
+		info.Start = spec.BackfillFrom.UTC().Truncate(time.Second)
+	}
+	if info.Wait, err = spec.FeedbackWait(); err != nil {
+		return RuleInfo{}, fmt.Errorf("rule %s: %w", in.RuleID, err)
+	}
+	if p, ok, err := a.Store.LatestPause(ctx, in.RuleID); err != nil {
+		return RuleInfo{}, err
+	} else if ok && p.Paused {
+		info.Paused, info.PauseReason = true, p.Reason
+	}
+	return info, nil
+}
+
+// MatchInput asks for one page of one window of a rule.
+type MatchInput struct {
+	RuleID uuid.UUID
+	After  time.Time
+	// UpTo is the window's end; zero cuts it now: min(After + max window,
+	// server now - settle lag).
+	UpTo time.Time
+	// Owner claims the page; a retry with the same Owner gets the same runs.
+	Owner string
+}
+
+// MatchResult is one page of a window: the runs it claimed for the rule.
+type MatchResult struct {
+	After, UpTo time.Time
+	RunIDs      []uuid.UUID
+	// More: the page was full, so the window may hold more runs.
+	More bool
+	// CaughtUp: the window reached the settle lag, so there is nothing newer to read.
+	CaughtUp bool
+}
+
+// MatchWindow finds the runs of the window that newly match the rule, claims
+// them (so no other tick, backfill or retry hands them on again) and records
+// them as matched.
+func (a *Activities) MatchWindow(ctx context.Context, in MatchInput) (MatchResult, error) {
+	spec, _, ok, err := a.loadSpec(ctx, in.RuleID)
+	if err != nil {
+		return MatchResult{}, err
+	}
+	res := MatchResult{After: in.After, UpTo: in.UpTo}
+	if !ok {
+		res.UpTo, res.CaughtUp = in.After, true
+		return res, nil
+	}
+	if res.UpTo.IsZero() {
+		now, err := a.Store.ServerNow(ctx)
+		if err != nil {
+			return MatchResult{}, err
+		}
+		end := now.Add(-a.Windows.SettleLag)
+		res.CaughtUp = true
+		if capped := in.After.Add(a.Windows.MaxWindow); capped.Before(end) {
+			end, res.CaughtUp = capped, false
+		}
+		if !end.After(in.After) {
+			res.UpTo = in.After
+			return res, nil
+		}
+		res.UpTo = end
+	}
+
+	m := clickhouse.Match{RuleID: in.RuleID, Project: spec.Project, Window: clickhouse.Window{After: res.After, UpTo: res.UpTo},
+		SamplingRate: spec.SamplingRate, Owner: in.Owner, Limit: a.Windows.PageSize}
+	candidates := filter.Scope{SQL: clickhouse.CandidatesSQL, Args: clickhouse.CandidateArgs(spec.Project, m.Window)}
+	if m.Filter, m.FilterArgs, err = compile(spec.Filter, candidates); err != nil {
+		return MatchResult{}, fmt.Errorf("rule %s: filter: %w", in.RuleID, err)
+	}
+	roots := filter.Scope{SQL: clickhouse.TraceScopeSQL, Args: clickhouse.CandidateArgs(spec.Project, m.Window)}
+	if m.TraceFilter, m.TraceFilterArgs, err = compile(spec.TraceFilter, roots); err != nil {
+		return MatchResult{}, fmt.Errorf("rule %s: trace_filter: %w", in.RuleID, err)
+	}
+	ids, err := a.Store.MatchRuns(ctx, m)
+	if err != nil {
+		return MatchResult{}, err
+	}
+	res.RunIDs, res.More = ids, len(ids) == m.Limit
+	if len(ids) == 0 {
+		return res, nil
+	}
+	now := time.Now()
+	if err := a.Store.Claim(ctx, in.RuleID, ids, in.Owner, now); err != nil {
+		return MatchResult{}, err
+	}
+	reason := fmt.Sprintf("window (%s, %s]", res.After.Format(time.RFC3339), res.UpTo.Format(time.RFC3339))
+	a.recordEvents(ctx, in.RuleID, ids, clickhouse.EventMatched, reason, now)
+	return res, nil
+}
+
+// compile turns stored filter source into SQL; "" compiles to nothing.
+func compile(src string, scope filter.Scope) (string, []any, error) {
+	if src == "" {
+		return "", nil, nil
+	}
+	e, err := filter.Parse(src)
+	if err != nil {
+		return "", nil, err
+	}
+	if e == nil {
+		return "", nil, nil
+	}
+	return filter.Compile(e, scope)
+}
+
+// recordEvents writes rule events; losing them loses log lines, not runs, so
+// a failure is logged rather than retried.
+func (a *Activities) recordEvents(ctx context.Context, rule uuid.UUID, ids []uuid.UUID, event, reason string, at time.Time) {
+	wf := ""
+	if activity.IsActivity(ctx) {
+		wf = activity.GetInfo(ctx).WorkflowExecution.ID
+	}
+	events := make([]clickhouse.Event, len(ids))
+	for i, id := range ids {
+		events[i] = clickhouse.Event{RuleID: rule, RunID: id, Event: event, Reason: reason, At: at, WorkflowID: wf}
+	}
+	if err := a.Store.RecordEvents(ctx, events); err != nil {
+		a.log().Error("record rule events", "rule_id", rule, "event", event, "error", err)
+	}
+}
+
+// FeedbackInput asks which runs carry every required feedback key.
+type FeedbackInput struct {
+	RuleID  uuid.UUID
+	RunIDs  []uuid.UUID
+	Require []string
+}
+
+// CheckFeedback returns the runs that carry every required key.
+func (a *Activities) CheckFeedback(ctx context.Context, in FeedbackInput) ([]uuid.UUID, error) {
+	return a.Store.Ready(ctx, in.RunIDs, in.Require)
+}
+
+// EventInput records one event for several runs of a rule.
+type EventInput struct {
+	RuleID uuid.UUID
+	RunIDs []uuid.UUID
+	Event  string
+	Reason string
+}
+
+// RecordEvents writes an event per run, for `starter rules logs`.
+func (a *Activities) RecordEvents(ctx context.Context, in EventInput) error {
+	a.recordEvents(ctx, in.RuleID, in.RunIDs, in.Event, in.Reason, time.Now())
+	return nil
+}
+
+// SkipInput gives up on runs: they are recorded skipped for every webhook.
+type SkipInput struct {
+	RuleID     uuid.UUID
+	RunIDs     []uuid.UUID
+	DeliveryID string
+	Reason     string
+}
+
+// SkipRuns records the runs as skipped, with the reason, for each webhook of the rule.
+func (a *Activities) SkipRuns(ctx context.Context, in SkipInput) error {
+	hooks, err := a.Store.Webhooks(ctx, in.RuleID)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	var rows []clickhouse.Outcome
+	for _, w := range hooks {
+		for _, id := range in.RunIDs {
+			rows = append(rows, clickhouse.Outcome{RuleID: in.RuleID, RunID: id, WebhookIndex: w.Index,
+				DeliveryID: in.DeliveryID, Outcome: clickhouse.OutcomeSkipped, Reason: in.Reason, At: now})
+		}
+	}
+	if err := a.Store.RecordOutcomes(ctx, rows); err != nil {
+		return err
+	}
+	if a.Metrics != nil {
+		for range hooks {
+			a.Metrics.Delivery(clickhouse.OutcomeSkipped)
+		}
+	}
+	return nil
+}
+
+// BackfillState is the oldest unfinished backfill of a rule.
+type BackfillState struct {
+	Found    bool
+	ID       string
+	To       time.Time
+	DoneUpTo time.Time
+}
+
+// NextBackfill finds the rule's oldest backfill that is not done.
+func (a *Activities) NextBackfill(ctx context.Context, in RuleInput) (BackfillState, error) {
+	bs, err := a.Store.Backfills(ctx, in.RuleID)
+	if err != nil {
+		return BackfillState{}, err
+	}
+	for _, b := range bs {
+		if !b.Done() {
+			return BackfillState{Found: true, ID: b.ID, To: b.To, DoneUpTo: b.DoneUpTo}, nil
+		}
+	}
+	return BackfillState{}, nil
+}
+
+// AdvanceInput records a backfill's progress.
+type AdvanceInput struct {
+	RuleID   uuid.UUID
+	ID       string
+	DoneUpTo time.Time
+}
+
+// AdvanceBackfill records that the backfill's windows up to DoneUpTo were handed on.
+func (a *Activities) AdvanceBackfill(ctx context.Context, in AdvanceInput) error {
+	bs, err := a.Store.Backfills(ctx, in.RuleID)
+	if err != nil {
+		return err
+	}
+	for _, b := range bs {
+		if b.ID != in.ID {
+			continue
+		}
+		if !in.DoneUpTo.After(b.DoneUpTo) {
+			return nil
+		}
+		b.DoneUpTo, b.UpdatedAt = in.DoneUpTo, time.Now()
+		return a.Store.PutBackfill(ctx, b)
+	}
+	return fmt.Errorf("rule %s has no backfill %s", in.RuleID, in.ID)
+}

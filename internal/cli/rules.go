@@ -1,0 +1,481 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	iapp "github.com/runhook/runhook/internal/app"
+	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/rules"
+	"github.com/runhook/runhook/internal/rulesync"
+	"github.com/runhook/runhook/internal/schedules"
+	"github.com/runhook/runhook/internal/temporal"
+)
+
+// ruleEnv is what the rules commands talk to.
+type ruleEnv struct {
+	store  *clickhouse.Store
+	client client.Client
+	sched  schedules.Manager
+}
+
+func (e *ruleEnv) Close() {
+	if e.client != nil {
+		e.client.Close()
+	}
+	if e.store != nil {
+		e.store.Close()
+	}
+}
+
+func (a *app) ruleEnv(ctx context.Context) (*ruleEnv, error) {
+	store, err := a.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, err := temporal.Dial(ctx, a.cfg.Temporal, a.logger(io.Discard))
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return &ruleEnv{store: store, client: c, sched: schedules.Manager{Client: c, TaskQueue: a.cfg.Temporal.TaskQueue}}, nil
+}
+
+// find resolves a rule by id or by name.
+func (e *ruleEnv) find(ctx context.Context, ref string) (clickhouse.StoredRule, error) {
+	if id, err := uuid.Parse(ref); err == nil {
+		r, ok, err := e.store.Rule(ctx, id)
+		if err != nil {
+			return r, err
+		}
+		if !ok {
+			return r, fmt.Errorf("no rule with id %s", id)
+		}
+		return r, nil
+	}
+	all, err := e.store.Rules(ctx)
+	if err != nil {
+		return clickhouse.StoredRule{}, err
+	}
+	for _, r := range all {
+		if r.Name == ref {
+			return r, nil
+		}
+	}
+	return clickhouse.StoredRule{}, fmt.Errorf("no rule named %q (see `starter rules list`)", ref)
+}
+
+func (a *app) lookupEnv(name string) (string, bool) {
+	if a.environ == nil {
+		return os.LookupEnv(name)
+	}
+	for _, kv := range a.environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func (a *app) rulesCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rules",
+		Short: "Manage automation rules: apply a rules file, list, inspect, pause, resume, trigger, backfill",
+		Long: "Rules live in a YAML file (see examples/rules.yaml) and are applied with `rules apply -f FILE`.\n" +
+			"Each rule gets a Temporal Schedule with ID rule-<rule id>; watch its ticks in the Temporal UI.\n" +
+			"RULE arguments take a rule's id or its name.",
+	}
+	cmd.AddCommand(a.rulesApplyCmd(), a.rulesListCmd(), a.rulesGetCmd(), a.rulesPauseCmd(true), a.rulesPauseCmd(false),
+		a.rulesTriggerCmd(), a.rulesBackfillCmd(), a.rulesDeleteCmd(), a.rulesLogsCmd())
+	return cmd
+}
+
+func (a *app) rulesApplyCmd() *cobra.Command {
+	var file string
+	var prune, dryRun bool
+	cmd := &cobra.Command{
+		Use:   "apply -f FILE",
+		Short: "Validate a rules file and make the stored rules and their schedules match it",
+		Long: "Validate every rule of FILE first; any error refuses the whole file and changes nothing.\n" +
+			"${VAR} in the file is replaced from the environment (a missing variable is an error).\n" +
+			"Then print the plan (create / update / unchanged / delete) and apply it: store the rules with their\n" +
+			"webhook URLs, headers and signing secrets encrypted, and create or update one Temporal Schedule\n" +
+			"per rule (paused when enabled: false). Applying the same file twice changes nothing.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file == "" {
+				return errors.New("rules apply: -f FILE is required")
+			}
+			policy := iapp.URLPolicy(a.cfg.Delivery)
+			desired, err := rules.Load(file, a.lookupEnv, policy)
+			if err != nil {
+				return fmt.Errorf("%s: refused, nothing changed:\n%w", file, err)
+			}
+			box, err := iapp.Secrets(a.cfg.Secrets)
+			if err != nil {
+				return err
+			}
+			if box == nil {
+				return errors.New("secrets.key is not set: rules apply needs it to encrypt webhook URLs, headers and signing secrets (set RUNHOOK_SECRETS_KEY)")
+			}
+			key, _ := a.cfg.Secrets.KeyBytes()
+			env, err := a.ruleEnv(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			s := rulesync.Syncer{Store: env.store, Schedules: env.sched, Box: box, Policy: policy, FingerprintKey: rulesync.FingerprintKey(key)}
+			plan, err := s.Plan(cmd.Context(), desired, prune)
+			if err != nil {
+				return err
+			}
+			printPlan(cmd.OutOrStdout(), plan, dryRun)
+			if dryRun {
+				return nil
+			}
+			if err := s.Apply(cmd.Context(), plan); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "applied")
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "rules file (YAML)")
+	cmd.Flags().BoolVar(&prune, "prune", false, "delete stored rules (and their schedules) that are not in the file")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan only")
+	return cmd
+}
+
+func printPlan(out io.Writer, plan []rulesync.Change, dryRun bool) {
+	counts := map[rulesync.Action]int{}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	for _, c := range plan {
+		counts[c.Action]++
+		why := ""
+		if c.Why != "" {
+			why = "(" + c.Why + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Action, c.Name, c.RuleID, why)
+	}
+	tw.Flush()
+	prefix := "plan"
+	if dryRun {
+		prefix = "plan (dry run, nothing applied)"
+	}
+	fmt.Fprintf(out, "%s: %d to create, %d to update, %d unchanged, %d to delete\n", prefix,
+		counts[rulesync.Create], counts[rulesync.Update], counts[rulesync.Unchanged], counts[rulesync.Delete])
+}
+
+func (a *app) rulesListCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the rules with their state (webhook URLs redacted)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := a.ruleEnv(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			all, err := env.store.Rules(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tID\tSTATE\tINTERVAL\tFEEDBACK\tWEBHOOKS")
+			for _, r := range all {
+				spec, err := rules.ParseSpec([]byte(r.Spec))
+				if err != nil {
+					return fmt.Errorf("rule %s: %w", r.ID, err)
+				}
+				state, err := a.ruleState(cmd.Context(), env, r.ID)
+				if err != nil {
+					return err
+				}
+				fb := "-"
+				if len(spec.Feedback.Require) > 0 {
+					fb = strings.Join(spec.Feedback.Require, ",")
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.ID, state, spec.Interval, fb, strings.Join(spec.Webhooks, " "))
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+// ruleState is active, paused (with why) or unscheduled.
+func (a *app) ruleState(ctx context.Context, env *ruleEnv, id uuid.UUID) (string, error) {
+	st, err := env.sched.Get(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case !st.Exists:
+		return "unscheduled (run rules apply)", nil
+	case st.Paused:
+		return "paused", nil
+	}
+	if p, ok, err := env.store.LatestPause(ctx, id); err != nil {
+		return "", err
+	} else if ok && p.Paused {
+		return "paused", nil
+	}
+	return "active", nil
+}
+
+func (a *app) rulesGetCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "get RULE",
+		Short: "Show one rule (secrets redacted), its schedule and recent ticks",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			env, err := a.ruleEnv(ctx)
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			r, err := env.find(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			var spec any
+			if err := json.Unmarshal([]byte(r.Spec), &spec); err != nil {
+				return fmt.Errorf("rule %s: stored spec: %w", r.ID, err)
+			}
+			st, err := env.sched.Get(ctx, r.ID)
+			if err != nil {
+				return err
+			}
+			pause, paused, err := env.store.LatestPause(ctx, r.ID)
+			if err != nil {
+				return err
+			}
+			view := map[string]any{
+				"rule":       spec,
+				"created_at": r.CreatedAt.UTC().Format(time.RFC3339),
+				"updated_at": r.UpdatedAt.UTC().Format(time.RFC3339),
+				"schedule": map[string]any{
+					"id": schedules.ID(r.ID), "exists": st.Exists, "paused": st.Paused, "note": st.Note,
+					"interval": st.Interval.String(), "task_queue": st.TaskQueue, "recent_ticks": st.Recent, "next_ticks": st.Next,
+					"ui": fmt.Sprintf("%s/namespaces/%s/schedules/%s", a.cfg.Temporal.UIURL, a.cfg.Temporal.Namespace, schedules.ID(r.ID)),
+				},
+			}
+			if paused && pause.Paused {
+				view["paused"] = map[string]any{"at": pause.At.UTC().Format(time.RFC3339), "reason": pause.Reason}
+			}
+			out, _ := json.MarshalIndent(view, "", "  ")
+			fmt.Fprintln(cmd.OutOrStdout(), string(out))
+			return nil
+		},
+	}
+}
+
+func (a *app) rulesPauseCmd(pause bool) *cobra.Command {
+	use, short := "resume RULE", "Resume a paused rule: its schedule ticks again and deliveries restart"
+	if pause {
+		use, short = "pause RULE", "Pause a rule: its schedule stops ticking and nothing is delivered"
+	}
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Long: short + ".\nRuns stored while a rule is paused are picked up after it resumes (the windows catch up);\n" +
+			"runs already handed to delivery when it pauses are recorded skipped.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			env, err := a.ruleEnv(ctx)
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			r, err := env.find(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			state := "paused"
+			if !pause {
+				state = "resumed"
+			}
+			why := state + " with starter rules " + strings.Fields(use)[0]
+			if err := env.store.RecordPause(ctx, clickhouse.Pause{RuleID: r.ID, At: time.Now(), Reason: why, Paused: pause}); err != nil {
+				return err
+			}
+			if pause {
+				err = env.sched.Pause(ctx, r.ID, why)
+			} else {
+				err = env.sched.Unpause(ctx, r.ID, why)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): %s\n", r.Name, r.ID, state)
+			return nil
+		},
+	}
+}
+
+func (a *app) rulesTriggerCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "trigger RULE",
+		Short: "Tick a rule now (after the running tick, if any)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			env, err := a.ruleEnv(ctx)
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			r, err := env.find(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			if err := env.sched.Trigger(ctx, r.ID); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): tick requested\n", r.Name, r.ID)
+			return nil
+		},
+	}
+}
+
+func (a *app) rulesBackfillCmd() *cobra.Command {
+	var from, to string
+	cmd := &cobra.Command{
+		Use:   "backfill RULE --from T --to T",
+		Short: "Cover an old window of server insertion time; runs already handed on for the rule are not sent again",
+		Long: "Record a backfill of (from, to] and tick the rule now. The rule's ticks work through it in windows\n" +
+			"after their regular window, so it never runs beside a tick; runs the rule already claimed are skipped.\n" +
+			"Times are RFC 3339 (2026-11-20T00:00:00Z) or relative to now (-2h).",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			now := time.Now().UTC()
+			f, err := parseWhen(from, now)
+			if err != nil {
+				return fmt.Errorf("--from: %w", err)
+			}
+			t, err := parseWhen(to, now)
+			if err != nil {
+				return fmt.Errorf("--to: %w", err)
+			}
+			if !t.After(f) {
+				return fmt.Errorf("--to (%s) must be after --from (%s)", t.Format(time.RFC3339), f.Format(time.RFC3339))
+			}
+			ctx := cmd.Context()
+			env, err := a.ruleEnv(ctx)
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			r, err := env.find(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			b := clickhouse.Backfill{RuleID: r.ID, ID: now.Format("20060102T150405.000000Z"), From: f, To: t, DoneUpTo: f,
+				RequestedAt: now, UpdatedAt: now}
+			if err := env.store.PutBackfill(ctx, b); err != nil {
+				return err
+			}
+			if err := env.sched.Trigger(ctx, r.ID); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): backfill %s of (%s, %s] requested; the rule's ticks work through it\n",
+				r.Name, r.ID, b.ID, f.Format(time.RFC3339), t.Format(time.RFC3339))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "start of the window (exclusive)")
+	cmd.Flags().StringVar(&to, "to", "", "end of the window (inclusive)")
+	_ = cmd.MarkFlagRequired("from")
+	_ = cmd.MarkFlagRequired("to")
+	return cmd
+}
+
+// parseWhen reads an RFC 3339 time, or a duration before now ("-2h"); whole seconds.
+func parseWhen(s string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(d).Truncate(time.Second), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC().Truncate(time.Second), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration like -2h", s)
+}
+
+func (a *app) rulesDeleteCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete RULE",
+		Short: "Delete a rule, its webhooks and its schedule (its delivery records are kept)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			env, err := a.ruleEnv(ctx)
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			r, err := env.find(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			s := rulesync.Syncer{Store: env.store, Schedules: env.sched}
+			if err := s.Delete(ctx, r.ID, r.Name); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): deleted\n", r.Name, r.ID)
+			return nil
+		},
+	}
+}
+
+func (a *app) rulesLogsCmd() *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "logs RULE",
+		Short: "What happened to each run for a rule: matched, waiting, timed_out, delivered, failed, skipped",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			env, err := a.ruleEnv(ctx)
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			r, err := env.find(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			entries, err := env.store.RuleLog(ctx, r.ID, limit)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "TIME\tRUN\tEVENT\tWEBHOOK\tWHERE\tREASON")
+			for i := len(entries) - 1; i >= 0; i-- { // oldest first, like a log
+				e := entries[i]
+				hook := "-"
+				if e.Webhook >= 0 {
+					hook = fmt.Sprint(e.Webhook)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Format("2006-01-02T15:04:05.000Z"), e.RunID, e.Event, hook, e.Where, e.Reason)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 200, "show the newest N entries")
+	return cmd
+}
