@@ -53,7 +53,7 @@ const (
 // batches as they become ready.
 func FeedbackWait(ctx workflow.Context, in WaitInput) (WaitResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
+		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
 	})
 	var a *activities.Activities

@@ -40,7 +40,7 @@ type TickResult struct {
 // on: a child workflow that has started is durable.
 func RuleTick(ctx workflow.Context, in TickInput) (TickResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 2 * time.Minute,
+		StartToCloseTimeout: 30 * time.Second, // short ClickHouse reads: a dead worker's task is retried soon
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
 	})
 	var a *activities.Activities
