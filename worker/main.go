@@ -63,7 +63,8 @@ func run(configFile string) error {
 	}()
 
 	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{})
-	workflows.Register(w, acts)
+	workflows.Register(w)
+	w.RegisterActivity(acts)
 
 	logger.Info("worker starting", "version", version.Version, "task_queue", cfg.Temporal.TaskQueue,
 		"temporal", cfg.Temporal.Address, "clickhouse", cfg.ClickHouse.Addr, "database", cfg.ClickHouse.Database)

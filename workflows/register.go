@@ -2,15 +2,12 @@ package workflows
 
 import "go.temporal.io/sdk/worker"
 
-// Register puts every runhook workflow and the activities on a worker (or a
-// replayer), so the worker binary, tests and benches register the same set.
-func Register(r worker.Registry, acts any) {
+// Register puts every runhook workflow on a worker or a replayer, so the
+// worker binary, tests, benches and the replay test use the same set.
+func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflow(Ping)
 	r.RegisterWorkflow(Delivery)
 	r.RegisterWorkflow(DeliverRuns)
 	r.RegisterWorkflow(RuleTick)
 	r.RegisterWorkflow(FeedbackWait)
-	if acts != nil {
-		r.RegisterActivity(acts)
-	}
 }

@@ -21,6 +21,11 @@ func TestReplayCapturedHistories(t *testing.T) {
 		{"testdata/deliver_runs.history.json", "deliver-baf2d4c0-4ac6-41b7-a515-ca0f0686bc4c"},          // 3 batches to 2 webhooks
 		{"testdata/deliver_runs_paused.history.json", "deliver-2-d80b7055-3b21-4e68-81e2-9e433495ba89"}, // the failure that paused the rule
 		{"testdata/delivery.history.json", "delivery-64f383fa-0d44-4f7b-8409-7043e13c9fcd"},
+		// A tick that read its regular window, then a backfill window, and handed runs on.
+		{"testdata/rule_tick_backfill.history.json", "rule-4c7f477c-c68c-58da-8157-de39360f0a52/tick-2026-11-23T11:52:50Z"},
+		// Feedback waits: one run delivered when scored and one skipped at the deadline; one delivered at the deadline.
+		{"testdata/feedback_wait_skip.history.json", "rule-2bd1a885-f50f-5011-989e-f0ea357e1419/2026-11-23T11:52:27Z/p0/wait"},
+		{"testdata/feedback_wait_deliver.history.json", "rule-3bd32f09-fa04-5af2-a134-5d5d1547202b/2026-11-23T11:52:27Z/p0/wait"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			f, err := os.Open(tc.file)
@@ -33,9 +38,7 @@ func TestReplayCapturedHistories(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflow(workflows.DeliverRuns)
-			r.RegisterWorkflow(workflows.Delivery)
-			r.RegisterWorkflow(workflows.Ping)
+			workflows.Register(r)
 			if err := r.ReplayWorkflowHistoryWithOptions(nil, history, worker.ReplayWorkflowHistoryOptions{
 				OriginalExecution: workflow.Execution{ID: tc.id},
 			}); err != nil {

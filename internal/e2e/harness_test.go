@@ -105,7 +105,8 @@ func (h *harness) startWorker() func() {
 	}
 	acts.Schedules = h.schedule
 	w := worker.New(h.client, h.queue, worker.Options{})
-	workflows.Register(w, acts)
+	workflows.Register(w)
+	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
 		h.t.Fatal(err)
 	}
