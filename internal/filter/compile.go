@@ -33,7 +33,45 @@ func Compile(e Expr, scope Scope) (string, []any, error) {
 	}
 	c := &compiler{scope: scope}
 	f := c.expr(e)
+	if n := boundSize(f); n > MaxSQL {
+		return "", nil, &Error{Msg: fmt.Sprintf("filter compiles to about %d bytes of SQL; the limit is %d (ClickHouse refuses long queries)", n, MaxSQL)}
+	}
 	return f.sql, f.args, nil
+}
+
+// MaxSQL bounds the compiled SQL with its values bound, well under
+// ClickHouse's default max_query_size (256 KiB) and, at a few bytes per AST
+// element, under max_ast_elements (50,000). Source within MaxLength can
+// exceed it: search() repeats its text, feedback conditions their subquery.
+const MaxSQL = 128 << 10
+
+// boundSize is about how long sql is once the driver has bound its args.
+func boundSize(f frag) int {
+	n := len(f.sql)
+	var size func(a any) int
+	size = func(a any) int {
+		switch a := a.(type) {
+		case string:
+			return 2 + len(a) + strings.Count(a, "\\") + strings.Count(a, "'") + strings.Count(a, "\x00")
+		case []string:
+			m := 2
+			for _, s := range a {
+				m += 2 + size(s)
+			}
+			return m
+		case ch.GroupSet:
+			m := 2
+			for _, v := range a.Value {
+				m += 2 + size(v)
+			}
+			return m
+		}
+		return len(fmt.Sprint(a)) + 20 // numbers; floats render as cast(x, 'Float64')
+	}
+	for _, a := range f.args {
+		n += size(a)
+	}
+	return n
 }
 
 // validate checks an Expr built in Go as Parse checks source.

@@ -447,3 +447,56 @@ func TestCompileShapes(t *testing.T) {
 		}
 	}
 }
+
+// The largest filters Compile accepts still run on ClickHouse 18.16 (query
+// size, AST size), and anything larger is refused with a clear error.
+func TestCompileLarge(t *testing.T) {
+	store := fixture(t)
+	build := func(op, cond string, n int) string {
+		return op + "(" + strings.TrimSuffix(strings.Repeat(cond+", ", n), ", ") + ")"
+	}
+	for _, tc := range []struct{ name, op, cond string }{
+		{"tags", "and", `has(tags, "a")`},
+		{"search", "or", `search("a")`},
+		{"feedback", "or", `eq(feedback_key, "a")`},
+		{"one pair", "and", `eq(metadata_key, "a"), eq(metadata_value, "b")`},
+		{"long text", "or", `search("` + strings.Repeat("é", 8000) + `")`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			compiles := func(n int) (string, []any, bool) {
+				e, err := filter.Parse(build(tc.op, tc.cond, n))
+				if err != nil {
+					t.Fatalf("n=%d: %v", n, err)
+				}
+				sql, args, err := filter.Compile(e, projectScope)
+				if err != nil && !strings.Contains(err.Error(), "bytes of SQL; the limit is") {
+					t.Fatal(err)
+				}
+				return sql, args, err == nil
+			}
+			lo, hi := 1, 1
+			for len(build(tc.op, tc.cond, hi*2)) <= filter.MaxLength {
+				hi *= 2
+				if _, _, ok := compiles(hi); !ok {
+					break
+				}
+			}
+			if _, _, ok := compiles(hi); ok {
+				lo = hi
+			}
+			for lo+1 < hi { // largest n that compiles
+				mid := (lo + hi) / 2
+				if _, _, ok := compiles(mid); ok {
+					lo = mid
+				} else {
+					hi = mid
+				}
+			}
+			sql, args, _ := compiles(lo)
+			t.Logf("%d conditions, %d bytes of SQL", lo, len(sql))
+			if _, err := match(t, store, sql, args); err != nil {
+				t.Fatalf("%d conditions (%d bytes of SQL): %v", lo, len(sql), err)
+			}
+		})
+	}
+}

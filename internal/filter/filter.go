@@ -12,9 +12,11 @@
 //	search("text")  search(field, "text")
 //
 // Values are strings ("double" or 'single' quoted, with JSON escapes),
-// numbers (42, -1.5, 2e3), true, false, null and lists of those ([...], only
-// as the value of in). Functions and fields are lower case; whitespace may
-// appear between any two tokens.
+// numbers (42, -1.5, 2e3), true, false, null, and lists of strings (["a",
+// "b"], only as the value of in). Functions and fields are lower case;
+// whitespace may appear between any two tokens. Source is limited to
+// MaxLength bytes, nesting of and/or/not to MaxDepth, and the compiled SQL
+// to MaxSQL bytes.
 //
 // # Fields
 //

@@ -30,7 +30,9 @@ var fuzzSeeds = []string{
 	`exists(feedback_key)`, `neq(feedback_key, "x")`, `eq(feedback_value, 3)`, `in(feedback_value, ["a"])`,
 	`and(gt(start_time, "2023-07-15T12:34:56Z"), or(neq(error, null), and(eq(feedback_key, "Correctness"), eq(feedback_score, 0.0))))`,
 	`and(or(has(tags, "experimental"), has(tags, "beta")), gt(latency, 2))`,
-	`not(not(not(eq(name, "\u00e9\ud83d\ude00\n\"'\\"))))`,
+	`not(not(not(eq(name, "\u00e9\ud83d\ude00\n\"'\\"))))`, `eq(name, "\u0000\r")`,
+	strings.Repeat("or(", 63) + `and(eq(feedback_key, "a"), gt(feedback_score, 1))` + strings.Repeat(")", 63),
+	strings.Repeat("not(", 64) + `and(eq(metadata_key, "a"), neq(metadata_value, "b"))` + strings.Repeat(")", 64),
 	// invalid
 	`eq(name, "x"`, `eq(name "x")`, `and()`, `not(eq(name, "x"), eq(name, "y"))`, `eq(nme, "x")`, `gt(name, "x")`,
 	`eq(name, "\ud800")`, `eq(total_cost, 1e999)`, `in(name, [["a"]])`, `in(name, [])`, `eq(id, "nope")`,
