@@ -14,6 +14,7 @@ import (
 // DeliverRunsInput hands a rule's matched runs to delivery.
 type DeliverRunsInput struct {
 	RuleID      uuid.UUID
+	RuleName    string // shown as the memo of each Delivery in the Temporal UI
 	WindowStart time.Time
 	WindowEnd   time.Time
 	RunIDs      []uuid.UUID
@@ -77,7 +78,7 @@ func DeliverRuns(ctx workflow.Context, in DeliverRunsInput) (DeliverRunsResult, 
 	for b, batch := range plan.Batches {
 		for _, w := range plan.Webhooks {
 			id := fmt.Sprintf("%s/b%d/w%d", workflow.GetInfo(ctx).WorkflowExecution.ID, b, w)
-			childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: id})
+			childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: id, Memo: memo(in.RuleName)})
 			children = append(children, workflow.ExecuteChildWorkflow(childCtx, Delivery, DeliveryInput{
 				DeliveryID: id, RuleID: in.RuleID, WebhookIndex: w, WindowStart: in.WindowStart, WindowEnd: in.WindowEnd,
 				RunIDs: batch, Retry: in.Retry, HTTPTimeout: in.HTTPTimeout,
@@ -98,4 +99,12 @@ func DeliverRuns(ctx workflow.Context, in DeliverRunsInput) (DeliverRunsResult, 
 		result.Paused = result.Paused || r.Paused
 	}
 	return result, nil
+}
+
+// memo names the rule in the Temporal UI; none when the name is unknown.
+func memo(rule string) map[string]any {
+	if rule == "" {
+		return nil
+	}
+	return map[string]any{"rule": rule}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net"
@@ -20,10 +19,8 @@ import (
 
 	"github.com/google/uuid"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/runhook/runhook/activities"
 	"github.com/runhook/runhook/internal/clickhouse"
@@ -316,48 +313,17 @@ func TestDeliverySecretsHeadersAndHistory(t *testing.T) {
 		t.Errorf("webhooks table lacks the redacted URL")
 	}
 
-	var history bytes.Buffer
-	iter := h.c.GetWorkflowHistory(context.Background(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := protojson.Marshal(ev)
-		history.Write(b)
-		var tree any
-		_ = json.Unmarshal(b, &tree)
-		decodePayloads(tree, &history)
+	historyText, err := testenv.HistoryText(context.Background(), h.c, id)
+	if err != nil {
+		t.Fatal(err)
 	}
 	// The decoded payloads are searched too: the workflow input's rule id must be found.
-	if !strings.Contains(history.String(), rule.String()) {
+	if !strings.Contains(historyText, rule.String()) {
 		t.Fatal("history search does not see the decoded payloads")
 	}
 	for _, s := range secretsToFind {
-		if strings.Contains(history.String(), s) {
+		if strings.Contains(historyText, s) {
 			t.Errorf("plaintext secret %q found in the workflow history", s[:8])
-		}
-	}
-}
-
-// decodePayloads appends the decoded bytes of every payload "data" field:
-// protojson shows payloads base64-encoded, where a plain search would miss them.
-func decodePayloads(node any, out *bytes.Buffer) {
-	switch v := node.(type) {
-	case map[string]any:
-		for k, child := range v {
-			if s, ok := child.(string); ok && k == "data" {
-				if raw, err := base64.StdEncoding.DecodeString(s); err == nil {
-					out.Write(raw)
-					out.WriteByte('\n')
-				}
-				continue
-			}
-			decodePayloads(child, out)
-		}
-	case []any:
-		for _, child := range v {
-			decodePayloads(child, out)
 		}
 	}
 }

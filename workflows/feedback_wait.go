@@ -75,10 +75,10 @@ func FeedbackWait(ctx workflow.Context, in WaitInput) (WaitResult, error) {
 	deliver := func(runIDs []uuid.UUID) {
 		childID := fmt.Sprintf("%s/d%d-%d", id, in.Round, len(deliveries))
 		childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID: childID, Memo: map[string]any{"rule": in.RuleName},
+			WorkflowID: childID, Memo: memo(in.RuleName),
 		})
 		deliveries = append(deliveries, workflow.ExecuteChildWorkflow(childCtx, DeliverRuns, DeliverRunsInput{
-			RuleID: in.RuleID, WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: runIDs,
+			RuleID: in.RuleID, RuleName: in.RuleName, WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: runIDs,
 			MaxRuns: in.MaxRuns, Retry: in.Retry, HTTPTimeout: in.HTTPTimeout,
 		}))
 	}

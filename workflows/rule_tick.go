@@ -157,7 +157,7 @@ func (t tick) handOn(ctx workflow.Context, m activities.MatchResult, kind string
 	}
 	opts := workflow.ChildWorkflowOptions{
 		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
-		Memo:              map[string]any{"rule": t.rule.Name},
+		Memo:              memo(t.rule.Name),
 	}
 	retry := RetrySettings{InitialInterval: t.rule.Delivery.InitialInterval, BackoffCoefficient: t.rule.Delivery.BackoffCoefficient}
 	var child workflow.ChildWorkflowFuture
@@ -171,7 +171,7 @@ func (t tick) handOn(ctx workflow.Context, m activities.MatchResult, kind string
 	} else {
 		opts.WorkflowID = id
 		child = workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, opts), DeliverRuns, DeliverRunsInput{
-			RuleID: t.ruleID, WindowStart: m.After, WindowEnd: m.UpTo, RunIDs: m.RunIDs,
+			RuleID: t.ruleID, RuleName: t.rule.Name, WindowStart: m.After, WindowEnd: m.UpTo, RunIDs: m.RunIDs,
 			MaxRuns: t.rule.MaxRuns, Retry: retry, HTTPTimeout: t.rule.Delivery.HTTPTimeout,
 		})
 	}
