@@ -191,6 +191,13 @@ type receiver struct {
 	counts map[uuid.UUID]int
 	posts  int
 	rules  map[string]bool
+	status int // what to answer; 0 = 204
+}
+
+func (r *receiver) answer(status int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.status = status
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -209,12 +216,16 @@ func newReceiver(t *testing.T) *receiver {
 		}
 		r.mu.Lock()
 		r.posts++
-		r.rules[p.RuleID] = true
-		for _, run := range p.Runs {
-			r.counts[run.ID]++
+		status := r.status
+		if status == 0 {
+			status = http.StatusNoContent
+			r.rules[p.RuleID] = true
+			for _, run := range p.Runs {
+				r.counts[run.ID]++
+			}
 		}
 		r.mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
+		w.WriteHeader(status)
 	}))
 	t.Cleanup(r.srv.Close)
 	return r

@@ -317,3 +317,32 @@ func TestInvalidRuleFileChangesNothing(t *testing.T) {
 		t.Fatalf("pruned rule's schedule still exists (%v)", err)
 	}
 }
+
+func TestFailingReceiverPausesTheRuleAndItsSchedule(t *testing.T) {
+	h := newHarness(t)
+	h.cfg.Delivery.PauseAfterFailures = 2
+	h.startWorker()
+	h.recv.answer(400) // final: not retried
+	h.mustApply(file(rule("fragile", "")))
+	id := ruleID(t, h, "fragile")
+	h.insert(h.run())
+	time.Sleep(1100 * time.Millisecond) // a second window, so a second delivery
+	h.insert(h.run())
+	waitFor(t, 60*time.Second, "the rule's schedule to pause", func() bool {
+		st, err := h.schedule.Get(context.Background(), id)
+		return err == nil && st.Paused && strings.Contains(st.Note, "failed in a row")
+	})
+	out, err := h.starter("rules", "get", "fragile")
+	if err != nil || !strings.Contains(out, "2 deliveries failed in a row") {
+		t.Fatalf("rules get does not say why the rule paused (%v):\n%s", err, out)
+	}
+
+	// Resumed against a healthy receiver, it delivers what comes next.
+	h.recv.answer(0)
+	if out, err := h.starter("rules", "resume", "fragile"); err != nil {
+		t.Fatalf("resume: %v\n%s", err, out)
+	}
+	next := h.run()
+	h.insert(next)
+	waitFor(t, 60*time.Second, "a delivery after the resume", func() bool { return h.recv.got()[next.ID] == 1 })
+}
