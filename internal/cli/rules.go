@@ -120,7 +120,7 @@ func (a *app) rulesApplyCmd() *cobra.Command {
 			policy := iapp.URLPolicy(a.cfg.Delivery)
 			desired, err := rules.Load(file, a.lookupEnv, policy)
 			if err != nil {
-				return fmt.Errorf("%s: refused, nothing changed:\n%w", file, err)
+				return fmt.Errorf("rules file refused, nothing changed:\n%w", err)
 			}
 			box, err := iapp.Secrets(a.cfg.Secrets)
 			if err != nil {
