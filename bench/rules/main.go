@@ -1,0 +1,566 @@
+// Command rules measures many rules on one worker: it applies N rules (one
+// Temporal Schedule each) at a 1-minute interval, runs one bin/worker as a
+// separate process so its memory is its own, feeds a few of the projects
+// runs so some rules deliver, and after the run reads every tick back from
+// Temporal's visibility store to compare when it started and closed with its
+// nominal (scheduled) time. It samples the worker's RSS and the CPU of the
+// worker, the Temporal dev server and ClickHouse from /proc. Every schedule
+// it made is deleted before it exits, Ctrl-C included.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/runhook/runhook/bench/internal/rig"
+	"github.com/runhook/runhook/internal/rules"
+	"github.com/runhook/runhook/internal/runs"
+)
+
+// filters rotate over the rules; the fed runs (root chains, 2 s, tagged
+// prod) pass the first three and fail the last two.
+var filters = []string{
+	`eq(is_root, true)`,
+	`gt(latency, "1s")`,
+	`has(tags, "prod")`,
+	`eq(run_type, "llm")`,
+	`and(eq(status, "error"), eq(metadata_key, "env"), eq(metadata_value, "prod"))`,
+}
+
+type options struct {
+	rules, projects, active int
+	interval, duration      time.Duration
+	feedEvery               time.Duration
+	workerBin               string
+	history                 int
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.rules, "rules", 1000, "rules to apply")
+	flag.IntVar(&o.projects, "projects", 100, "projects the rules watch (rule i watches project i mod projects)")
+	flag.IntVar(&o.active, "active", 10, "projects that get runs (so about active/projects of the rules deliver)")
+	flag.DurationVar(&o.interval, "interval", time.Minute, "every rule's interval")
+	flag.DurationVar(&o.duration, "duration", 4*time.Minute, "how long the rules run once applied")
+	flag.DurationVar(&o.feedEvery, "feed-every", 10*time.Second, "a few runs go to each active project this often")
+	flag.StringVar(&o.workerBin, "worker", "", "worker binary (default: build ./worker into a temporary directory)")
+	flag.IntVar(&o.history, "history", 300, "ticks whose history is read for the worker pickup lag (0: none)")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	tmp, err := os.MkdirTemp("", "runhook-bench-rules-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := o.workerBin
+	if bin == "" {
+		bin = filepath.Join(tmp, "worker")
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./worker")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build worker: %w", err)
+		}
+	}
+
+	r, err := rig.New(ctx, "rules")
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+
+	// The worker, as its own process.
+	logPath := filepath.Join(tmp, "worker.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	wk := exec.Command(bin)
+	wk.Env = append(passEnv(), r.Env...)
+	wk.Stdout, wk.Stderr = logFile, logFile
+	if err := wk.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- wk.Wait() }()
+	defer stopWorker(wk, exited)
+
+	mon := newMonitor(wk.Process.Pid)
+	monCtx, stopMon := context.WithCancel(context.Background())
+	var monWG sync.WaitGroup
+	monWG.Add(1)
+	go func() { defer monWG.Done(); mon.loop(monCtx) }()
+	defer func() { stopMon(); monWG.Wait() }()
+	time.Sleep(3 * time.Second)
+	idleRSS := mon.rssNow()
+
+	// The rules.
+	projects := make([]uuid.UUID, o.projects)
+	for i := range projects {
+		projects[i] = uuid.New()
+	}
+	var y strings.Builder
+	y.WriteString("rules:\n")
+	for i := 0; i < o.rules; i++ {
+		fmt.Fprintf(&y, "  - name: bench-rule-%04d\n    project: %s\n    filter: '%s'\n    interval: %s\n    webhooks:\n      - url: %s\n",
+			i, projects[i%o.projects], filters[i%len(filters)], o.interval, r.Recv.URL())
+	}
+	applyStart := time.Now()
+	desired, err := r.Apply(ctx, y.String(), 8)
+	if err != nil {
+		return fmt.Errorf("apply rules: %w", err)
+	}
+	applied := time.Now()
+	applyTook := applied.Sub(applyStart)
+	fmt.Fprintf(os.Stderr, "applied %d rules in %.1f s; running for %s\n", len(desired), applyTook.Seconds(), o.duration)
+
+	// Feed the active projects while the rules run.
+	feedCtx, stopFeed := context.WithCancel(ctx)
+	var fed int
+	feedDone := make(chan error, 1)
+	go func() { feedDone <- feed(feedCtx, r, projects[:min(o.active, len(projects))], o.feedEvery, &fed) }()
+
+	mon.mark() // CPU is counted from here
+	select {
+	case <-ctx.Done():
+	case <-time.After(o.duration):
+	case err := <-exited:
+		stopFeed()
+		return fmt.Errorf("worker exited early: %v (log %s)", err, logPath)
+	}
+	stopFeed()
+	if err := <-feedDone; err != nil && ctx.Err() == nil {
+		return fmt.Errorf("feed runs: %w", err)
+	}
+	end := time.Now()
+	cpu := mon.cpuSince()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+
+	// No new ticks from here on; the ones running may finish.
+	deleteStart := time.Now()
+	if err := deleteSchedules(ctx, r, desired); err != nil {
+		return err
+	}
+	deleteTook := time.Since(deleteStart)
+	running := waitTicks(ctx, r, 2*time.Minute)
+	ticks, err := listTicks(ctx, r)
+	if err != nil {
+		return err
+	}
+	pickup := pickupLags(ctx, r, ticks, o.history)
+	rssMax, hwm := mon.peaks()
+
+	report(o, r, reportInput{
+		ticks: ticks, pickup: pickup, applied: applied, end: end, applyTook: applyTook, deleteTook: deleteTook,
+		idleRSS: idleRSS, rssMax: rssMax, hwm: hwm, cpu: cpu, fed: fed, running: running,
+	})
+	return nil
+}
+
+// passEnv hands the worker the process environment minus RUNHOOK_*, which
+// the rig sets.
+func passEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "RUNHOOK_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func stopWorker(wk *exec.Cmd, exited chan error) {
+	_ = wk.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		_ = wk.Process.Kill()
+		<-exited
+	}
+}
+
+// feed inserts 1..3 completed root runs into each active project every
+// period; they pass three of the five filters.
+func feed(ctx context.Context, r *rig.Rig, active []uuid.UUID, every time.Duration, n *int) error {
+	rng := rand.New(rand.NewPCG(3, 4))
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		var batch []runs.Run
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		for _, p := range active {
+			for k := 0; k < 1+rng.IntN(3); k++ {
+				id := uuid.New()
+				batch = append(batch, runs.Run{ID: id, TraceID: id, SessionID: p, Name: "agent", RunType: "chain", Status: "success",
+					IsRoot: true, StartTime: now.Add(-2 * time.Second), EndTime: &now, ModifiedAt: now, Tags: []string{"prod"},
+					Inputs: json.RawMessage(`{"question":"q"}`), Outputs: json.RawMessage(`{"answer":"a"}`)})
+			}
+		}
+		if err := r.Store.InsertRuns(ctx, batch); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		*n += len(batch)
+	}
+}
+
+func deleteSchedules(ctx context.Context, r *rig.Rig, desired []rules.Rule) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, len(desired))
+	sem := make(chan struct{}, 8)
+	for _, d := range desired {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(id uuid.UUID) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := r.Schedule.Delete(ctx, id); err != nil {
+				errs <- err
+			}
+		}(d.ID)
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// waitTicks waits for the ticks still running to close and returns how many
+// were still running at the end.
+func waitTicks(ctx context.Context, r *rig.Rig, limit time.Duration) int {
+	deadline := time.Now().Add(limit)
+	for {
+		n, err := r.Client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("WorkflowType='RuleTick' AND TaskQueue='%s' AND ExecutionStatus='Running'", r.Queue),
+		})
+		if err != nil || n.GetCount() == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			return int(n.GetCount())
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+type tick struct {
+	id             string
+	runID          string
+	nominal        time.Time
+	start, closeAt time.Time
+	status         enumspb.WorkflowExecutionStatus
+}
+
+// listTicks reads every RuleTick of the queue from visibility. The nominal
+// time is the suffix Temporal appends to the schedule's workflow ID.
+func listTicks(ctx context.Context, r *rig.Rig) ([]tick, error) {
+	var out []tick
+	var token []byte
+	for {
+		resp, err := r.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			PageSize: 1000, NextPageToken: token,
+			Query: fmt.Sprintf("WorkflowType='RuleTick' AND TaskQueue='%s'", r.Queue),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list ticks: %w", err)
+		}
+		for _, e := range resp.Executions {
+			id := e.GetExecution().GetWorkflowId()
+			i := strings.LastIndex(id, "/tick-")
+			if i < 0 {
+				continue
+			}
+			nominal, err := time.Parse(time.RFC3339, id[i+len("/tick-"):])
+			if err != nil {
+				return nil, fmt.Errorf("tick %s: nominal time: %w", id, err)
+			}
+			t := tick{id: id, runID: e.GetExecution().GetRunId(), nominal: nominal, start: e.GetStartTime().AsTime(), status: e.GetStatus()}
+			if e.GetCloseTime() != nil {
+				t.closeAt = e.GetCloseTime().AsTime()
+			}
+			out = append(out, t)
+		}
+		token = resp.NextPageToken
+		if len(token) == 0 {
+			return out, nil
+		}
+	}
+}
+
+// pickupLags reads the history of a sample of ticks: the first workflow
+// task's start is when a worker picked the tick up, which visibility does
+// not say.
+func pickupLags(ctx context.Context, r *rig.Rig, ticks []tick, n int) []time.Duration {
+	if n <= 0 || len(ticks) == 0 {
+		return nil
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	idx := rng.Perm(len(ticks))[:min(n, len(ticks))]
+	var out []time.Duration
+	for _, i := range idx {
+		t := ticks[i]
+		it := r.Client.GetWorkflowHistory(ctx, t.id, t.runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				break
+			}
+			if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED {
+				out = append(out, ev.GetEventTime().AsTime().Sub(t.nominal))
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+type reportInput struct {
+	ticks                 []tick
+	pickup                []time.Duration
+	applied, end          time.Time
+	applyTook, deleteTook time.Duration
+	idleRSS, rssMax, hwm  uint64
+	cpu                   map[string]float64
+	fed, running          int
+}
+
+func report(o options, r *rig.Rig, in reportInput) {
+	var startLag, doneLag, dur []time.Duration
+	perMinute := map[time.Time]int{}
+	statuses := map[string]int{}
+	for _, t := range in.ticks {
+		statuses[strings.TrimPrefix(t.status.String(), "WORKFLOW_EXECUTION_STATUS_")]++
+		perMinute[t.nominal]++
+		startLag = append(startLag, t.start.Sub(t.nominal))
+		if !t.closeAt.IsZero() {
+			doneLag = append(doneLag, t.closeAt.Sub(t.nominal))
+			dur = append(dur, t.closeAt.Sub(t.start))
+		}
+	}
+	// Nominal times a schedule could fire at while the rules ran: every
+	// interval boundary after the last rule was applied, up to the end.
+	expected := 0
+	for at := in.applied.Truncate(o.interval).Add(o.interval); !at.After(in.end); at = at.Add(o.interval) {
+		expected += o.rules
+	}
+	posts, delivered := r.Recv.Counts()
+
+	fmt.Printf("rules benchmark: %d rules (%d projects, %d fed) at a %s interval on one bin/worker process; %d cores, %s; Temporal dev server and ClickHouse on loopback\n",
+		o.rules, o.projects, o.active, o.interval, runtime.NumCPU(), runtime.Version())
+	fmt.Printf("applied in %.1f s (rulesync, 8 at a time); ran %s; schedules deleted in %.1f s; %d runs fed, %d run deliveries in %d POSTs\n",
+		in.applyTook.Seconds(), in.end.Sub(in.applied).Round(time.Second), in.deleteTook.Seconds(), in.fed, delivered, posts)
+	var minutes []time.Time
+	for m := range perMinute {
+		minutes = append(minutes, m)
+	}
+	slices.SortFunc(minutes, func(a, b time.Time) int { return a.Compare(b) })
+	var per []string
+	for _, m := range minutes {
+		per = append(per, fmt.Sprintf("%s: %d", m.Format("15:04:05"), perMinute[m]))
+	}
+	fmt.Printf("ticks counted %d (expected about %d from the nominal times in the run); by nominal time: %s; status: %v; still running after the wait: %d\n",
+		len(in.ticks), expected, strings.Join(per, ", "), statuses, in.running)
+	fmt.Printf("%-48s %7s %9s %9s %9s %9s\n", "tick lag (vs nominal time)", "ticks", "p50 s", "p90 s", "p99 s", "max s")
+	row := func(name string, ds []time.Duration) {
+		slices.Sort(ds)
+		if len(ds) == 0 {
+			fmt.Printf("%-48s %7d\n", name, 0)
+			return
+		}
+		fmt.Printf("%-48s %7d %9.2f %9.2f %9.2f %9.2f\n", name, len(ds), rig.Pct(ds, 0.5).Seconds(), rig.Pct(ds, 0.9).Seconds(),
+			rig.Pct(ds, 0.99).Seconds(), ds[len(ds)-1].Seconds())
+	}
+	row("start (workflow started by the scheduler)", startLag)
+	row(fmt.Sprintf("pickup (first workflow task, %d sampled)", len(in.pickup)), in.pickup)
+	row("completion (tick closed)", doneLag)
+	row("tick duration (close - start)", dur)
+	fmt.Printf("worker RSS: idle %.0f MiB before the rules, max %.0f MiB sampled each second, VmHWM %.0f MiB\n",
+		mib(in.idleRSS), mib(in.rssMax), mib(in.hwm))
+	var names []string
+	for k := range in.cpu {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var cpu []string
+	for _, k := range names {
+		cpu = append(cpu, fmt.Sprintf("%s %.2f", k, in.cpu[k]))
+	}
+	fmt.Printf("CPU, cores busy on average while the rules ran: %s\n", strings.Join(cpu, ", "))
+}
+
+func mib(kb uint64) float64 { return float64(kb) / 1024 }
+
+// monitor samples the worker's memory each second and the CPU time of the
+// worker, the services (by the PIDs scripts/services.sh recorded) and the
+// whole machine.
+type monitor struct {
+	pid     int
+	mu      sync.Mutex
+	rssMax  uint64
+	procs   map[string]int
+	startAt time.Time
+	start   map[string]float64
+}
+
+func newMonitor(pid int) *monitor {
+	m := &monitor{pid: pid, procs: map[string]int{"worker": pid}}
+	for name, file := range map[string]string{"temporal": ".data/temporal.pid", "clickhouse": ".data/clickhouse.pid"} {
+		if b, err := os.ReadFile(file); err == nil {
+			if p, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+				m.procs[name] = p
+			}
+		}
+	}
+	return m
+}
+
+func (m *monitor) loop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		if rss, _ := status(m.pid); rss > 0 {
+			m.mu.Lock()
+			m.rssMax = max(m.rssMax, rss)
+			m.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (m *monitor) rssNow() uint64 { rss, _ := status(m.pid); return rss }
+
+func (m *monitor) peaks() (rss, hwm uint64) {
+	_, hwm = status(m.pid)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.rssMax, hwm
+}
+
+func (m *monitor) cpuNow() map[string]float64 {
+	out := map[string]float64{}
+	for name, pid := range m.procs {
+		if s, ok := procCPU(pid); ok {
+			out[name] = s
+		}
+	}
+	if s, ok := machineCPU(); ok {
+		out["machine (all processes)"] = s
+	}
+	return out
+}
+
+func (m *monitor) mark() { m.startAt, m.start = time.Now(), m.cpuNow() }
+
+// cpuSince is the cores each process kept busy on average since mark.
+func (m *monitor) cpuSince() map[string]float64 {
+	now, wall := m.cpuNow(), time.Since(m.startAt).Seconds()
+	out := map[string]float64{}
+	for k, v := range now {
+		if s, ok := m.start[k]; ok {
+			out[k] = (v - s) / wall
+		}
+	}
+	return out
+}
+
+// status reads VmRSS and VmHWM (kB) of a process.
+func status(pid int) (rss, hwm uint64) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseUint(fields[1], 10, 64)
+		switch fields[0] {
+		case "VmRSS:":
+			rss = v
+		case "VmHWM:":
+			hwm = v
+		}
+	}
+	return rss, hwm
+}
+
+// clockTicks is USER_HZ, 100 on every Linux Go runs on.
+const clockTicks = 100
+
+// procCPU is a process's user+system CPU seconds.
+func procCPU(pid int) (float64, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// Fields after the command (which may hold spaces) start after the last ')'.
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 13 {
+		return 0, false
+	}
+	u, _ := strconv.ParseFloat(fields[11], 64)
+	sy, _ := strconv.ParseFloat(fields[12], 64)
+	return (u + sy) / clockTicks, true
+}
+
+// machineCPU is the machine's busy CPU seconds (all but idle and iowait).
+func machineCPU() (float64, bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	fields := strings.Fields(line)
+	if len(fields) < 8 || fields[0] != "cpu" {
+		return 0, false
+	}
+	var busy float64
+	for i, f := range fields[1:] {
+		v, _ := strconv.ParseFloat(f, 64)
+		if i != 3 && i != 4 { // idle, iowait
+			busy += v
+		}
+	}
+	return busy / clockTicks, true
+}
