@@ -16,6 +16,7 @@ import (
 // Windows shapes the windows a rule's ticks cut (config rules.*).
 type Windows struct {
 	SettleLag         time.Duration
+	Lookback          time.Duration
 	MaxWindow         time.Duration
 	PageSize          int
 	MaxWindowsPerTick int
@@ -63,6 +64,16 @@ func (a *Activities) loadSpec(ctx context.Context, id uuid.UUID) (rules.Spec, cl
 	return spec, stored, true, nil
 }
 
+// ruleStart is where a rule's windows begin: backfill_from, or its creation.
+// Server insertion time has whole seconds and windows exclude their start, so
+// the window after this start includes the creation second.
+func ruleStart(spec rules.Spec, stored clickhouse.StoredRule) time.Time {
+	if spec.BackfillFrom != nil {
+		return spec.BackfillFrom.UTC().Truncate(time.Second)
+	}
+	return stored.CreatedAt.UTC().Truncate(time.Second).Add(-time.Second)
+}
+
 // LoadRule reads the rule's stored spec and pause state.
 func (a *Activities) LoadRule(ctx context.Context, in RuleInput) (RuleInfo, error) {
 	spec, stored, ok, err := a.loadSpec(ctx, in.RuleID)
@@ -70,14 +81,9 @@ func (a *Activities) LoadRule(ctx context.Context, in RuleInput) (RuleInfo, erro
 		return RuleInfo{}, err
 	}
 	info := RuleInfo{
-		// Server insertion time has whole seconds and windows exclude their
-		// start, so the window after this start includes the creation second.
-		Found: true, Name: stored.Name, Start: stored.CreatedAt.Truncate(time.Second).Add(-time.Second),
+		Found: true, Name: stored.Name, Start: ruleStart(spec, stored),
 		Require: spec.Feedback.Require, OnTimeout: spec.Feedback.OnTimeout, MaxRuns: spec.MaxRunsPerDelivery,
 		Windows: a.Windows, Delivery: a.Delivery,
-	}
-	if spec.BackfillFrom != nil {
-		info.Start = spec.BackfillFrom.UTC().Truncate(time.Second)
 	}
 	if info.Wait, err = spec.FeedbackWait(); err != nil {
 		return RuleInfo{}, fmt.Errorf("rule %s: %w", in.RuleID, err)
@@ -115,11 +121,12 @@ type MatchResult struct {
 // them (so no other tick, backfill or retry hands them on again) and records
 // them as matched.
 func (a *Activities) MatchWindow(ctx context.Context, in MatchInput) (MatchResult, error) {
-	spec, _, ok, err := a.loadSpec(ctx, in.RuleID)
+	spec, stored, ok, err := a.loadSpec(ctx, in.RuleID)
 	if err != nil {
 		return MatchResult{}, err
 	}
 	res := MatchResult{After: in.After, UpTo: in.UpTo}
+	read := clickhouse.Window{After: in.After, UpTo: in.UpTo}
 	if !ok {
 		res.UpTo, res.CaughtUp = in.After, true
 		return res, nil
@@ -139,9 +146,16 @@ func (a *Activities) MatchWindow(ctx context.Context, in MatchInput) (MatchResul
 			return res, nil
 		}
 		res.UpTo = end
+		// A window cut at the clock also reads a lookback before it (config
+		// rules.lookback), never before the rule's start; the claims drop
+		// what earlier windows handed on.
+		read = clickhouse.Window{After: in.After.Add(-a.Windows.Lookback), UpTo: end}
+		if start := ruleStart(spec, stored); read.After.Before(start) {
+			read.After = start
+		}
 	}
 
-	m := clickhouse.Match{RuleID: in.RuleID, Project: spec.Project, Window: clickhouse.Window{After: res.After, UpTo: res.UpTo},
+	m := clickhouse.Match{RuleID: in.RuleID, Project: spec.Project, Window: read,
 		SamplingRate: spec.SamplingRate, Owner: in.Owner, Limit: a.Windows.PageSize}
 	candidates := filter.Scope{SQL: clickhouse.CandidatesSQL, Args: clickhouse.CandidateArgs(spec.Project, m.Window)}
 	if m.Filter, m.FilterArgs, err = compile(spec.Filter, candidates); err != nil {

@@ -81,7 +81,7 @@ func Activities(cfg config.Config, store *clickhouse.Store, logger *slog.Logger)
 		MaxBodyBytes:       cfg.Delivery.MaxBodyBytes,
 		MaxRunsPerDelivery: cfg.Delivery.MaxRunsPerDelivery,
 		Windows: activities.Windows{
-			SettleLag: cfg.Rules.SettleLag, MaxWindow: cfg.Rules.MaxWindow,
+			SettleLag: cfg.Rules.SettleLag, Lookback: cfg.Rules.Lookback, MaxWindow: cfg.Rules.MaxWindow,
 			PageSize: cfg.Rules.PageSize, MaxWindowsPerTick: cfg.Rules.MaxWindowsPerTick,
 		},
 		Delivery: activities.DeliverySettings{

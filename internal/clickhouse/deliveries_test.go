@@ -380,7 +380,7 @@ func TestDeliveryLookupsUseSortKey(t *testing.T) {
 		{"WebhookSQL", clickhouse.WebhookSQL, []any{hooks[n/2].RuleID, hooks[n/2].Index}},
 		{"OutcomesSQL", clickhouse.OutcomesSQL, []any{rule, ch.GroupSet{Value: []any{runIDs[n/2].String()}}}},
 		{"OutcomesSQL (unknown rule)", clickhouse.OutcomesSQL, []any{uuid.New(), ch.GroupSet{Value: []any{runIDs[n/2].String()}}}},
-		{"ConsecutiveFailedDeliveriesSQL (small rule)", clickhouse.ConsecutiveFailedDeliveriesSQL, []any{small}},
+		{"ConsecutiveFailedDeliveriesSQL (small rule)", clickhouse.ConsecutiveFailedDeliveriesSQL, []any{small, uint64(0)}},
 	} {
 		read, err := store.RowsRead(ctx, q.query, q.args...)
 		if err != nil {
@@ -392,5 +392,9 @@ func TestDeliveryLookupsUseSortKey(t *testing.T) {
 	}
 	if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}); err != nil || got != n/100 {
 		t.Errorf("ConsecutiveFailedDeliveries = %d, %v; want %d", got, err, n/100)
+	}
+	// A resumption starts a new streak: nothing after it, nothing counted.
+	if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Now().Add(time.Hour)); err != nil || got != 0 {
+		t.Errorf("ConsecutiveFailedDeliveries since a later resume = %d, %v; want 0", got, err)
 	}
 }

@@ -85,6 +85,11 @@ type Rules struct {
 	// SettleLag keeps a window's end this far behind the server's clock, so
 	// inserts still in flight at the cut land in the next window.
 	SettleLag time.Duration `koanf:"settle_lag"`
+	// Lookback re-reads this much before each window: an insert whose server
+	// time falls in an earlier window but that became visible only after that
+	// window was read (a slow or large insert) is still found. Claims keep
+	// re-read runs from being handed on twice.
+	Lookback time.Duration `koanf:"lookback"`
 	// MaxWindow caps one window; a longer gap is split.
 	MaxWindow time.Duration `koanf:"max_window"`
 	// PageSize caps the runs one match query hands on.
@@ -130,6 +135,7 @@ func Default() Config {
 		},
 		Rules: Rules{
 			SettleLag:         2 * time.Second,
+			Lookback:          time.Minute,
 			MaxWindow:         time.Hour,
 			PageSize:          1000,
 			MaxWindowsPerTick: 24,
@@ -304,6 +310,9 @@ func (c Config) Validate() error {
 	}
 	if c.Rules.SettleLag < time.Second {
 		bad("rules.settle_lag", "must be at least 1s (server insertion time has whole seconds), got %s", c.Rules.SettleLag)
+	}
+	if c.Rules.Lookback < 0 {
+		bad("rules.lookback", "must not be negative, got %s", c.Rules.Lookback)
 	}
 	if c.Rules.MaxWindow < time.Second {
 		bad("rules.max_window", "must be at least 1s, got %s", c.Rules.MaxWindow)
