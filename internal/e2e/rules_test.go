@@ -346,3 +346,26 @@ func TestFailingReceiverPausesTheRuleAndItsSchedule(t *testing.T) {
 	h.insert(next)
 	waitFor(t, 60*time.Second, "a delivery after the resume", func() bool { return h.recv.got()[next.ID] == 1 })
 }
+
+// An insert whose server time falls in a window already read (a slow insert
+// becomes visible late) is found by the next window's lookback, once.
+func TestLateVisibleInsertIsFoundByTheLookback(t *testing.T) {
+	h := newHarness(t)
+	h.startWorker()
+	h.mustApply(file(rule("lookback", "")))
+	first := h.run()
+	h.insert(first)
+	h.waitDelivered(ids(first), 2*time.Second)
+	time.Sleep(5 * time.Second) // the watermark is now seconds past now() - 4, and the rule older than that
+
+	late := h.run()
+	end := late.EndTime.UnixMicro()
+	err := h.store.Exec(context.Background(), `INSERT INTO runs (id, trace_id, session_id, name, run_type, status, is_root,
+		start_time, end_time, modified_at, inserted_at)
+		SELECT toUUID(?), toUUID(?), toUUID(?), 'agent', 'chain', 'success', 1, toUInt64(?), toUInt64(?), toUInt64(?), now() - 4`,
+		late.ID.String(), late.ID.String(), h.project.String(), late.StartTime.UnixMicro(), end, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitDelivered(ids(first, late), 3*time.Second)
+}
