@@ -145,7 +145,7 @@ func TestChdbDeliveries(t *testing.T) {
 			for i := len(rows) - 1; i >= 0; i-- {
 				c.insert(t, clickhouse.InsertOutcomesSQL, rows[i])
 			}
-			got := c.rows(t, clickhouse.ConsecutiveFailedDeliveriesSQL, rule)
+			got := c.rows(t, clickhouse.ConsecutiveFailedDeliveriesSQL, rule, uint64(0))
 			if want := []map[string]any{{"failures": json.Number(fmt.Sprint(sc.want))}}; !reflect.DeepEqual(got, want) {
 				t.Errorf("%s: %v, want %v", sc.name, got, want)
 			}
@@ -157,7 +157,7 @@ func TestChdbDeliveries(t *testing.T) {
 			outcomeRow(outcome(rule, run, 0, "second", clickhouse.OutcomeFailed, at(10))))
 		c.insert(t, clickhouse.InsertOutcomesSQL, outcomeRow(outcome(rule, run, 0, "third", clickhouse.OutcomeFailed, at(20))))
 		check := func(when string) {
-			got := c.rows(t, clickhouse.ConsecutiveFailedDeliveriesSQL, rule)
+			got := c.rows(t, clickhouse.ConsecutiveFailedDeliveriesSQL, rule, uint64(0))
 			if want := []map[string]any{{"failures": json.Number("1")}}; !reflect.DeepEqual(got, want) {
 				t.Errorf("superseded, %s: %v, want %v", when, got, want)
 			}

@@ -34,6 +34,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/filter"
 	"github.com/runhook/runhook/schema"
 )
 
@@ -323,6 +324,15 @@ func (r run) values() []any {
 	var nilUUID *uuid.UUID
 	var nilString *string
 	var nilFloat *float64
+	raw := func(p *string) json.RawMessage {
+		if p == nil {
+			return nil
+		}
+		return json.RawMessage(*p)
+	}
+	mk, mv := filter.Metadata(raw(r.extra))
+	ik, iv := filter.Flatten(raw(r.inputs))
+	ok, ov := filter.Flatten(raw(r.outputs))
 	return []any{
 		r.id, r.traceID, r.sessionID, r.tenantID, r.parentID, nilUUID, // reference_example_id
 		r.name, "chain", r.status, r.isRoot, dotted,
@@ -334,6 +344,7 @@ func (r run) values() []any {
 		nilString, ptr(`{"output":"s3://bucket/key?x=1"}`), // inputs_s3_urls, outputs_s3_urls
 		r.extra, ptr(`[{"name":"start","time":"2024-04-05T01:28:54.085646"}]`), // events
 		nilString, nilString, nilString, // feedback_stats, serialized, share_token
+		mk, mv, ik, iv, ok, ov, // pair columns, as InsertRuns derives them
 	}
 }
 
@@ -359,11 +370,18 @@ func TestChdb(t *testing.T) {
 			})
 		}
 	}
-	// Migrate applies an interrupted migration again from its first statement.
+	// Migrate applies an interrupted migration again from its first statement,
+	// skipping the columns it already added.
 	t.Run("migrations/again", func(t *testing.T) {
 		c.exec(t, clickhouse.CreateMigrationsTableSQL)
 		for _, m := range migrations {
 			for _, stmt := range m.Statements {
+				if table, column, ok := clickhouse.AddsColumn(stmt); ok {
+					if n := c.rows(t, clickhouse.ColumnExistsSQL, table, column); len(n) != 1 || fmt.Sprint(n[0]["count()"]) != "1" {
+						t.Errorf("ColumnExistsSQL(%s, %s) = %v after the column was added", table, column, n)
+					}
+					continue
+				}
 				c.exec(t, stmt)
 			}
 		}
@@ -443,8 +461,31 @@ func TestChdb(t *testing.T) {
 		if len(got) != len(want) {
 			t.Fatalf("read %d rows, want %d (newest version of each known id): %v", len(got), len(want), got)
 		}
+		// LatestRunsSQL reads the run's fields, not the derived pair columns at the end.
+		fields := len(runCols) - 6
 		for i, w := range want {
-			wantRow(t, got[i], runCols, w.values())
+			wantRow(t, got[i], runCols[:fields], w.values()[:fields])
+		}
+	})
+
+	t.Run("MatchSQL", func(t *testing.T) {
+		win := clickhouse.Window{After: time.Unix(int64(windowStart), 0), UpTo: time.Unix(int64(windowEnd), 0)}
+		e, err := filter.Parse(`and(eq(is_root, true), search("6×7"), has(tags, "prod"))`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := clickhouse.Match{RuleID: uuid.New(), Project: session, Window: win, SamplingRate: 0.999999, Owner: "o", Limit: 10}
+		if m.Filter, m.FilterArgs, err = filter.Compile(e, filter.Scope{SQL: clickhouse.CandidatesSQL, Args: clickhouse.CandidateArgs(session, win)}); err != nil {
+			t.Fatal(err)
+		}
+		if m.TraceFilter, m.TraceFilterArgs, err = filter.Compile(e, filter.Scope{SQL: clickhouse.TraceScopeSQL, Args: clickhouse.CandidateArgs(session, win)}); err != nil {
+			t.Fatal(err)
+		}
+		query, args := clickhouse.MatchSQL(m)
+		got := c.rows(t, query, args...)
+		// A rate of 0.999999 keeps the sampling clause in the query and drops one run in a million.
+		if len(got) != 1 || fmt.Sprint(got[0]["id"]) != rootID.String() {
+			t.Errorf("match = %v, want the completed root, whose inputs hold 6×7", got)
 		}
 	})
 

@@ -25,7 +25,7 @@ func matchRun(project uuid.UUID, name string, done bool) runs.Run {
 	return r
 }
 
-func sortedIDs(ids []uuid.UUID) []string {
+func idStrings(ids []uuid.UUID) []string {
 	out := make([]string, len(ids))
 	for i, id := range ids {
 		out[i] = id.String()
@@ -57,8 +57,8 @@ func TestMatchRunsWindowClaimsAndFeedback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := sortedIDs([]uuid.UUID{done1.ID, done2.ID}); !slices.Equal(sortedIDs(got), want) {
-		t.Fatalf("match = %v, want the completed runs of the project %v", sortedIDs(got), want)
+	if want := idStrings([]uuid.UUID{done1.ID, done2.ID}); !slices.Equal(idStrings(got), want) {
+		t.Fatalf("match = %v, want the completed runs of the project %v", idStrings(got), want)
 	}
 
 	// A compiled filter narrows it; its args are bound, never spliced.

@@ -115,14 +115,23 @@ var addColumn = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUM
 // ColumnExistsSQL asks whether a table of the current database has a column.
 const ColumnExistsSQL = `SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = ? AND name = ?`
 
-func (s *Store) columnAdded(ctx context.Context, stmt string) (bool, error) {
+// AddsColumn names the table and column an ALTER TABLE ... ADD COLUMN adds.
+func AddsColumn(stmt string) (table, column string, ok bool) {
 	m := addColumn.FindStringSubmatch(stmt)
 	if m == nil {
+		return "", "", false
+	}
+	return m[1], m[2], true
+}
+
+func (s *Store) columnAdded(ctx context.Context, stmt string) (bool, error) {
+	table, column, ok := AddsColumn(stmt)
+	if !ok {
 		return false, nil
 	}
 	var n uint64
-	if err := s.conn.QueryRow(ctx, ColumnExistsSQL, m[1], m[2]).Scan(&n); err != nil {
-		return false, fmt.Errorf("check column %s.%s: %w", m[1], m[2], err)
+	if err := s.conn.QueryRow(ctx, ColumnExistsSQL, table, column).Scan(&n); err != nil {
+		return false, fmt.Errorf("check column %s.%s: %w", table, column, err)
 	}
 	return n > 0, nil
 }
