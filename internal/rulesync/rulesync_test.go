@@ -141,4 +141,3 @@ func TestApplyRefusesAURLThePolicyForbids(t *testing.T) {
 		t.Fatalf("error shows the URL's secret: %v", err)
 	}
 }
-
