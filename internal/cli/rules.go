@@ -239,17 +239,7 @@ func (a *app) rulesGetCmd() *cobra.Command {
 		Use:   "get RULE",
 		Short: "Show one rule (secrets redacted), its schedule and recent ticks",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			env, err := a.ruleEnv(ctx)
-			if err != nil {
-				return err
-			}
-			defer env.Close()
-			r, err := env.find(ctx, args[0])
-			if err != nil {
-				return err
-			}
+		RunE: a.withRule(func(cmd *cobra.Command, ctx context.Context, env *ruleEnv, r clickhouse.StoredRule) error {
 			var spec any
 			if err := json.Unmarshal([]byte(r.Spec), &spec); err != nil {
 				return fmt.Errorf("rule %s: stored spec: %w", r.ID, err)
@@ -278,7 +268,7 @@ func (a *app) rulesGetCmd() *cobra.Command {
 			out, _ := json.MarshalIndent(view, "", "  ")
 			fmt.Fprintln(cmd.OutOrStdout(), string(out))
 			return nil
-		},
+		}),
 	}
 }
 
@@ -293,23 +283,14 @@ func (a *app) rulesPauseCmd(pause bool) *cobra.Command {
 		Long: short + ".\nRuns stored while a rule is paused are picked up after it resumes (the windows catch up);\n" +
 			"runs already handed to delivery when it pauses are recorded skipped.",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			env, err := a.ruleEnv(ctx)
-			if err != nil {
-				return err
-			}
-			defer env.Close()
-			r, err := env.find(ctx, args[0])
-			if err != nil {
-				return err
-			}
+		RunE: a.withRule(func(cmd *cobra.Command, ctx context.Context, env *ruleEnv, r clickhouse.StoredRule) error {
 			state := "paused"
 			if !pause {
 				state = "resumed"
 			}
 			why := state + " with starter rules " + strings.Fields(use)[0]
-			if err := env.store.RecordPause(ctx, clickhouse.Pause{RuleID: r.ID, At: time.Now(), Reason: why, Paused: pause}); err != nil {
+			err := env.store.RecordPause(ctx, clickhouse.Pause{RuleID: r.ID, At: time.Now(), Reason: why, Paused: pause})
+			if err != nil {
 				return err
 			}
 			if pause {
@@ -322,7 +303,7 @@ func (a *app) rulesPauseCmd(pause bool) *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): %s\n", r.Name, r.ID, state)
 			return nil
-		},
+		}),
 	}
 }
 
@@ -331,23 +312,13 @@ func (a *app) rulesTriggerCmd() *cobra.Command {
 		Use:   "trigger RULE",
 		Short: "Tick a rule now (after the running tick, if any)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			env, err := a.ruleEnv(ctx)
-			if err != nil {
-				return err
-			}
-			defer env.Close()
-			r, err := env.find(ctx, args[0])
-			if err != nil {
-				return err
-			}
+		RunE: a.withRule(func(cmd *cobra.Command, ctx context.Context, env *ruleEnv, r clickhouse.StoredRule) error {
 			if err := env.sched.Trigger(ctx, r.ID); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): tick requested\n", r.Name, r.ID)
 			return nil
-		},
+		}),
 	}
 }
 
@@ -360,7 +331,7 @@ func (a *app) rulesBackfillCmd() *cobra.Command {
 			"after their regular window, so it never runs beside a tick; runs the rule already claimed are skipped.\n" +
 			"Times are RFC 3339 (2026-11-20T00:00:00Z) or relative to now (-2h).",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: a.withRule(func(cmd *cobra.Command, ctx context.Context, env *ruleEnv, r clickhouse.StoredRule) error {
 			now := time.Now().UTC()
 			f, err := parseWhen(from, now)
 			if err != nil {
@@ -373,16 +344,6 @@ func (a *app) rulesBackfillCmd() *cobra.Command {
 			if !t.After(f) {
 				return fmt.Errorf("--to (%s) must be after --from (%s)", t.Format(time.RFC3339), f.Format(time.RFC3339))
 			}
-			ctx := cmd.Context()
-			env, err := a.ruleEnv(ctx)
-			if err != nil {
-				return err
-			}
-			defer env.Close()
-			r, err := env.find(ctx, args[0])
-			if err != nil {
-				return err
-			}
 			b := clickhouse.Backfill{RuleID: r.ID, ID: now.Format("20060102T150405.000000Z"), From: f, To: t, DoneUpTo: f,
 				RequestedAt: now, UpdatedAt: now}
 			if err := env.store.PutBackfill(ctx, b); err != nil {
@@ -394,7 +355,7 @@ func (a *app) rulesBackfillCmd() *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): backfill %s of (%s, %s] requested; the rule's ticks work through it\n",
 				r.Name, r.ID, b.ID, f.Format(time.RFC3339), t.Format(time.RFC3339))
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&from, "from", "", "start of the window (exclusive)")
 	cmd.Flags().StringVar(&to, "to", "", "end of the window (inclusive)")
@@ -421,24 +382,14 @@ func (a *app) rulesDeleteCmd() *cobra.Command {
 		Use:   "delete RULE",
 		Short: "Delete a rule, its webhooks and its schedule (its delivery records are kept)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			env, err := a.ruleEnv(ctx)
-			if err != nil {
-				return err
-			}
-			defer env.Close()
-			r, err := env.find(ctx, args[0])
-			if err != nil {
-				return err
-			}
+		RunE: a.withRule(func(cmd *cobra.Command, ctx context.Context, env *ruleEnv, r clickhouse.StoredRule) error {
 			s := rulesync.Syncer{Store: env.store, Schedules: env.sched}
 			if err := s.Delete(ctx, r.ID, r.Name); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): deleted\n", r.Name, r.ID)
 			return nil
-		},
+		}),
 	}
 }
 
@@ -448,17 +399,7 @@ func (a *app) rulesLogsCmd() *cobra.Command {
 		Use:   "logs RULE",
 		Short: "What happened to each run for a rule: matched, waiting, timed_out, delivered, failed, skipped",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			env, err := a.ruleEnv(ctx)
-			if err != nil {
-				return err
-			}
-			defer env.Close()
-			r, err := env.find(ctx, args[0])
-			if err != nil {
-				return err
-			}
+		RunE: a.withRule(func(cmd *cobra.Command, ctx context.Context, env *ruleEnv, r clickhouse.StoredRule) error {
 			entries, err := env.store.RuleLog(ctx, r.ID, limit)
 			if err != nil {
 				return err
@@ -474,8 +415,26 @@ func (a *app) rulesLogsCmd() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.Format("2006-01-02T15:04:05.000Z"), e.RunID, e.Event, hook, e.Where, e.Reason)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	cmd.Flags().IntVar(&limit, "limit", 200, "show the newest N entries")
 	return cmd
+}
+
+// withRule wraps a command whose one argument is a rule: it opens the stores,
+// resolves the rule by id or name, and closes them after.
+func (a *app) withRule(run func(cmd *cobra.Command, ctx context.Context, env *ruleEnv, r clickhouse.StoredRule) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		ctx := cmd.Context()
+		env, err := a.ruleEnv(ctx)
+		if err != nil {
+			return err
+		}
+		defer env.Close()
+		r, err := env.find(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		return run(cmd, ctx, env, r)
+	}
 }

@@ -72,7 +72,7 @@ func TestFeedbackGate(t *testing.T) {
 	h := newHarness(t)
 	h.startWorker()
 	h.mustApply(file(
-		rule("gated-skip", `    feedback: {require: [usefulness, accuracy], wait: 6s, on_timeout: skip}
+		rule("gated-skip", `    feedback: {require: [usefulness, accuracy], wait: 10s, on_timeout: skip}
 `),
 		rule("gated-deliver", `    filter: 'eq(name, "late")'
     feedback: {require: [usefulness], wait: 4s, on_timeout: deliver}
