@@ -91,7 +91,7 @@ func (s Syncer) Plan(ctx context.Context, desired []rules.Rule, prune bool) ([]C
 			c.Action, c.Why = Update, "rule changed"
 		case !sched.Exists:
 			c.Action, c.Why = Update, "schedule missing"
-		case sched.Interval != r.Interval || sched.TaskQueue != s.Schedules.TaskQueue:
+		case sched.Interval != r.Interval || sched.Offset != schedules.Offset(r.ID, r.Interval) || sched.TaskQueue != s.Schedules.TaskQueue:
 			c.Action, c.Why = Update, "schedule differs from the rule"
 		default:
 			c.Action = Unchanged

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,6 +36,7 @@ type Desired struct {
 type State struct {
 	Exists    bool
 	Interval  time.Duration
+	Offset    time.Duration
 	Paused    bool
 	Note      string
 	TaskQueue string
@@ -47,6 +49,23 @@ type State struct {
 type Manager struct {
 	Client    client.Client
 	TaskQueue string
+}
+
+// Offset spreads rules over their interval: every rule's ticks come at the
+// same point of the interval each time, but rules with the same interval do
+// not all tick in the same second (1,000 one-minute rules on the minute
+// swamp a Temporal server's scheduler; see bench/RESULTS.md).
+func Offset(rule uuid.UUID, interval time.Duration) time.Duration {
+	if interval < 2*time.Second {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write(rule[:])
+	return time.Duration(h.Sum64()%uint64(interval/time.Second)) * time.Second
+}
+
+func spec(d Desired) *client.ScheduleSpec {
+	return &client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: d.Interval, Offset: Offset(d.RuleID, d.Interval)}}}
 }
 
 // Overlap is the ticks' overlap policy: a tick that comes while the previous
@@ -70,7 +89,7 @@ func (m Manager) action(d Desired) *client.ScheduleWorkflowAction {
 func (m Manager) Create(ctx context.Context, d Desired) error {
 	_, err := m.Client.ScheduleClient().Create(ctx, client.ScheduleOptions{
 		ID:            ID(d.RuleID),
-		Spec:          client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: d.Interval}}},
+		Spec:          *spec(d),
 		Action:        m.action(d),
 		Overlap:       Overlap,
 		CatchupWindow: time.Minute,
@@ -98,7 +117,7 @@ func (m Manager) Update(ctx context.Context, d Desired, setEnabled bool) error {
 	h := m.Client.ScheduleClient().GetHandle(ctx, ID(d.RuleID))
 	err := h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 		s := in.Description.Schedule
-		s.Spec = &client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: d.Interval}}}
+		s.Spec = spec(d)
 		s.Action = m.action(d)
 		if s.Policy == nil {
 			s.Policy = &client.SchedulePolicies{}
@@ -134,7 +153,7 @@ func (m Manager) Get(ctx context.Context, rule uuid.UUID) (State, error) {
 		st.Recent = append(st.Recent, a.ScheduleTime)
 	}
 	if s := desc.Schedule.Spec; s != nil && len(s.Intervals) == 1 {
-		st.Interval = s.Intervals[0].Every
+		st.Interval, st.Offset = s.Intervals[0].Every, s.Intervals[0].Offset
 	}
 	if s := desc.Schedule.State; s != nil {
 		st.Paused, st.Note = s.Paused, s.Note

@@ -26,7 +26,7 @@ func TestScheduleLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, err := m.Get(ctx, rule)
-	if err != nil || !st.Exists || !st.Paused || st.Interval != time.Hour || st.TaskQueue != queue {
+	if err != nil || !st.Exists || !st.Paused || st.Interval != time.Hour || st.Offset != schedules.Offset(rule, time.Hour) || st.TaskQueue != queue {
 		t.Fatalf("a disabled rule's new schedule: %+v, %v", st, err)
 	}
 
@@ -60,7 +60,29 @@ func TestScheduleLifecycle(t *testing.T) {
 	if st, _ = m.Get(ctx, rule); st.Exists {
 		t.Fatal("deleted schedule still described")
 	}
+	if off := schedules.Offset(rule, time.Minute); off < 0 || off >= time.Minute || off != schedules.Offset(rule, time.Minute) {
+		t.Fatalf("offset %s is not a stable point of the interval", off)
+	}
 	if schedules.ID(rule) != "rule-"+rule.String() {
 		t.Fatalf("schedule ID %q", schedules.ID(rule))
+	}
+}
+
+func TestOffsetSpreadsRulesOverTheInterval(t *testing.T) {
+	seen := map[time.Duration]int{}
+	for i := 0; i < 1000; i++ {
+		seen[schedules.Offset(uuid.New(), time.Minute)]++
+	}
+	// 1,000 rules over 60 seconds: every second used, none with a crowd.
+	if len(seen) != 60 {
+		t.Fatalf("offsets use %d of 60 seconds", len(seen))
+	}
+	for off, n := range seen {
+		if n > 50 {
+			t.Errorf("%d rules tick at +%s", n, off)
+		}
+	}
+	if schedules.Offset(uuid.New(), time.Second) != 0 {
+		t.Error("a 1s interval has no room for an offset")
 	}
 }
