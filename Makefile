@@ -82,8 +82,8 @@ lint:
 	@[ -x $(TOOLS)/bin/staticcheck ] || GOBIN=$(TOOLS)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(TOOLS)/bin/staticcheck ./...
 
-# Takes about 35 minutes on the 2-core machine: match loads 10M runs (about 7
-# minutes) and scans them, detect runs about 3 minutes, rules about 6.
+# Takes about 25 minutes on the 2-core machine: match about 11 (loading 10M
+# runs is 7 of them), detect about 3, rules about 7 (see bench/RESULTS.md).
 bench: services
 	$(GO) run ./bench/ingest -runs 1000000
 	$(GO) run ./bench/delivery -posts 500 -runs-per-post 10 -concurrency 64

@@ -34,6 +34,7 @@ import (
 	"github.com/runhook/runhook/bench/internal/rig"
 	"github.com/runhook/runhook/internal/rules"
 	"github.com/runhook/runhook/internal/runs"
+	"github.com/runhook/runhook/internal/schedules"
 )
 
 // filters rotate over the rules; the fed runs (root chains, 2 s, tagged
@@ -159,19 +160,29 @@ func run(ctx context.Context, o options) error {
 	if err := <-feedDone; err != nil && ctx.Err() == nil {
 		return fmt.Errorf("feed runs: %w", err)
 	}
-	end := time.Now()
 	cpu := mon.cpuSince()
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 
-	// No new ticks from here on; the ones running may finish.
+	// No new ticks from here on: pausing is a signal to each schedule, so it
+	// lands even while the schedules are busy; the running ticks may finish.
+	pauseStart := time.Now()
+	if err := forEach(ctx, desired, func(id uuid.UUID) error { return r.Schedule.Pause(ctx, id, "bench over") }); err != nil {
+		return err
+	}
+	pauseTook := time.Since(pauseStart)
+	running := waitTicks(ctx, r, 2*time.Minute)
+	// What the schedules themselves counted: ticks started, and ticks they
+	// dropped for missing the catchup window or for overlapping a running
+	// one. Describing is a query the schedule answers, so it waits until the
+	// ticks are done.
+	counts := scheduleCounts(ctx, r, desired)
 	deleteStart := time.Now()
-	if err := deleteSchedules(ctx, r, desired); err != nil {
+	if err := forEach(ctx, desired, func(id uuid.UUID) error { return r.Schedule.Delete(ctx, id) }); err != nil {
 		return err
 	}
 	deleteTook := time.Since(deleteStart)
-	running := waitTicks(ctx, r, 2*time.Minute)
 	ticks, err := listTicks(ctx, r)
 	if err != nil {
 		return err
@@ -180,8 +191,8 @@ func run(ctx context.Context, o options) error {
 	rssMax, hwm := mon.peaks()
 
 	report(o, r, reportInput{
-		ticks: ticks, pickup: pickup, applied: applied, end: end, applyTook: applyTook, deleteTook: deleteTook,
-		idleRSS: idleRSS, rssMax: rssMax, hwm: hwm, cpu: cpu, fed: fed, running: running,
+		ticks: ticks, pickup: pickup, applied: applied, end: pauseStart, applyTook: applyTook, deleteTook: deleteTook, pauseTook: pauseTook,
+		idleRSS: idleRSS, rssMax: rssMax, hwm: hwm, cpu: cpu, fed: fed, running: running, counts: counts,
 	})
 	return nil
 }
@@ -240,17 +251,21 @@ func feed(ctx context.Context, r *rig.Rig, active []uuid.UUID, every time.Durati
 	}
 }
 
-func deleteSchedules(ctx context.Context, r *rig.Rig, desired []rules.Rule) error {
+// forEach calls fn for each rule's id, 8 at a time, and returns the first error.
+func forEach(ctx context.Context, desired []rules.Rule, fn func(uuid.UUID) error) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, len(desired))
 	sem := make(chan struct{}, 8)
 	for _, d := range desired {
+		if ctx.Err() != nil {
+			break
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func(id uuid.UUID) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := r.Schedule.Delete(ctx, id); err != nil {
+			if err := fn(id); err != nil {
 				errs <- err
 			}
 		}(d.ID)
@@ -352,9 +367,45 @@ type reportInput struct {
 	pickup                []time.Duration
 	applied, end          time.Time
 	applyTook, deleteTook time.Duration
+	pauseTook             time.Duration
 	idleRSS, rssMax, hwm  uint64
 	cpu                   map[string]float64
 	fed, running          int
+	counts                counts
+}
+
+// counts sums the schedules' own action counters.
+type counts struct {
+	described, actions, missedCatchup, skippedOverlap int
+}
+
+func scheduleCounts(ctx context.Context, r *rig.Rig, desired []rules.Rule) counts {
+	var mu sync.Mutex
+	var c counts
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for _, d := range desired {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(id uuid.UUID) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			desc, err := r.Client.ScheduleClient().GetHandle(dctx, schedules.ID(id)).Describe(dctx)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			c.described++
+			c.actions += desc.Info.NumActions
+			c.missedCatchup += desc.Info.NumActionsMissedCatchupWindow
+			c.skippedOverlap += desc.Info.NumActionsSkippedOverlap
+		}(d.ID)
+	}
+	wg.Wait()
+	return c
 }
 
 func report(o options, r *rig.Rig, in reportInput) {
@@ -380,8 +431,8 @@ func report(o options, r *rig.Rig, in reportInput) {
 
 	fmt.Printf("rules benchmark: %d rules (%d projects, %d fed) at a %s interval on one bin/worker process; %d cores, %s; Temporal dev server and ClickHouse on loopback\n",
 		o.rules, o.projects, o.active, o.interval, runtime.NumCPU(), runtime.Version())
-	fmt.Printf("applied in %.1f s (rulesync, 8 at a time); ran %s; schedules deleted in %.1f s; %d runs fed, %d run deliveries in %d POSTs\n",
-		in.applyTook.Seconds(), in.end.Sub(in.applied).Round(time.Second), in.deleteTook.Seconds(), in.fed, delivered, posts)
+	fmt.Printf("applied in %.1f s (rulesync, 8 at a time); ran %s; schedules paused in %.1f s, deleted in %.1f s; %d runs fed, %d run deliveries in %d POSTs\n",
+		in.applyTook.Seconds(), in.end.Sub(in.applied).Round(time.Second), in.pauseTook.Seconds(), in.deleteTook.Seconds(), in.fed, delivered, posts)
 	var minutes []time.Time
 	for m := range perMinute {
 		minutes = append(minutes, m)
@@ -391,8 +442,10 @@ func report(o options, r *rig.Rig, in reportInput) {
 	for _, m := range minutes {
 		per = append(per, fmt.Sprintf("%s: %d", m.Format("15:04:05"), perMinute[m]))
 	}
-	fmt.Printf("ticks counted %d (expected about %d from the nominal times in the run); by nominal time: %s; status: %v; still running after the wait: %d\n",
+	fmt.Printf("ticks counted %d (%d nominal times passed between the apply and the pause); by nominal time: %s; status: %v; still running 2 min after the pause: %d\n",
 		len(in.ticks), expected, strings.Join(per, ", "), statuses, in.running)
+	fmt.Printf("schedules' own counters (%d described after the pause): %d ticks started, %d dropped for missing the 1m catchup window, %d skipped for overlapping a running tick\n",
+		in.counts.described, in.counts.actions, in.counts.missedCatchup, in.counts.skippedOverlap)
 	fmt.Printf("%-48s %7s %9s %9s %9s %9s\n", "tick lag (vs nominal time)", "ticks", "p50 s", "p90 s", "p99 s", "max s")
 	row := func(name string, ds []time.Duration) {
 		slices.Sort(ds)
