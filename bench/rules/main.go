@@ -191,7 +191,7 @@ func run(ctx context.Context, o options) error {
 	rssMax, hwm := mon.peaks()
 
 	report(o, r, reportInput{
-		ticks: ticks, pickup: pickup, applied: applied, end: pauseStart, applyTook: applyTook, deleteTook: deleteTook, pauseTook: pauseTook,
+		ticks: ticks, pickup: pickup, applied: applied, end: pauseStart, applyTook: applyTook, deleteTook: deleteTook, pauseTook: pauseTook, ruleIDs: ids(desired),
 		idleRSS: idleRSS, rssMax: rssMax, hwm: hwm, cpu: cpu, fed: fed, running: running, counts: counts,
 	})
 	return nil
@@ -249,6 +249,14 @@ func feed(ctx context.Context, r *rig.Rig, active []uuid.UUID, every time.Durati
 		}
 		*n += len(batch)
 	}
+}
+
+func ids(rs []rules.Rule) []uuid.UUID {
+	out := make([]uuid.UUID, len(rs))
+	for i, r := range rs {
+		out[i] = r.ID
+	}
+	return out
 }
 
 // forEach calls fn for each rule's id, 8 at a time, and returns the first error.
@@ -372,6 +380,7 @@ type reportInput struct {
 	cpu                   map[string]float64
 	fed, running          int
 	counts                counts
+	ruleIDs               []uuid.UUID
 }
 
 // counts sums the schedules' own action counters.
@@ -414,18 +423,26 @@ func report(o options, r *rig.Rig, in reportInput) {
 	statuses := map[string]int{}
 	for _, t := range in.ticks {
 		statuses[strings.TrimPrefix(t.status.String(), "WORKFLOW_EXECUTION_STATUS_")]++
-		perMinute[t.nominal]++
+		perMinute[t.nominal.Truncate(o.interval)]++
 		startLag = append(startLag, t.start.Sub(t.nominal))
 		if !t.closeAt.IsZero() {
 			doneLag = append(doneLag, t.closeAt.Sub(t.nominal))
 			dur = append(dur, t.closeAt.Sub(t.start))
 		}
 	}
-	// Nominal times a schedule could fire at while the rules ran: every
-	// interval boundary after the last rule was applied, up to the end.
+	// Nominal times the schedules could fire at while the rules ran: each
+	// rule's interval points (shifted by its offset) after the last rule was
+	// applied, up to the pause.
 	expected := 0
-	for at := in.applied.Truncate(o.interval).Add(o.interval); !at.After(in.end); at = at.Add(o.interval) {
-		expected += o.rules
+	for _, id := range in.ruleIDs {
+		off := schedules.Offset(id, o.interval)
+		at := in.applied.Truncate(o.interval).Add(off)
+		for !at.After(in.applied) {
+			at = at.Add(o.interval)
+		}
+		for ; !at.After(in.end); at = at.Add(o.interval) {
+			expected++
+		}
 	}
 	posts, delivered := r.Recv.Counts()
 
@@ -442,7 +459,7 @@ func report(o options, r *rig.Rig, in reportInput) {
 	for _, m := range minutes {
 		per = append(per, fmt.Sprintf("%s: %d", m.Format("15:04:05"), perMinute[m]))
 	}
-	fmt.Printf("ticks counted %d (%d nominal times passed between the apply and the pause); by nominal time: %s; status: %v; still running 2 min after the pause: %d\n",
+	fmt.Printf("ticks counted %d (%d nominal times passed between the apply and the pause); by interval of nominal time: %s; status: %v; still running 2 min after the pause: %d\n",
 		len(in.ticks), expected, strings.Join(per, ", "), statuses, in.running)
 	fmt.Printf("schedules' own counters (%d described after the pause): %d ticks started, %d dropped for missing the 1m catchup window, %d skipped for overlapping a running tick\n",
 		in.counts.described, in.counts.actions, in.counts.missedCatchup, in.counts.skippedOverlap)
