@@ -259,7 +259,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 // a few more ticks.
 func (h *harness) waitDelivered(want []uuid.UUID, quiet time.Duration) {
 	h.t.Helper()
-	waitFor(h.t, 60*time.Second, "deliveries", func() bool {
+	waitFor(h.t, 120*time.Second, "deliveries", func() bool {
 		got := h.recv.got()
 		for _, id := range want {
 			if got[id] == 0 {

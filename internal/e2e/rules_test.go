@@ -328,7 +328,7 @@ func TestFailingReceiverPausesTheRuleAndItsSchedule(t *testing.T) {
 	h.insert(h.run())
 	time.Sleep(1100 * time.Millisecond) // a second window, so a second delivery
 	h.insert(h.run())
-	waitFor(t, 60*time.Second, "the rule's schedule to pause", func() bool {
+	waitFor(t, 120*time.Second, "the rule's schedule to pause", func() bool {
 		st, err := h.schedule.Get(context.Background(), id)
 		return err == nil && st.Paused && strings.Contains(st.Note, "failed in a row")
 	})
