@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/filter"
 	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/testenv"
 )
@@ -191,5 +192,42 @@ func TestRulesBackfillsAndLog(t *testing.T) {
 	log, err := store.RuleLog(ctx, id, 10)
 	if err != nil || len(log) != 2 || log[0].Event != "delivered" || log[1].Event != "matched" || log[1].Webhook != -1 {
 		t.Fatalf("log = %+v, %v", log, err)
+	}
+}
+
+// Every field of the filter language compiles into a match query (and a
+// trace filter) that ClickHouse runs.
+func TestMatchRunsReadsWhatEachFieldNeeds(t *testing.T) {
+	store := testenv.ClickHouse(t)
+	ctx := context.Background()
+	project := uuid.New()
+	if err := store.InsertRuns(ctx, []runs.Run{matchRun(project, "a", true)}); err != nil {
+		t.Fatal(err)
+	}
+	w := wideWindow(t, store)
+	for _, src := range []string{
+		`eq(id, "6ab80f10-d79c-4fa2-b441-922ed6feb630")`, `eq(trace_id, "6ab80f10-d79c-4fa2-b441-922ed6feb630")`,
+		`eq(name, "a")`, `eq(run_type, "llm")`, `eq(status, "success")`, `eq(is_root, true)`,
+		`gt(start_time, "2024-01-01T00:00:00Z")`, `gt(end_time, "2024-01-01T00:00:00Z")`, `gt(latency, "1s")`,
+		`gt(total_tokens, 1)`, `gt(prompt_tokens, 1)`, `gt(completion_tokens, 1)`, `gt(total_cost, 0.1)`,
+		`eq(error, true)`, `has(tags, "x")`, `search("x")`,
+		`and(eq(metadata_key, "k"), eq(metadata_value, "v"))`, `and(eq(input_key, "k"), eq(input_value, "v"))`,
+		`and(eq(output_key, "k"), eq(output_value, "v"))`, `and(eq(feedback_key, "k"), gt(feedback_score, 0.5))`,
+		`eq(feedback_value, "good")`,
+	} {
+		e, err := filter.Parse(src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		m := clickhouse.Match{RuleID: uuid.New(), Project: project, Window: w, SamplingRate: 1, Owner: "o", Limit: 10}
+		if m.Filter, m.FilterArgs, err = filter.Compile(e, filter.Scope{SQL: clickhouse.CandidatesSQL, Args: clickhouse.CandidateArgs(project, w)}); err != nil {
+			t.Fatal(err)
+		}
+		if m.TraceFilter, m.TraceFilterArgs, err = filter.Compile(e, filter.Scope{SQL: clickhouse.TraceScopeSQL, Args: clickhouse.CandidateArgs(project, w)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.MatchRuns(ctx, m); err != nil {
+			t.Errorf("%s: %v", src, err)
+		}
 	}
 }
