@@ -231,3 +231,35 @@ func TestMatchRunsReadsWhatEachFieldNeeds(t *testing.T) {
 		}
 	}
 }
+
+func TestMatchRunsTraceFilterTestsTheRoot(t *testing.T) {
+	store := testenv.ClickHouse(t)
+	ctx := context.Background()
+	project := uuid.New()
+	rootA, rootB := matchRun(project, "qa_agent", true), matchRun(project, "other", true)
+	childA, childB := matchRun(project, "call", true), matchRun(project, "call", true)
+	childA.TraceID, childA.IsRoot, childB.TraceID, childB.IsRoot = rootA.ID, false, rootB.ID, false
+	rootA.RunType, rootB.RunType = "chain", "chain"
+	if err := store.InsertRuns(ctx, []runs.Run{rootA, rootB, childA, childB}); err != nil {
+		t.Fatal(err)
+	}
+	w := wideWindow(t, store)
+	compile := func(src string, scope string) (string, []any) {
+		e, err := filter.Parse(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sql, args, err := filter.Compile(e, filter.Scope{SQL: scope, Args: clickhouse.CandidateArgs(project, w)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sql, args
+	}
+	m := clickhouse.Match{RuleID: uuid.New(), Project: project, Window: w, SamplingRate: 1, Owner: "o", Limit: 10}
+	m.Filter, m.FilterArgs = compile(`eq(run_type, "llm")`, clickhouse.CandidatesSQL)
+	m.TraceFilter, m.TraceFilterArgs = compile(`eq(name, "qa_agent")`, clickhouse.TraceScopeSQL)
+	got, err := store.MatchRuns(ctx, m)
+	if err != nil || len(got) != 1 || got[0] != childA.ID {
+		t.Fatalf("match = %v, %v; want only the llm run of the qa_agent trace", got, err)
+	}
+}

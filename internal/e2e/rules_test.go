@@ -369,3 +369,21 @@ func TestLateVisibleInsertIsFoundByTheLookback(t *testing.T) {
 	}
 	h.waitDelivered(ids(first, late), 3*time.Second)
 }
+
+// LangSmith's recommended pattern: a filter on a feedback key picks a run up
+// on the polling cycle after the evaluator scores it, long after it ended.
+func TestFeedbackFilterCatchesRunsScoredAfterTheyEnded(t *testing.T) {
+	h := newHarness(t)
+	h.startWorker()
+	h.mustApply(file(rule("scored", `    filter: 'and(eq(feedback_key, "answer_usefulness"), gte(feedback_score, 0.5))'
+`)))
+	good, poor, never := h.run(), h.run(), h.run()
+	h.insert(good, poor, never)
+	time.Sleep(4 * time.Second) // several ticks read the runs' window: nothing matches yet
+	if got := h.recv.got(); len(got) != 0 {
+		t.Fatalf("delivered before any score: %v", got)
+	}
+	h.feedback(good.ID, "answer_usefulness", 0.9)
+	h.feedback(poor.ID, "answer_usefulness", 0.1)
+	h.waitDelivered(ids(good), 3*time.Second)
+}
