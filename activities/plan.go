@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,6 +20,8 @@ type PlanInput struct {
 	RunIDs      []uuid.UUID
 	// MaxRuns is the rule's max_runs_per_delivery; 0 uses delivery.max_runs_per_delivery.
 	MaxRuns int
+	// Webhooks limits the plan to these positions (a redelivery); empty means all.
+	Webhooks []uint16
 }
 
 // Plan is the deliveries to make: every batch goes to every webhook.
@@ -41,7 +44,9 @@ func (a *Activities) PlanDelivery(ctx context.Context, in PlanInput) (Plan, erro
 	}
 	var plan Plan
 	for _, w := range hooks {
-		plan.Webhooks = append(plan.Webhooks, w.Index)
+		if len(in.Webhooks) == 0 || slices.Contains(in.Webhooks, w.Index) {
+			plan.Webhooks = append(plan.Webhooks, w.Index)
+		}
 	}
 	if pause, ok, err := a.Store.LatestPause(ctx, in.RuleID); err != nil {
 		return Plan{}, err

@@ -22,6 +22,8 @@ type DeliverRunsInput struct {
 	MaxRuns     int
 	Retry       RetrySettings
 	HTTPTimeout time.Duration
+	// Webhooks limits delivery to these positions (a redelivery); empty means every webhook of the rule.
+	Webhooks []uint16 `json:",omitempty"`
 }
 
 // DeliverRunsResult counts what happened; the per-run outcomes are in ClickHouse.
@@ -48,6 +50,7 @@ func DeliverRuns(ctx workflow.Context, in DeliverRunsInput) (DeliverRunsResult, 
 	var plan activities.Plan
 	if err := workflow.ExecuteActivity(ctx, a.PlanDelivery, activities.PlanInput{
 		RuleID: in.RuleID, WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: in.RunIDs, MaxRuns: in.MaxRuns,
+		Webhooks: in.Webhooks,
 	}).Get(ctx, &plan); err != nil {
 		return result, err
 	}

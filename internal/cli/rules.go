@@ -21,6 +21,7 @@ import (
 	"github.com/runhook/runhook/internal/rulesync"
 	"github.com/runhook/runhook/internal/schedules"
 	"github.com/runhook/runhook/internal/temporal"
+	"github.com/runhook/runhook/workflows"
 )
 
 // ruleEnv is what the rules commands talk to.
@@ -97,7 +98,7 @@ func (a *app) rulesCmd() *cobra.Command {
 			"RULE arguments take a rule's id or its name.",
 	}
 	cmd.AddCommand(a.rulesApplyCmd(), a.rulesListCmd(), a.rulesGetCmd(), a.rulesPauseCmd(true), a.rulesPauseCmd(false),
-		a.rulesTriggerCmd(), a.rulesBackfillCmd(), a.rulesDeleteCmd(), a.rulesLogsCmd())
+		a.rulesTriggerCmd(), a.rulesBackfillCmd(), a.rulesDeleteCmd(), a.rulesLogsCmd(), a.rulesRedeliverCmd())
 	return cmd
 }
 
@@ -437,4 +438,54 @@ func (a *app) withRule(run func(cmd *cobra.Command, ctx context.Context, env *ru
 		}
 		return run(cmd, ctx, env, r)
 	}
+}
+
+func (a *app) rulesRedeliverCmd() *cobra.Command {
+	var failed bool
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "redeliver RULE --failed",
+		Short: "Send again the runs whose delivery failed (e.g. after a receiver outage)",
+		Long: "Find the rule's runs whose last delivery to a webhook failed and deliver them to that webhook\n" +
+			"again, one DeliverRuns workflow per webhook (ID rule-<id>/redeliver-<time>/w<webhook>), under the\n" +
+			"same delivery rules. The payload's start_time and end_time are the time of the redelivery.",
+		Args: cobra.ExactArgs(1),
+		RunE: a.withRule(func(cmd *cobra.Command, ctx context.Context, env *ruleEnv, r clickhouse.StoredRule) error {
+			if !failed {
+				return errors.New("say which runs to send again: --failed")
+			}
+			byHook, err := env.store.Failed(ctx, r.ID, limit)
+			if err != nil {
+				return err
+			}
+			if len(byHook) == 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): no failed deliveries\n", r.Name, r.ID)
+				return nil
+			}
+			spec, err := rules.ParseSpec([]byte(r.Spec))
+			if err != nil {
+				return fmt.Errorf("rule %s: %w", r.ID, err)
+			}
+			now := time.Now().UTC()
+			d := a.cfg.Delivery
+			for idx, runIDs := range byHook {
+				id := fmt.Sprintf("%s/redeliver-%s/w%d", schedules.ID(r.ID), now.Format("20060102T150405.000Z"), idx)
+				_, err := env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+					ID: id, TaskQueue: a.cfg.Temporal.TaskQueue, Memo: map[string]any{"rule": r.Name},
+				}, workflows.DeliverRuns, workflows.DeliverRunsInput{
+					RuleID: r.ID, RuleName: r.Name, WindowStart: now, WindowEnd: now, RunIDs: runIDs,
+					MaxRuns: spec.MaxRunsPerDelivery, Webhooks: []uint16{idx}, HTTPTimeout: d.Timeout,
+					Retry: workflows.RetrySettings{InitialInterval: d.InitialInterval, BackoffCoefficient: d.BackoffCoefficient},
+				})
+				if err != nil {
+					return fmt.Errorf("start redelivery to webhook %d: %w", idx, err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): %d run(s) to webhook %d: workflow %s\n", r.Name, r.ID, len(runIDs), idx, id)
+			}
+			return nil
+		}),
+	}
+	cmd.Flags().BoolVar(&failed, "failed", false, "send the runs whose last delivery failed")
+	cmd.Flags().IntVar(&limit, "limit", 10000, "at most this many (run, webhook) pairs")
+	return cmd
 }

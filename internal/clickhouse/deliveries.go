@@ -428,3 +428,39 @@ func (s *Store) LatestPause(ctx context.Context, ruleID uuid.UUID) (Pause, bool,
 	p.At, p.Paused = runs.FromMicros(at), paused == 1
 	return p, true, nil
 }
+
+// FailedSQL lists a rule's (run, webhook) pairs whose current outcome is
+// failed: a range of delivery_outcomes' sort key (rule_id, run_id,
+// webhook_idx). Args: rule, limit.
+const FailedSQL = `SELECT run_id, webhook_idx
+FROM
+(
+    SELECT run_id, webhook_idx, outcome
+    FROM delivery_outcomes
+    WHERE rule_id = ?
+    ORDER BY run_id, webhook_idx, at DESC, inserted_at DESC
+    LIMIT 1 BY run_id, webhook_idx
+)
+WHERE outcome = 'failed'
+ORDER BY webhook_idx, run_id
+LIMIT ?`
+
+// Failed maps each webhook of the rule to the runs whose delivery to it
+// failed last, at most limit pairs in all.
+func (s *Store) Failed(ctx context.Context, ruleID uuid.UUID, limit int) (map[uint16][]uuid.UUID, error) {
+	rows, err := s.conn.Query(ctx, FailedSQL, ruleID, uint64(limit))
+	if err != nil {
+		return nil, fmt.Errorf("read failed deliveries of rule %s: %w", ruleID, err)
+	}
+	defer rows.Close()
+	out := map[uint16][]uuid.UUID{}
+	for rows.Next() {
+		var run uuid.UUID
+		var idx uint16
+		if err := rows.Scan(&run, &idx); err != nil {
+			return nil, fmt.Errorf("read failed deliveries of rule %s: %w", ruleID, err)
+		}
+		out[idx] = append(out[idx], run)
+	}
+	return out, rows.Err()
+}

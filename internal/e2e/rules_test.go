@@ -387,3 +387,32 @@ func TestFeedbackFilterCatchesRunsScoredAfterTheyEnded(t *testing.T) {
 	h.feedback(poor.ID, "answer_usefulness", 0.1)
 	h.waitDelivered(ids(good), 3*time.Second)
 }
+
+// A receiver down for longer than the retries: the runs are recorded failed,
+// `rules logs` shows it, and `rules redeliver --failed` sends them again once.
+func TestRedeliverFailedRuns(t *testing.T) {
+	h := newHarness(t)
+	h.startWorker()
+	h.recv.answer(503) // retried, then failed
+	h.mustApply(file(rule("outage", "")))
+	batch := []runs.Run{h.run(), h.run(), h.run()}
+	h.insert(batch...)
+	id := ruleID(t, h, "outage")
+	waitFor(t, 120*time.Second, "the runs to be recorded failed", func() bool {
+		failed, err := h.store.Failed(context.Background(), id, 100)
+		return err == nil && len(failed[0]) == len(batch)
+	})
+	out, err := h.starter("rules", "logs", "outage")
+	if err != nil || strings.Count(out, " failed ") < len(batch) {
+		t.Fatalf("rules logs does not show the failures (%v):\n%s", err, out)
+	}
+
+	h.recv.answer(0)
+	if out, err := h.starter("rules", "redeliver", "outage", "--failed"); err != nil || !strings.Contains(out, "3 run(s) to webhook 0") {
+		t.Fatalf("redeliver: %v\n%s", err, out)
+	}
+	h.waitDelivered(ids(batch...), 2*time.Second)
+	if out, err := h.starter("rules", "redeliver", "outage", "--failed"); err != nil || !strings.Contains(out, "no failed deliveries") {
+		t.Fatalf("second redeliver: %v\n%s", err, out)
+	}
+}
