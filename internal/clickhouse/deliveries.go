@@ -464,3 +464,24 @@ func (s *Store) Failed(ctx context.Context, ruleID uuid.UUID, limit int) (map[ui
 	}
 	return out, rows.Err()
 }
+
+// LastOutcomeSQL is a rule's newest delivery outcome, by the sort key's
+// rule_id prefix.
+const LastOutcomeSQL = `SELECT outcome, reason, at FROM delivery_outcomes WHERE rule_id = ? ORDER BY at DESC LIMIT 1`
+
+// LastOutcome is a rule's newest delivery outcome; false when it has none.
+func (s *Store) LastOutcome(ctx context.Context, ruleID uuid.UUID) (Outcome, bool, error) {
+	var (
+		o  Outcome
+		at uint64
+	)
+	err := s.conn.QueryRow(ctx, LastOutcomeSQL, ruleID).Scan(&o.Outcome, &o.Reason, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Outcome{}, false, nil
+	}
+	if err != nil {
+		return Outcome{}, false, fmt.Errorf("read last outcome of rule %s: %w", ruleID, err)
+	}
+	o.RuleID, o.At = ruleID, runs.FromMicros(at)
+	return o, true, nil
+}

@@ -16,7 +16,13 @@ import (
 	"github.com/runhook/runhook/internal/runs"
 )
 
+// rule is one rule of a rules file. Each gets a random id unless extra sets
+// one: ids derived from names would be shared by every test (and every run of
+// the tests) on the one Temporal server.
 func rule(name, extra string) string {
+	if !strings.Contains(extra, "    id: ") {
+		extra = "    id: " + uuid.NewString() + "\n" + extra
+	}
 	return fmt.Sprintf(`
   - name: %s
     project: ${PROJECT}
@@ -414,5 +420,35 @@ func TestRedeliverFailedRuns(t *testing.T) {
 	h.waitDelivered(ids(batch...), 2*time.Second)
 	if out, err := h.starter("rules", "redeliver", "outage", "--failed"); err != nil || !strings.Contains(out, "no failed deliveries") {
 		t.Fatalf("second redeliver: %v\n%s", err, out)
+	}
+}
+
+func TestStatusShowsServicesAndRules(t *testing.T) {
+	h := newHarness(t)
+	h.startWorker()
+	h.mustApply(file(rule("watched", ""), rule("gated", `    feedback: {require: [usefulness], wait: 1m}
+`)))
+	r := h.run()
+	h.insert(r)
+	h.waitDelivered(ids(r), time.Second)
+	// gated waits for feedback on r; watched delivered it.
+	fields := func(out, rule string) []string {
+		for _, line := range strings.Split(out, "\n") {
+			if f := strings.Fields(line); len(f) > 0 && f[0] == rule {
+				return f
+			}
+		}
+		return nil
+	}
+	var out string
+	waitFor(t, 30*time.Second, "status to show the delivery and the wait", func() bool {
+		out, _ = h.starter("status")
+		g, w := fields(out, "gated"), fields(out, "watched")
+		return len(g) >= 5 && g[4] == "1" && len(w) >= 6 && w[5] == "delivered" && w[3] != "-"
+	})
+	for _, want := range []string{"clickhouse  ok", "temporal    ok", "workers     ok    1 polling task queue " + h.queue} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -43,6 +43,8 @@ type State struct {
 	// Recent and Next are the latest action times and the next ones.
 	Recent []time.Time
 	Next   []time.Time
+	// Ticks are the workflows of the recent actions, oldest first.
+	Ticks []client.ScheduleWorkflowExecution
 }
 
 // Manager creates and changes rule schedules.
@@ -151,6 +153,9 @@ func (m Manager) Get(ctx context.Context, rule uuid.UUID) (State, error) {
 	st := State{Exists: true, Next: desc.Info.NextActionTimes}
 	for _, a := range desc.Info.RecentActions {
 		st.Recent = append(st.Recent, a.ScheduleTime)
+		if a.StartWorkflowResult != nil {
+			st.Ticks = append(st.Ticks, *a.StartWorkflowResult)
+		}
 	}
 	if s := desc.Schedule.Spec; s != nil && len(s.Intervals) == 1 {
 		st.Interval, st.Offset = s.Intervals[0].Every, s.Intervals[0].Offset
