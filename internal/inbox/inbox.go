@@ -341,6 +341,13 @@ func (h *Handler) record(d Delivery) {
 	fmt.Fprintln(h.opt.Out, Summary(d))
 }
 
+// Received counts every delivery since the start, kept or not.
+func (h *Handler) Received() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.seq
+}
+
 // Deliveries returns the kept deliveries, newest first.
 func (h *Handler) Deliveries() []Delivery {
 	h.mu.Lock()
@@ -421,11 +428,15 @@ func (h *Handler) list(w http.ResponseWriter) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
+	// Served as JSON with nosniff, so <, > and & need no escaping to be safe
+	// and bodies stay readable.
+	enc.SetEscapeHTML(false)
 	if err := enc.Encode(h.Deliveries()); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(buf.Bytes())
 }

@@ -391,6 +391,9 @@ func TestKeepsTheLastN(t *testing.T) {
 	if want := []string{"5:rule-4", "4:rule-3", "3:rule-2"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("kept %v, want %v", got, want)
 	}
+	if n := h.Received(); n != 5 {
+		t.Errorf("received %d, want 5", n)
+	}
 }
 
 func TestMethods(t *testing.T) {
