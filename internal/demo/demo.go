@@ -130,7 +130,7 @@ func Run(ctx context.Context, store Store, opts Options) (Totals, error) {
 	wctx := context.WithoutCancel(ctx)
 	var total Totals
 	start := opts.Clock.Now()
-	deadline := start.Add(opts.Duration)
+	deadline, next := start.Add(opts.Duration), start
 	fmt.Fprintf(opts.Out, "demo: project %s, %d traces every %s, seed %d\n", opts.Project, opts.Traces, opts.Every, opts.Seed)
 loop:
 	for {
@@ -143,18 +143,19 @@ loop:
 		open, scores := d.pending()
 		fmt.Fprintf(opts.Out, "%s batch %d: +%d traces; runs %d started, %d finished (%d errors, %d slow llm); %d scores; in flight %d runs, %d scores\n",
 			now.Format("15:04:05"), total.Batches, b.Traces, b.Started, b.Finished, b.Errors, b.SlowLLM, b.Feedback, open, scores)
-		wait := opts.Every
+		// Batches keep to a grid of opts.Every from the start, however long
+		// the writes took.
+		next = next.Add(opts.Every)
 		if opts.Duration > 0 {
-			left := deadline.Sub(opts.Clock.Now())
-			if left <= 0 {
+			if !now.Before(deadline) {
 				break
 			}
-			wait = min(wait, left)
+			next = minTime(next, deadline)
 		}
 		select {
 		case <-ctx.Done():
 			break loop
-		case <-opts.Clock.After(wait):
+		case <-opts.Clock.After(max(next.Sub(opts.Clock.Now()), 0)):
 		}
 	}
 	if err := d.finish(wctx, &total); err != nil {
@@ -163,6 +164,13 @@ loop:
 	fmt.Fprintf(opts.Out, "demo stopped after %d batches: %d traces, %d runs finished (%d errors, %d slow llm calls in %s traces), %d %s scores; finished %d open runs early, dropped %d scores not yet due\n",
 		total.Batches, total.Traces, total.Finished, total.Errors, total.SlowLLM, QAAgent, total.Feedback, FeedbackKey, total.FinishedEarly, total.DroppedFeedback)
 	return total, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // batch starts new traces at now and writes everything due by now.
