@@ -10,8 +10,6 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/runhook/runhook/internal/version.Version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 STARTER := bin/starter
-DEMO_RUNS := examples/runs.jsonl
-DEMO_FEEDBACK := examples/feedback.jsonl
 
 .PHONY: all build services services-down services-status migrate dev dev-down worker-start worker-stop \
 	test test-go test-chdb lint bench clean
@@ -34,37 +32,20 @@ services-status:
 migrate: build services
 	$(STARTER) migrate
 
-# Everything, from a fresh machine: services, schema, binaries, one worker, demo data.
+# Everything, from a fresh machine: services, schema, binaries, one worker, the
+# example rules, a local webhook inbox and a demo traffic generator.
 dev: services build
-	$(STARTER) migrate
-	@$(MAKE) --no-print-directory worker-start
-	$(STARTER) ingest runs $(DEMO_RUNS)
-	$(STARTER) ingest feedback $(DEMO_FEEDBACK)
-	$(STARTER) ping
-	@echo
-	@echo "runhook is up."
-	@echo "  Temporal UI:  http://127.0.0.1:8233  (the Ping workflow above is listed there)"
-	@echo "  ClickHouse:   clickhouse-client --host 127.0.0.1 --port 9000 --database runhook"
-	@echo "  worker log:   $(DATA)/worker.log"
-	@echo "  stop all:     make dev-down"
+	@scripts/dev.sh up
 
-dev-down: worker-stop services-down
+dev-down:
+	@scripts/dev.sh down
+	@scripts/services.sh down
 
 worker-start: build
-	@mkdir -p $(DATA)
-	@if [ -f $(DATA)/worker.pid ] && kill -0 $$(cat $(DATA)/worker.pid) 2>/dev/null; then \
-		echo "worker already running (pid $$(cat $(DATA)/worker.pid))"; \
-	else \
-		nohup bin/worker >>$(DATA)/worker.log 2>&1 & echo $$! >$(DATA)/worker.pid; \
-		echo "worker started (pid $$(cat $(DATA)/worker.pid), log $(DATA)/worker.log)"; \
-	fi
+	@scripts/dev.sh start-worker
 
 worker-stop:
-	@if [ -f $(DATA)/worker.pid ]; then \
-		pid=$$(cat $(DATA)/worker.pid); \
-		if kill -0 $$pid 2>/dev/null; then kill $$pid && echo "worker stopped (pid $$pid)"; fi; \
-		rm -f $(DATA)/worker.pid; \
-	fi
+	@scripts/dev.sh stop-worker
 
 # All tests against the real services, which are started when they are not running.
 test: services lint test-go

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The demo stack on top of scripts/services.sh: one worker, a local webhook
+# inbox, the example rules, the example runs and a demo traffic generator.
+#
+#   scripts/dev.sh up      start what is not running (services must be up, binaries built)
+#   scripts/dev.sh down    stop what this script started, by the PIDs it recorded
+#   scripts/dev.sh start-worker | stop-worker
+#
+# Secrets for the demo (the secrets key that seals webhook targets, the inbox's
+# ?secret=) are made once into .data/dev.env, readable only by you; source it to
+# run starter commands against the demo: set -a; . .data/dev.env; set +a
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DATA=.data
+ENV_FILE=$DATA/dev.env
+STARTER=bin/starter
+
+log() { echo "dev: $*"; }
+
+ensure_env() {
+	mkdir -p "$DATA"
+	if [ ! -f "$ENV_FILE" ]; then
+		(
+			umask 077
+			{
+				echo "RUNHOOK_SECRETS_KEY=$(head -c 32 /dev/urandom | base64)"
+				echo "RUNHOOK_DEMO_SECRET=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+				# The demo inbox listens on loopback, which the SSRF guard refuses by default.
+				echo "RUNHOOK_DELIVERY_ALLOW_PRIVATE=true"
+			} >"$ENV_FILE"
+		)
+		log "made $ENV_FILE (secrets key and inbox secret for the demo)"
+	fi
+	set -a
+	# shellcheck disable=SC1090
+	. "$ENV_FILE"
+	set +a
+}
+
+running() { [ -f "$DATA/$1.pid" ] && kill -0 "$(cat "$DATA/$1.pid")" 2>/dev/null; }
+
+# start NAME CMD...: run CMD in the background with its log in .data/NAME.log.
+start() {
+	local name=$1
+	shift
+	if running "$name"; then
+		log "$name already running (pid $(cat "$DATA/$name.pid"))"
+		return
+	fi
+	nohup "$@" >>"$DATA/$name.log" 2>&1 </dev/null &
+	echo $! >"$DATA/$name.pid"
+	sleep 0.5
+	if ! running "$name"; then
+		log "$name exited at once; its log ($DATA/$name.log) ends with:"
+		tail -n 20 "$DATA/$name.log" >&2
+		rm -f "$DATA/$name.pid"
+		return 1
+	fi
+	log "$name started (pid $(cat "$DATA/$name.pid"), log $DATA/$name.log)"
+}
+
+stop() {
+	local name=$1 pid
+	[ -f "$DATA/$name.pid" ] || return 0
+	pid=$(cat "$DATA/$name.pid")
+	if kill -0 "$pid" 2>/dev/null; then
+		kill "$pid"
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+		log "$name stopped (pid $pid)"
+	fi
+	rm -f "$DATA/$name.pid"
+}
+
+up() {
+	ensure_env
+	$STARTER migrate
+	start worker bin/worker
+	start inbox $STARTER inbox
+	$STARTER rules apply -f examples/rules.yaml
+	$STARTER ingest runs examples/runs.jsonl
+	$STARTER ingest feedback examples/feedback.jsonl
+	start demo $STARTER demo
+	$STARTER ping
+	cat <<EOF
+
+runhook is up, with demo traffic flowing into two rules (examples/rules.yaml).
+  webhook inbox:  http://127.0.0.1:9999/        (deliveries arrive within seconds; also: tail -f $DATA/inbox.log)
+  Temporal UI:    http://127.0.0.1:8233          (schedules rule-<id>, ticks, feedback waits, deliveries)
+  ClickHouse:     clickhouse-client --host 127.0.0.1 --port 9000 --database runhook
+  logs:           $DATA/worker.log, $DATA/demo.log
+  your shell:     set -a; . $ENV_FILE; set +a   then e.g. bin/starter rules list
+  stop all:       make dev-down
+EOF
+}
+
+down() {
+	stop demo
+	stop inbox
+	stop worker
+}
+
+case "${1:-}" in
+up) up ;;
+down) down ;;
+start-worker) ensure_env && start worker bin/worker ;;
+stop-worker) stop worker ;;
+*)
+	echo "usage: $0 up|down|start-worker|stop-worker" >&2
+	exit 2
+	;;
+esac
