@@ -192,6 +192,28 @@ type receiver struct {
 	posts  int
 	rules  map[string]bool
 	status int // what to answer; 0 = 204
+	delay  time.Duration
+	// hooks holds the distinct webhook-ids each run arrived under: retries of
+	// one delivery share a webhook-id, so a run sent twice for a rule shows
+	// two.
+	hooks map[uuid.UUID]map[string]bool
+}
+
+func (r *receiver) slow(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.delay = d
+}
+
+// distinct is how many deliveries (distinct webhook-ids) each run arrived in.
+func (r *receiver) distinct() map[uuid.UUID]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[uuid.UUID]int{}
+	for run, ids := range r.hooks {
+		out[run] = len(ids)
+	}
+	return out
 }
 
 func (r *receiver) answer(status int) {
@@ -201,7 +223,7 @@ func (r *receiver) answer(status int) {
 }
 
 func newReceiver(t *testing.T) *receiver {
-	r := &receiver{counts: map[uuid.UUID]int{}, rules: map[string]bool{}}
+	r := &receiver{counts: map[uuid.UUID]int{}, rules: map[string]bool{}, hooks: map[uuid.UUID]map[string]bool{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		var p struct {
 			RuleID string `json:"rule_id"`
@@ -215,6 +237,10 @@ func newReceiver(t *testing.T) *receiver {
 			return
 		}
 		r.mu.Lock()
+		delay := r.delay
+		r.mu.Unlock()
+		time.Sleep(delay)
+		r.mu.Lock()
 		r.posts++
 		status := r.status
 		if status == 0 {
@@ -222,6 +248,10 @@ func newReceiver(t *testing.T) *receiver {
 			r.rules[p.RuleID] = true
 			for _, run := range p.Runs {
 				r.counts[run.ID]++
+				if r.hooks[run.ID] == nil {
+					r.hooks[run.ID] = map[string]bool{}
+				}
+				r.hooks[run.ID][req.Header.Get("webhook-id")] = true
 			}
 		}
 		r.mu.Unlock()

@@ -1,12 +1,15 @@
 package e2e_test
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/runhook/runhook/internal/runs"
 )
@@ -84,4 +87,46 @@ func TestWorkerKilledWhileRunsWaitStillDeliversEachRunOnce(t *testing.T) {
 	waitFor(t, 150*time.Second, "deliveries after the kill", func() bool { return len(h.recv.got()) == len(batch) })
 	time.Sleep(3 * time.Second)
 	h.assertExactly(ids(batch...))
+}
+
+// A worker SIGKILLed while deliveries are in flight: after a new worker
+// starts, every matched run arrives, and none in two different deliveries.
+// A POST the dead worker sent but could not record may arrive again under
+// the same webhook-id, which is what receivers deduplicate on.
+func TestWorkerKilledMidDeliveryThenRestarted(t *testing.T) {
+	h := newHarness(t)
+	h.environ = append(h.environ, "RUNHOOK_RULES_PAGE_SIZE=2", "RUNHOOK_DELIVERY_MAX_RUNS_PER_DELIVERY=1")
+	bin := buildWorker(t)
+	first := h.startWorkerProcess(bin, "worker-1")
+	h.recv.slow(1500 * time.Millisecond) // deliveries stay in flight long enough to be cut
+	h.mustApply(file(rule("interrupted", "")))
+	var batch []runs.Run
+	for i := 0; i < 12; i++ {
+		batch = append(batch, h.run())
+	}
+	h.insert(batch...)
+	waitFor(t, 60*time.Second, "the first deliveries to arrive", func() bool { return len(h.recv.got()) >= 2 })
+	if err := first.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	if n := len(h.recv.got()); n >= len(batch) {
+		t.Fatalf("all %d runs arrived before the kill; the test did not cut deliveries", n)
+	}
+
+	h.startWorkerProcess(bin, "worker-2")
+	waitFor(t, 150*time.Second, "every run after the restart", func() bool { return len(h.recv.got()) == len(batch) })
+	// The dead worker's activities come back only after their timeout; wait
+	// until no delivery is open, so a second delivery of a run could not hide.
+	waitFor(t, 150*time.Second, "every delivery workflow to close", func() bool {
+		n, err := h.client.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{
+			Query: "TaskQueue = '" + h.queue + "' AND ExecutionStatus = 'Running' AND WorkflowType IN ('Delivery', 'DeliverRuns')",
+		})
+		return err == nil && n.Count == 0
+	})
+	for _, r := range batch {
+		if n := h.recv.distinct()[r.ID]; n != 1 {
+			t.Errorf("run %s arrived in %d deliveries, want 1", r.ID, n)
+		}
+	}
 }
