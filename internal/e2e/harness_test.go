@@ -47,8 +47,15 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	store := testenv.ClickHouse(t)
 	c, queue := testenv.Temporal(t)
+	return newHarnessOn(t, c, queue, "")
+}
+
+// newHarnessOn builds a harness on a given Temporal client; temporalAddr,
+// when set, is what the CLI and worker processes are told to dial.
+func newHarnessOn(t *testing.T, c client.Client, queue, temporalAddr string) *harness {
+	t.Helper()
+	store := testenv.ClickHouse(t)
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	h := &harness{t: t, store: store, client: c, queue: queue, recv: newReceiver(t), project: uuid.New()}
@@ -63,8 +70,14 @@ func newHarness(t *testing.T) *harness {
 		"RECEIVER_URL=" + h.recv.srv.URL,
 		"PROJECT=" + h.project.String(),
 	}
+	passed := []string{"RUNHOOK_CLICKHOUSE_ADDR=", "PATH=", "HOME="}
+	if temporalAddr != "" {
+		h.environ = append(h.environ, "RUNHOOK_TEMPORAL_ADDRESS="+temporalAddr)
+	} else {
+		passed = append(passed, "RUNHOOK_TEMPORAL_ADDRESS=")
+	}
 	for _, kv := range os.Environ() {
-		for _, pass := range []string{"RUNHOOK_CLICKHOUSE_ADDR=", "RUNHOOK_TEMPORAL_ADDRESS=", "PATH=", "HOME="} {
+		for _, pass := range passed {
 			if strings.HasPrefix(kv, pass) {
 				h.environ = append(h.environ, kv)
 			}
