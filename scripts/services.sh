@@ -15,8 +15,10 @@ DATA="${RUNHOOK_DATA_DIR:-$ROOT/.data}"
 TOOLS="${RUNHOOK_TOOLS_DIR:-$ROOT/.tools}"
 TEMPORAL_VERSION="v1.5.1"
 TEMPORAL_BIN="$TOOLS/bin/temporal"
-CH_TCP_PORT=9000
-CH_HTTP_PORT=8123
+# Ports may be moved (tests run a ClickHouse of their own beside the shared one).
+CH_TCP_PORT="${RUNHOOK_CH_TCP_PORT:-9000}"
+CH_HTTP_PORT="${RUNHOOK_CH_HTTP_PORT:-8123}"
+CH_INTERSERVER_PORT="${RUNHOOK_CH_INTERSERVER_PORT:-9009}"
 TEMPORAL_PORT=7233
 TEMPORAL_UI_PORT=8233
 READY_TIMEOUT="${RUNHOOK_READY_TIMEOUT:-120}"
@@ -75,7 +77,7 @@ clickhouse_config() {
       -e "s#<listen_host>::1</listen_host>##" \
       -e "s#<tcp_port>[0-9]*</tcp_port>#<tcp_port>$CH_TCP_PORT</tcp_port>#" \
       -e "s#<http_port>[0-9]*</http_port>#<http_port>$CH_HTTP_PORT</http_port>#" \
-      -e "s#<interserver_http_port>[0-9]*</interserver_http_port>#<interserver_http_host>127.0.0.1</interserver_http_host><interserver_http_port>9009</interserver_http_port>#" \
+      -e "s#<interserver_http_port>[0-9]*</interserver_http_port>#<interserver_http_host>127.0.0.1</interserver_http_host><interserver_http_port>$CH_INTERSERVER_PORT</interserver_http_port>#" \
       /etc/clickhouse-server/config.xml >"$dir/config.xml"
   cp /etc/clickhouse-server/users.xml "$dir/users.xml"
   grep -q "<path>$dir/data/</path>" "$dir/config.xml" || die "could not rewrite the ClickHouse config paths"

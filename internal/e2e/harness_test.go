@@ -48,14 +48,13 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	c, queue := testenv.Temporal(t)
-	return newHarnessOn(t, c, queue, "")
+	return newHarnessOn(t, c, queue, "", testenv.ClickHouse(t), "")
 }
 
-// newHarnessOn builds a harness on a given Temporal client; temporalAddr,
-// when set, is what the CLI and worker processes are told to dial.
-func newHarnessOn(t *testing.T, c client.Client, queue, temporalAddr string) *harness {
+// newHarnessOn builds a harness on given servers; temporalAddr and chAddr,
+// when set, are what the CLI and worker processes are told to dial.
+func newHarnessOn(t *testing.T, c client.Client, queue, temporalAddr string, store *clickhouse.Store, chAddr string) *harness {
 	t.Helper()
-	store := testenv.ClickHouse(t)
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	h := &harness{t: t, store: store, client: c, queue: queue, recv: newReceiver(t), project: uuid.New()}
@@ -70,11 +69,16 @@ func newHarnessOn(t *testing.T, c client.Client, queue, temporalAddr string) *ha
 		"RECEIVER_URL=" + h.recv.srv.URL,
 		"PROJECT=" + h.project.String(),
 	}
-	passed := []string{"RUNHOOK_CLICKHOUSE_ADDR=", "PATH=", "HOME="}
+	passed := []string{"PATH=", "HOME="}
 	if temporalAddr != "" {
 		h.environ = append(h.environ, "RUNHOOK_TEMPORAL_ADDRESS="+temporalAddr)
 	} else {
 		passed = append(passed, "RUNHOOK_TEMPORAL_ADDRESS=")
+	}
+	if chAddr != "" {
+		h.environ = append(h.environ, "RUNHOOK_CLICKHOUSE_ADDR="+chAddr)
+	} else {
+		passed = append(passed, "RUNHOOK_CLICKHOUSE_ADDR=")
 	}
 	for _, kv := range os.Environ() {
 		for _, pass := range passed {

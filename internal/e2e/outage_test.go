@@ -16,6 +16,7 @@ import (
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/temporal"
+	"github.com/runhook/runhook/internal/testenv"
 )
 
 // devServer is a Temporal dev server of the test's own, so the test can stop
@@ -102,7 +103,7 @@ func TestTemporalRestartWhileRunsWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	h := newHarnessOn(t, c, "outage", srv.addr())
+	h := newHarnessOn(t, c, "outage", srv.addr(), testenv.ClickHouse(t), "")
 	h.startWorker()
 	h.mustApply(file(rule("waits", `    feedback: {require: [usefulness], wait: 5m}
 `)))
@@ -121,4 +122,68 @@ func TestTemporalRestartWhileRunsWait(t *testing.T) {
 		h.feedback(r.ID, "usefulness", 1)
 	}
 	h.waitDelivered(ids(batch...), 3*time.Second)
+}
+
+// chServer is a ClickHouse of the test's own, run by scripts/services.sh in a
+// data dir and on ports of its own, so the test can stop and restart it.
+type chServer struct {
+	t   *testing.T
+	env []string
+	tcp int
+}
+
+func newCHServer(t *testing.T) *chServer {
+	t.Helper()
+	s := &chServer{t: t, tcp: freePort(t)}
+	s.env = append(os.Environ(), "RUNHOOK_DATA_DIR="+t.TempDir(),
+		"RUNHOOK_CH_TCP_PORT="+strconv.Itoa(s.tcp), "RUNHOOK_CH_HTTP_PORT="+strconv.Itoa(freePort(t)),
+		"RUNHOOK_CH_INTERSERVER_PORT="+strconv.Itoa(freePort(t)))
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *chServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.tcp) }
+
+func (s *chServer) script(arg string) {
+	s.t.Helper()
+	cmd := exec.Command("../../scripts/services.sh", arg)
+	cmd.Env = s.env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		s.t.Fatalf("services.sh %s: %v\n%s", arg, err, out)
+	}
+}
+
+func (s *chServer) start() { s.t.Helper(); s.script("clickhouse") }
+
+// stop ends the server by the PID services.sh recorded in the test's data dir.
+func (s *chServer) stop() {
+	cmd := exec.Command("../../scripts/services.sh", "down")
+	cmd.Env = s.env
+	_ = cmd.Run()
+}
+
+// ClickHouse stopped during ticks: ticks fail and retry, the watermark waits,
+// and runs stored just before the outage are delivered once it is back.
+func TestClickHouseOutageLosesNothing(t *testing.T) {
+	ch := newCHServer(t)
+	ch.start()
+	c, queue := testenv.Temporal(t)
+	h := newHarnessOn(t, c, queue, "", testenv.ClickHouseAt(t, ch.addr()), ch.addr())
+	h.startWorker()
+	h.mustApply(file(rule("outage", "")))
+	before := h.run()
+	h.insert(before)
+	h.waitDelivered(ids(before), time.Second)
+
+	during := h.run()
+	h.insert(during) // still inside the settle lag: no tick has read it
+	ch.stop()
+	time.Sleep(6 * time.Second) // ticks fail meanwhile
+	if got := h.recv.got(); got[during.ID] != 0 {
+		t.Fatal("a run was delivered while ClickHouse was down")
+	}
+	ch.start()
+	after := h.run()
+	h.insert(after)
+	h.waitDelivered(ids(before, during, after), 3*time.Second)
 }

@@ -41,7 +41,14 @@ func Name(prefix string) string {
 // and drops it when the test ends.
 func ClickHouse(t testing.TB) *clickhouse.Store {
 	t.Helper()
+	return ClickHouseAt(t, Config(t).ClickHouse.Addr)
+}
+
+// ClickHouseAt is ClickHouse on the server at addr (a test's own server).
+func ClickHouseAt(t testing.TB, addr string) *clickhouse.Store {
+	t.Helper()
 	cfg := Config(t)
+	cfg.ClickHouse.Addr = addr
 	cfg.ClickHouse.Database = Name("runhook_test")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
