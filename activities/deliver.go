@@ -198,12 +198,16 @@ func (a *Activities) RecordOutcome(ctx context.Context, in OutcomeInput) (Outcom
 	if err := a.Store.RecordPause(ctx, clickhouse.Pause{RuleID: in.RuleID, At: now, Reason: reason, Failures: uint32(n), Paused: true}); err != nil {
 		return res, err
 	}
-	a.log().Warn("rule paused", "rule_id", in.RuleID, "reason", reason)
+	log := a.log().With("rule_id", in.RuleID, "delivery_id", in.DeliveryID)
+	if activity.IsActivity(ctx) {
+		log = log.With("workflow_id", activity.GetInfo(ctx).WorkflowExecution.ID)
+	}
+	log.Warn("rule paused", "reason", reason)
 	if a.Schedules != nil {
 		// The pause is recorded, so deliveries stop even if this fails; the
 		// schedule only saves the ticks' work.
 		if err := a.Schedules.Pause(ctx, in.RuleID, reason); err != nil {
-			a.log().Error("pause rule schedule", "rule_id", in.RuleID, "error", err)
+			log.Error("pause rule schedule", "error", err)
 		}
 	}
 	return OutcomeResult{Paused: true, ConsecutiveFailures: n}, nil

@@ -25,6 +25,7 @@ import (
 	"github.com/runhook/runhook/internal/cli"
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/config"
+	"github.com/runhook/runhook/internal/logging"
 	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/schedules"
 	"github.com/runhook/runhook/internal/testenv"
@@ -43,6 +44,26 @@ type harness struct {
 	recv     *receiver
 	project  uuid.UUID
 	schedule schedules.Manager
+	// logs, when set before startWorker, receives the worker's JSON log.
+	logs *lockedBuffer
+}
+
+// lockedBuffer is a log sink the worker's goroutines can share.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newHarness(t *testing.T) *harness {
@@ -116,6 +137,9 @@ func newHarnessOn(t *testing.T, c client.Client, queue, temporalAddr string, sto
 func (h *harness) startWorker() func() {
 	h.t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if h.logs != nil {
+		logger = logging.New(h.logs, config.Log{Level: "debug", Format: "json"})
+	}
 	acts, err := app.Activities(h.cfg, h.store, logger)
 	if err != nil {
 		h.t.Fatal(err)

@@ -5,6 +5,7 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -450,5 +451,44 @@ func TestStatusShowsServicesAndRules(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// Every log line about a delivery names its rule, workflow and delivery, in
+// JSON with log.format=json.
+func TestDeliveryLogLinesCarryTheirIDs(t *testing.T) {
+	h := newHarness(t)
+	h.logs = &lockedBuffer{}
+	h.startWorker()
+	h.recv.answer(503) // the first attempt fails and is retried
+	h.mustApply(file(rule("logged", "")))
+	r := h.run()
+	h.insert(r)
+	waitFor(t, 60*time.Second, "a failed attempt", func() bool { return strings.Contains(h.logs.String(), "webhook attempt failed") })
+	h.recv.answer(0)
+	h.waitDelivered(ids(r), time.Second)
+
+	seen := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(h.logs.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		msg, _ := rec["msg"].(string)
+		if !strings.HasPrefix(msg, "webhook ") {
+			continue
+		}
+		seen[msg]++
+		for _, key := range []string{"rule_id", "workflow_id", "delivery_id"} {
+			if v, _ := rec[key].(string); v == "" {
+				t.Errorf("%q line lacks %s: %s", msg, key, line)
+			}
+		}
+		if strings.Contains(line, "s3cr3t-query") {
+			t.Errorf("log line shows the URL's secret: %s", line)
+		}
+	}
+	if seen["webhook attempt failed"] == 0 || seen["webhook delivered"] == 0 {
+		t.Fatalf("delivery log lines seen: %v", seen)
 	}
 }

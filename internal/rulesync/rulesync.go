@@ -173,7 +173,24 @@ func (s Syncer) put(ctx context.Context, c Change) error {
 	if prev, err := rules.ParseSpec([]byte(c.stored.Spec)); err == nil {
 		wasEnabled = prev.Enabled
 	}
-	return s.Schedules.Update(ctx, d, wasEnabled != r.Enabled)
+	if err := s.Schedules.Update(ctx, d, wasEnabled != r.Enabled); err != nil {
+		return err
+	}
+	// An update writes back the schedule's state as Temporal last described
+	// it, which can predate a pause still being applied. The pause record in
+	// ClickHouse is the truth: pause again if the rule is paused there, or
+	// disabled in the file.
+	pause, ok, err := s.Store.LatestPause(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case ok && pause.Paused:
+		return s.Schedules.Pause(ctx, r.ID, pause.Reason)
+	case !r.Enabled:
+		return s.Schedules.Pause(ctx, r.ID, "disabled in the rules file (enabled: false)")
+	}
+	return nil
 }
 
 func (s Syncer) delete(ctx context.Context, id uuid.UUID, name string) error {

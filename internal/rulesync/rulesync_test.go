@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/rules"
 	"github.com/runhook/runhook/internal/rulesync"
@@ -83,6 +84,10 @@ func TestPlanAndApply(t *testing.T) {
 	}
 
 	// An operator's pause survives an update that does not touch enabled.
+	// (as `starter rules pause` does: recorded, then the schedule paused)
+	if err := s.Store.RecordPause(ctx, clickhouse.Pause{RuleID: a.ID, At: time.Now(), Reason: "operator", Paused: true}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Schedules.Pause(ctx, a.ID, "operator"); err != nil {
 		t.Fatal(err)
 	}
