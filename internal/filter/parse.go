@@ -136,23 +136,13 @@ func (p *parser) logical(name string, start int) (Expr, error) {
 	}
 	defer func() { p.depth-- }()
 	var args []Expr
-	if p.peek() != ')' {
-		for {
-			e, err := p.call()
-			if err != nil {
-				return nil, err
-			}
-			args = append(args, e)
-			p.space()
-			if p.eat(',') {
-				p.space()
-				continue
-			}
-			if p.peek() == ')' {
-				break
-			}
-			return nil, p.syntax(p.i, "expected \",\" or \")\" after argument, found %s", p.found())
-		}
+	err := p.arguments(func() error {
+		e, err := p.call()
+		args = append(args, e)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	close := p.i
 	p.i++ // ')'
@@ -169,6 +159,28 @@ func (p *parser) logical(name string, start int) (Expr, error) {
 	return &Or{Args: args}, nil
 }
 
+// arguments parses a comma-separated list up to, not including, its ")",
+// calling one for each element.
+func (p *parser) arguments(one func() error) error {
+	if p.peek() == ')' {
+		return nil
+	}
+	for {
+		if err := one(); err != nil {
+			return err
+		}
+		p.space()
+		if p.eat(',') {
+			p.space()
+			continue
+		}
+		if p.peek() == ')' {
+			return nil
+		}
+		return p.syntax(p.i, "expected \",\" or \")\" after argument, found %s", p.found())
+	}
+}
+
 // arg is one argument of a comparison: a field name or a literal.
 type arg struct {
 	pos   int
@@ -179,23 +191,13 @@ type arg struct {
 
 func (p *parser) comparison(op string, start int) (Expr, error) {
 	var args []arg
-	if p.peek() != ')' {
-		for {
-			a, err := p.arg()
-			if err != nil {
-				return nil, err
-			}
-			args = append(args, a)
-			p.space()
-			if p.eat(',') {
-				p.space()
-				continue
-			}
-			if p.peek() == ')' {
-				break
-			}
-			return nil, p.syntax(p.i, "expected \",\" or \")\" after argument, found %s", p.found())
-		}
+	err := p.arguments(func() error {
+		a, err := p.arg()
+		args = append(args, a)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	close := p.i
 	p.i++ // ')'
