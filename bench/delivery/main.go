@@ -18,7 +18,6 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/runhook/runhook/activities"
+	"github.com/runhook/runhook/bench/internal/rig"
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/delivery"
@@ -119,7 +119,7 @@ func run(posts, perPost, concurrency int) error {
 	}
 	bare := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}}
 	start := time.Now()
-	if err := parallel(posts, concurrency, func(i int) error {
+	if err := rig.Parallel(posts, concurrency, func(i int) error {
 		resp, err := bare.Post(rcv.URL+"/hook?secret=bench", "application/json", bytes.NewReader(bodies[i]))
 		if err != nil {
 			return err
@@ -154,7 +154,7 @@ func run(posts, perPost, concurrency int) error {
 	received.Store(0)
 	var failed atomic.Int64
 	start = time.Now()
-	if err := parallel(posts, concurrency, func(i int) error {
+	if err := rig.Parallel(posts, concurrency, func(i int) error {
 		id := fmt.Sprintf("bench-%s-%d", rule, i)
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, workflows.Delivery,
 			workflows.DeliveryInput{DeliveryID: id, RuleID: rule, WindowStart: now.Add(-time.Minute), WindowEnd: now, RunIDs: batches[i]})
@@ -188,25 +188,4 @@ func run(posts, perPost, concurrency int) error {
 	row("Temporal Delivery workflow (build, send, record)", temporalTime)
 	fmt.Printf("ratio Temporal / bare (POSTs/s): %.5f\n", bareTime.Seconds()/temporalTime.Seconds())
 	return nil
-}
-
-// parallel runs fn(0..n-1) with at most width calls at once and returns the first error.
-func parallel(n, width int, fn func(int) error) error {
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	sem := make(chan struct{}, width)
-	for i := 0; i < n; i++ {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := fn(i); err != nil {
-				once.Do(func() { first = err })
-			}
-		}(i)
-	}
-	wg.Wait()
-	return first
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhouse"
@@ -104,7 +105,7 @@ func (r *Rig) Close() {
 	r.mu.Unlock()
 	if r.Client != nil && len(ids) > 0 {
 		failed := 0
-		parallel(len(ids), 8, func(i int) error {
+		Parallel(len(ids), 8, func(i int) error {
 			if err := r.Schedule.Delete(ctx, ids[i]); err != nil {
 				r.mu.Lock()
 				failed++
@@ -154,7 +155,7 @@ func (r *Rig) Apply(ctx context.Context, yaml string, width int) ([]rules.Rule, 
 	// Plan and apply per rule, several at once: rulesync does one rule's
 	// reads, inserts and schedule call in sequence, and 1,000 rules one after
 	// another would take minutes of round trips.
-	err = parallel(len(desired), width, func(i int) error {
+	err = Parallel(len(desired), width, func(i int) error {
 		plan, err := s.Plan(ctx, desired[i:i+1], false)
 		if err != nil {
 			return err
@@ -222,27 +223,6 @@ func (r *Receiver) Counts() (posts, runs int) {
 	return r.posts, r.runs
 }
 
-// parallel runs fn(0..n-1) with at most width calls at once and returns the first error.
-func parallel(n, width int, fn func(int) error) error {
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
-	sem := make(chan struct{}, max(width, 1))
-	for i := 0; i < n; i++ {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := fn(i); err != nil {
-				once.Do(func() { first = err })
-			}
-		}(i)
-	}
-	wg.Wait()
-	return first
-}
-
 // Pct is the nearest-rank percentile p (0..1] of sorted durations.
 func Pct(ds []time.Duration, p float64) time.Duration {
 	if len(ds) == 0 {
@@ -250,4 +230,14 @@ func Pct(ds []time.Duration, p float64) time.Duration {
 	}
 	i := int(float64(len(ds))*p+0.999999) - 1
 	return ds[max(0, min(i, len(ds)-1))]
+}
+
+// Parallel runs fn(0..n-1) with at most width calls at once and returns the first error.
+func Parallel(n, width int, fn func(int) error) error {
+	var g errgroup.Group
+	g.SetLimit(max(width, 1))
+	for i := 0; i < n; i++ {
+		g.Go(func() error { return fn(i) })
+	}
+	return g.Wait()
 }
