@@ -247,26 +247,17 @@ type SkipInput struct {
 	Reason     string
 }
 
-// SkipRuns records the runs as skipped, with the reason, for each webhook of the rule.
+// SkipRuns records the runs as skipped, with the reason, for each webhook of
+// the rule, as RecordOutcome does for a delivery's skipped runs.
 func (a *Activities) SkipRuns(ctx context.Context, in SkipInput) error {
 	hooks, err := a.Store.Webhooks(ctx, in.RuleID)
 	if err != nil {
 		return err
 	}
-	now := time.Now()
-	var rows []clickhouse.Outcome
 	for _, w := range hooks {
-		for _, id := range in.RunIDs {
-			rows = append(rows, clickhouse.Outcome{RuleID: in.RuleID, RunID: id, WebhookIndex: w.Index,
-				DeliveryID: in.DeliveryID, Outcome: clickhouse.OutcomeSkipped, Reason: in.Reason, At: now})
-		}
-	}
-	if err := a.Store.RecordOutcomes(ctx, rows); err != nil {
-		return err
-	}
-	if a.Metrics != nil {
-		for range hooks {
-			a.Metrics.Delivery(clickhouse.OutcomeSkipped)
+		if _, err := a.RecordOutcome(ctx, OutcomeInput{DeliveryID: in.DeliveryID, RuleID: in.RuleID, WebhookIndex: w.Index,
+			RunIDs: in.RunIDs, Skipped: true, Reason: in.Reason}); err != nil {
+			return err
 		}
 	}
 	return nil
