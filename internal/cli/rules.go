@@ -200,7 +200,11 @@ func (a *app) rulesListCmd() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("rule %s: %w", r.ID, err)
 				}
-				state, err := a.ruleState(cmd.Context(), env, r.ID)
+				st, err := env.sched.Get(cmd.Context(), r.ID)
+				if err != nil {
+					return err
+				}
+				state, err := ruleState(cmd.Context(), env, r.ID, st)
 				if err != nil {
 					return err
 				}
@@ -215,12 +219,9 @@ func (a *app) rulesListCmd() *cobra.Command {
 	}
 }
 
-// ruleState is active, paused (with why) or unscheduled.
-func (a *app) ruleState(ctx context.Context, env *ruleEnv, id uuid.UUID) (string, error) {
-	st, err := env.sched.Get(ctx, id)
-	if err != nil {
-		return "", err
-	}
+// ruleState is active, paused or unscheduled, from the rule's described
+// schedule and its pause record.
+func ruleState(ctx context.Context, env *ruleEnv, id uuid.UUID, st schedules.State) (string, error) {
 	switch {
 	case !st.Exists:
 		return "unscheduled (run rules apply)", nil

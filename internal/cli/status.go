@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -99,12 +98,16 @@ func (a *app) printRuleStatus(ctx context.Context, out io.Writer, env *ruleEnv) 
 		if err != nil {
 			return fmt.Errorf("rule %s: %w", r.ID, err)
 		}
-		state, err := a.ruleState(ctx, env, r.ID)
+		st, err := env.sched.Get(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		state, err := ruleState(ctx, env, r.ID, st)
 		if err != nil {
 			return err
 		}
 		lag := "-"
-		if wm, ok := a.watermark(ctx, env, r.ID); ok {
+		if wm, ok := watermark(ctx, env, st); ok {
 			lag = time.Since(wm).Round(time.Second).String()
 		}
 		waits, err := env.client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
@@ -129,11 +132,7 @@ func (a *app) printRuleStatus(ctx context.Context, out io.Writer, env *ruleEnv) 
 }
 
 // watermark is the newest finished tick's watermark.
-func (a *app) watermark(ctx context.Context, env *ruleEnv, id uuid.UUID) (time.Time, bool) {
-	st, err := env.sched.Get(ctx, id)
-	if err != nil {
-		return time.Time{}, false
-	}
+func watermark(ctx context.Context, env *ruleEnv, st schedules.State) (time.Time, bool) {
 	for i := len(st.Ticks) - 1; i >= 0; i-- {
 		t := st.Ticks[i]
 		desc, err := env.client.DescribeWorkflowExecution(ctx, t.WorkflowID, t.FirstExecutionRunID)
