@@ -4,10 +4,12 @@ package config
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"reflect"
 	"sort"
@@ -35,6 +37,9 @@ type Config struct {
 	Rules      Rules      `koanf:"rules"`
 	Metrics    Metrics    `koanf:"metrics"`
 	Log        Log        `koanf:"log"`
+	API        API        `koanf:"api"`
+	HTTP       HTTP       `koanf:"http"`
+	Payload    Payload    `koanf:"payload"`
 }
 
 type ClickHouse struct {
@@ -78,6 +83,9 @@ type Delivery struct {
 	AllowedDomains []string `koanf:"allowed_domains"`
 	AllowedPorts   []int    `koanf:"allowed_ports"`
 	MaxURLLength   int      `koanf:"max_url_length"`
+	// DisableLoopback refuses webhook URLs whose host is localhost or a
+	// loopback address, when they are given (rules applied, runs created).
+	DisableLoopback bool `koanf:"disable_loopback"`
 }
 
 // Rules shapes how a rule's ticks cut windows of server insertion time.
@@ -105,6 +113,34 @@ type Metrics struct {
 type Log struct {
 	Level  string `koanf:"level"`
 	Format string `koanf:"format"`
+}
+
+// API is the LangSmith-compatible HTTP API (bin/server).
+type API struct {
+	Addr string `koanf:"addr"`
+	// KeyHashes are the accepted x-api-key values, each stored as
+	// "sha256:<hex>" of the key (`starter apikey new` makes one).
+	KeyHashes []string `koanf:"key_hashes"`
+	// PublicURL is where receivers reach this API: presigned URLs for large
+	// inputs and outputs start with it.
+	PublicURL string `koanf:"public_url"`
+	// MaxBodyBytes caps one request body.
+	MaxBodyBytes int64 `koanf:"max_body_bytes"`
+}
+
+// HTTP holds LangGraph's http.* switches for run-completion webhooks.
+type HTTP struct {
+	// DisableWebhooks stores runs that ask for a webhook without registering it.
+	DisableWebhooks bool `koanf:"disable_webhooks"`
+}
+
+// Payload shapes webhook bodies.
+type Payload struct {
+	// InlineMaxBytes: inputs or outputs longer than this are sent as a
+	// presigned URL (inputs_s3_urls / outputs_s3_urls) instead of inline.
+	InlineMaxBytes int `koanf:"inline_max_bytes"`
+	// PresignTTL is how long a presigned URL stays valid.
+	PresignTTL time.Duration `koanf:"presign_ttl"`
 }
 
 // Default is the configuration with nothing set: it points at the local services
@@ -142,6 +178,12 @@ func Default() Config {
 		},
 		Metrics: Metrics{Addr: "127.0.0.1:9464"},
 		Log:     Log{Level: "info", Format: "text"},
+		API: API{
+			Addr:         "127.0.0.1:1984",
+			PublicURL:    "http://127.0.0.1:1984",
+			MaxBodyBytes: 64 << 20,
+		},
+		Payload: Payload{InlineMaxBytes: 256 << 10, PresignTTL: 24 * time.Hour},
 	}
 }
 
@@ -378,6 +420,26 @@ func (c Config) Validate() error {
 			bad("metrics.addr", "%v", err)
 		}
 	}
+	if err := checkHostPort(c.API.Addr); err != nil {
+		bad("api.addr", "%v", err)
+	}
+	for i, h := range c.API.KeyHashes {
+		if !IsKeyHash(h) {
+			bad("api.key_hashes", "entry %d is not \"sha256:\" followed by 64 hex digits (make one with `starter apikey new`)", i)
+		}
+	}
+	if u, err := url.Parse(c.API.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		bad("api.public_url", "%q is not an http(s) URL without a query", c.API.PublicURL)
+	}
+	if c.API.MaxBodyBytes < 1024 {
+		bad("api.max_body_bytes", "must be at least 1024, got %d", c.API.MaxBodyBytes)
+	}
+	if c.Payload.InlineMaxBytes < 0 {
+		bad("payload.inline_max_bytes", "must be 0 (never inline) or more, got %d", c.Payload.InlineMaxBytes)
+	}
+	if c.Payload.PresignTTL < time.Second {
+		bad("payload.presign_ttl", "must be at least 1s, got %s", c.Payload.PresignTTL)
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -404,6 +466,16 @@ func (s Secrets) KeyBytes() ([]byte, error) {
 		return nil, fmt.Errorf("decodes to %d bytes, want 32", len(b))
 	}
 	return b, nil
+}
+
+// IsKeyHash reports whether h has the form api.key_hashes takes.
+func IsKeyHash(h string) bool {
+	hexPart, ok := strings.CutPrefix(h, "sha256:")
+	if !ok || len(hexPart) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(hexPart)
+	return err == nil
 }
 
 func checkHostPort(addr string) error {
