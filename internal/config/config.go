@@ -132,6 +132,9 @@ type API struct {
 type HTTP struct {
 	// DisableWebhooks stores runs that ask for a webhook without registering it.
 	DisableWebhooks bool `koanf:"disable_webhooks"`
+	// WebhookMaxWait is how long a run's webhook waits for the run to end
+	// before it is given up (recorded failed, nothing sent).
+	WebhookMaxWait time.Duration `koanf:"webhook_max_wait"`
 }
 
 // Payload shapes webhook bodies.
@@ -183,6 +186,7 @@ func Default() Config {
 			PublicURL:    "http://127.0.0.1:1984",
 			MaxBodyBytes: 64 << 20,
 		},
+		HTTP:    HTTP{WebhookMaxWait: 24 * time.Hour},
 		Payload: Payload{InlineMaxBytes: 256 << 10, PresignTTL: 24 * time.Hour},
 	}
 }
@@ -433,6 +437,9 @@ func (c Config) Validate() error {
 	}
 	if c.API.MaxBodyBytes < 1024 {
 		bad("api.max_body_bytes", "must be at least 1024, got %d", c.API.MaxBodyBytes)
+	}
+	if c.HTTP.WebhookMaxWait < time.Second {
+		bad("http.webhook_max_wait", "must be at least 1s, got %s", c.HTTP.WebhookMaxWait)
 	}
 	if c.Payload.InlineMaxBytes < 0 {
 		bad("payload.inline_max_bytes", "must be 0 (never inline) or more, got %d", c.Payload.InlineMaxBytes)
