@@ -53,7 +53,7 @@ func Guard(cfg config.Delivery) (netguard.Policy, error) {
 func URLPolicy(cfg config.Delivery) delivery.URLPolicy {
 	return delivery.URLPolicy{
 		RequireHTTPS: cfg.RequireHTTPS, AllowedDomains: cfg.AllowedDomains,
-		AllowedPorts: cfg.AllowedPorts, MaxURLLength: cfg.MaxURLLength,
+		AllowedPorts: cfg.AllowedPorts, MaxURLLength: cfg.MaxURLLength, DisableLoopback: cfg.DisableLoopback,
 	}
 }
 

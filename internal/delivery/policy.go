@@ -3,6 +3,7 @@ package delivery
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -15,37 +16,59 @@ type URLPolicy struct {
 	AllowedDomains []string // the host must be one of these or a subdomain; empty = any
 	AllowedPorts   []int    // empty = any
 	MaxURLLength   int      // 0 = no limit
+	// DisableLoopback refuses localhost, *.localhost and loopback IP literals
+	// up front. Names that only resolve to loopback are still the SSRF
+	// guard's to refuse at dial time (unless delivery.allow_private).
+	DisableLoopback bool
 }
 
-// Check returns an error naming what is wrong with rawURL. The error shows
-// the URL redacted, never its query values.
+// URLError is a URL the policy refuses. Error() is the full message with the
+// URL redacted; Problem is the same without the URL, for callers that name
+// the field themselves (an API's "webhook: ..."). Neither holds query values.
+type URLError struct {
+	msg     string
+	Problem string
+}
+
+func (e *URLError) Error() string { return e.msg }
+
+func refuse(red, problem string) *URLError {
+	return &URLError{msg: "webhook URL " + red + ": " + problem, Problem: problem}
+}
+
+// Check returns an error naming what is wrong with rawURL, a *URLError. The
+// error shows the URL redacted, never its query values.
 func (p URLPolicy) Check(rawURL string) error {
 	if p.MaxURLLength > 0 && len(rawURL) > p.MaxURLLength {
-		return fmt.Errorf("webhook URL is %d characters long, more than delivery.max_url_length %d", len(rawURL), p.MaxURLLength)
+		problem := fmt.Sprintf("is %d characters long, more than delivery.max_url_length %d", len(rawURL), p.MaxURLLength)
+		return &URLError{msg: "webhook URL " + problem, Problem: "URL " + problem}
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return fmt.Errorf("webhook URL does not parse")
+		return &URLError{msg: "webhook URL does not parse", Problem: "URL does not parse"}
 	}
 	red := RedactURL(rawURL)
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if p.RequireHTTPS {
-			return fmt.Errorf("webhook URL %s: http is not allowed (delivery.require_https)", red)
+			return refuse(red, "http is not allowed (delivery.require_https)")
 		}
 	default:
-		return fmt.Errorf("webhook URL %s: scheme must be http or https", red)
+		return refuse(red, "scheme must be http or https")
 	}
 	host := u.Hostname()
 	if host == "" {
-		return fmt.Errorf("webhook URL %s has no host", red)
+		return &URLError{msg: "webhook URL " + red + " has no host", Problem: "URL has no host"}
 	}
 	if u.User != nil {
-		return fmt.Errorf("webhook URL %s: user info in the URL is not supported; use a header", red)
+		return refuse(red, "user info in the URL is not supported; use a header")
+	}
+	if p.DisableLoopback && loopback(host) {
+		return refuse(red, fmt.Sprintf("host %s is a loopback address (delivery.disable_loopback)", host))
 	}
 	if len(p.AllowedDomains) > 0 && !domainAllowed(host, p.AllowedDomains) {
-		return fmt.Errorf("webhook URL %s: host %s is not in delivery.allowed_domains", red, host)
+		return refuse(red, fmt.Sprintf("host %s is not in delivery.allowed_domains", host))
 	}
 	port := u.Port()
 	if port == "" {
@@ -53,12 +76,24 @@ func (p URLPolicy) Check(rawURL string) error {
 	}
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("webhook URL %s: bad port %q", red, port)
+		return refuse(red, fmt.Sprintf("bad port %q", port))
 	}
 	if len(p.AllowedPorts) > 0 && !containsInt(p.AllowedPorts, n) {
-		return fmt.Errorf("webhook URL %s: port %d is not in delivery.allowed_ports", red, n)
+		return refuse(red, fmt.Sprintf("port %d is not in delivery.allowed_ports", n))
 	}
 	return nil
+}
+
+// loopback is a host written as localhost, a name under .localhost (RFC
+// 6761 reserves them for loopback) or a loopback IP literal, IPv4-mapped
+// forms included.
+func loopback(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	addr, err := netip.ParseAddr(h)
+	return err == nil && addr.Unmap().IsLoopback()
 }
 
 func domainAllowed(host string, domains []string) bool {

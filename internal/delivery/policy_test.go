@@ -1,0 +1,75 @@
+package delivery_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/runhook/runhook/internal/delivery"
+)
+
+func TestURLPolicyDisableLoopback(t *testing.T) {
+	p := delivery.URLPolicy{DisableLoopback: true}
+	for _, tc := range []struct {
+		url     string
+		refused bool
+	}{
+		{"http://localhost:8080/hook?token=tok-abcd", true},
+		{"http://LOCALHOST./hook", true},
+		{"http://api.localhost/hook", true},
+		{"http://127.0.0.1:9/x", true},
+		{"http://127.200.3.4/x", true},
+		{"http://[::1]:8080/x", true},
+		{"http://[::ffff:127.0.0.1]/x", true},
+		{"https://hooks.example.com/in?token=tok-abcd", false},
+		{"https://localhost.example.com/in", false},
+		{"http://10.0.0.1/x", false}, // private, not loopback: the SSRF guard's business
+		{"http://[::2]/x", false},
+	} {
+		err := p.Check(tc.url)
+		if tc.refused != (err != nil) {
+			t.Errorf("%s: err = %v, want refused=%v", tc.url, err, tc.refused)
+			continue
+		}
+		if err == nil {
+			continue
+		}
+		var ue *delivery.URLError
+		if !errors.As(err, &ue) {
+			t.Fatalf("%s: error %T is not a *URLError", tc.url, err)
+		}
+		if !strings.Contains(ue.Problem, "is a loopback address (delivery.disable_loopback)") {
+			t.Errorf("%s: problem %q", tc.url, ue.Problem)
+		}
+		if strings.Contains(err.Error(), "tok-abcd") || strings.Contains(ue.Problem, "tok-abcd") {
+			t.Errorf("%s: error shows the token: %v", tc.url, err)
+		}
+	}
+	if err := (delivery.URLPolicy{}).Check("http://localhost:8080/x"); err != nil {
+		t.Errorf("loopback refused without disable_loopback: %v", err)
+	}
+}
+
+// Problem is the message without the URL, for "webhook: <problem>".
+func TestURLErrorProblem(t *testing.T) {
+	strict := delivery.URLPolicy{RequireHTTPS: true, AllowedDomains: []string{"example.com"}, AllowedPorts: []int{443}, MaxURLLength: 60}
+	for url, want := range map[string]string{
+		"http://hooks.example.com/in?secret=abcd":              "http is not allowed (delivery.require_https)",
+		"https://evil.test/in":                                 "host evil.test is not in delivery.allowed_domains",
+		"https://hooks.example.com:8443/in":                    "port 8443 is not in delivery.allowed_ports",
+		"https://hooks.example.com/" + strings.Repeat("a", 60): "URL is 86 characters long, more than delivery.max_url_length 60",
+		"ftp://hooks.example.com/in":                           "scheme must be http or https",
+		"https:///nohost":                                      "URL has no host",
+		"https://example.com/in%zz":                            "URL does not parse",
+	} {
+		err := strict.Check(url)
+		var ue *delivery.URLError
+		if !errors.As(err, &ue) {
+			t.Errorf("%s: err = %v (%T)", url, err, err)
+			continue
+		}
+		if ue.Problem != want {
+			t.Errorf("%s: problem %q, want %q", url, ue.Problem, want)
+		}
+	}
+}
