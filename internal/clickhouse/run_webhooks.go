@@ -1,0 +1,150 @@
+package clickhouse
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/runhook/runhook/internal/runs"
+)
+
+// RunWebhookRuleID is the rule_id under which run-completion webhooks are
+// recorded in delivery_attempts and delivery_outcomes: no rule has the nil
+// UUID (rules refuse it), so rule-only logic never sees these rows.
+var RunWebhookRuleID = uuid.Nil
+
+// RunWebhook is the webhook a run was created with. URLSealed is opaque
+// here: internal/secrets seals and opens it.
+type RunWebhook struct {
+	RunID       uuid.UUID
+	URLSealed   string
+	URLRedacted string
+	KeyID       string
+	// CreatedAt orders rows of the same run: the greatest wins.
+	CreatedAt time.Time
+}
+
+const runWebhookColumns = `run_id, url_sealed, url_redacted, key_id, created_at`
+
+// InsertRunWebhooksSQL names its columns, as 18.16 batches need.
+const InsertRunWebhooksSQL = `INSERT INTO run_webhooks (` + runWebhookColumns + `)`
+
+// RunWebhookSQL reads a run's newest webhook by the sort key.
+const RunWebhookSQL = `SELECT ` + runWebhookColumns + `
+FROM run_webhooks
+WHERE run_id = ?
+ORDER BY created_at DESC
+LIMIT 1`
+
+// RunsWithWebhooksSQL says which of a set of runs have a webhook: ranges of
+// the sort key.
+const RunsWithWebhooksSQL = `SELECT DISTINCT run_id
+FROM run_webhooks
+WHERE run_id IN ?`
+
+// RunEndedSQL reads whether the newest version of a run has an end_time,
+// without reading its documents.
+const RunEndedSQL = `SELECT isNotNull(end_time)
+FROM runs
+WHERE id = ?
+ORDER BY modified_at DESC, inserted_at DESC
+LIMIT 1`
+
+// runDocumentSQL reads one document column of the newest version of a run
+// (the column is chosen from this fixed set: an identifier cannot be bound).
+var runDocumentSQL = map[string]string{
+	"inputs":  `SELECT inputs FROM runs WHERE id = ? ORDER BY modified_at DESC, inserted_at DESC LIMIT 1`,
+	"outputs": `SELECT outputs FROM runs WHERE id = ? ORDER BY modified_at DESC, inserted_at DESC LIMIT 1`,
+}
+
+// PutRunWebhooks writes the webhooks of runs, in one batch per batch_size rows.
+func (s *Store) PutRunWebhooks(ctx context.Context, ws []RunWebhook) error {
+	err := s.insertRows(ctx, InsertRunWebhooksSQL, len(ws), func(i int) ([]any, error) {
+		w := ws[i]
+		created, err := micros("created_at", w.CreatedAt)
+		if err != nil {
+			return nil, fmt.Errorf("run %s: %w", w.RunID, err)
+		}
+		return []any{w.RunID, w.URLSealed, w.URLRedacted, w.KeyID, created}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("put run webhooks: %w", err)
+	}
+	return nil
+}
+
+// RunWebhook reads the webhook of a run; false when it has none.
+func (s *Store) RunWebhook(ctx context.Context, runID uuid.UUID) (RunWebhook, bool, error) {
+	var (
+		w       RunWebhook
+		created uint64
+	)
+	err := s.conn.QueryRow(ctx, RunWebhookSQL, runID).Scan(&w.RunID, &w.URLSealed, &w.URLRedacted, &w.KeyID, &created)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return RunWebhook{}, false, nil
+	case err != nil:
+		return RunWebhook{}, false, fmt.Errorf("read webhook of run %s: %w", runID, err)
+	}
+	w.CreatedAt = runs.FromMicros(created)
+	return w, true, nil
+}
+
+// RunsWithWebhooks returns those of ids that have a webhook, in any order.
+func (s *Store) RunsWithWebhooks(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.conn.Query(ctx, RunsWithWebhooksSQL, uuidSet(ids))
+	if err != nil {
+		return nil, fmt.Errorf("read run webhooks: %w", err)
+	}
+	defer rows.Close()
+	var out []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("read run webhooks: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// RunEnded says whether the newest version of a run has an end_time; found
+// is false when the run is not stored (yet).
+func (s *Store) RunEnded(ctx context.Context, runID uuid.UUID) (ended, found bool, err error) {
+	var v uint8
+	err = s.conn.QueryRow(ctx, RunEndedSQL, runID).Scan(&v)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, false, nil
+	case err != nil:
+		return false, false, fmt.Errorf("read end of run %s: %w", runID, err)
+	}
+	return v == 1, true, nil
+}
+
+// RunDocument reads field ("inputs" or "outputs") of the newest version of a
+// run exactly as stored; found is false for an unknown run, and a stored
+// null is (nil, true).
+func (s *Store) RunDocument(ctx context.Context, runID uuid.UUID, field string) (json.RawMessage, bool, error) {
+	query, ok := runDocumentSQL[field]
+	if !ok {
+		return nil, false, fmt.Errorf("run document: field %q is not inputs or outputs", field)
+	}
+	var doc *string
+	err := s.conn.QueryRow(ctx, query, runID).Scan(&doc)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("read %s of run %s: %w", field, runID, err)
+	}
+	return rawFrom(doc), true, nil
+}
