@@ -131,8 +131,10 @@ func Build(ctx context.Context, src Source, ruleID uuid.UUID, start, end time.Ti
 }
 
 // OversizeError names runs whose payload exceeds the body limit even with no
-// other run in it. Batches still puts each in a batch of its own: replacing
-// large inputs and outputs with presigned URLs is what will make them fit.
+// other run in it. Batches still puts each in a batch of its own. Offloading
+// large inputs and outputs to presigned URLs (Offload, applied before
+// Batches) makes most of them fit; what is left is a run whose other fields
+// (extra, events, serialized, ...) alone exceed the limit.
 type OversizeError struct {
 	IDs          []uuid.UUID
 	MaxBodyBytes int
@@ -152,7 +154,10 @@ func (e *OversizeError) Error() string {
 const maxNumberJSON = 25
 
 // Batches splits p's runs, in order, into batches of at most maxRuns runs
-// whose payloads (as runs.MarshalJSON writes them, which is what is sent) are at most maxBodyBytes. The
+// whose payloads (as runs.MarshalJSON writes them, which is what is sent) are
+// at most maxBodyBytes. Runs are measured as given: offload p (Offload.Apply)
+// first, as the sender does, so large inputs and outputs count as their URLs,
+// whose length does not change between the plan and the send. The
 // caller builds each batch's payload with Build, so its top-level
 // feedback_stats is over that batch only, and is not known here: it is taken
 // to be p's, which has the same keys or more, as many comments and categories
