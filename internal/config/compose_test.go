@@ -63,7 +63,7 @@ func runhookServices(c composeFile) map[string]composeService {
 
 func TestComposeServicesExist(t *testing.T) {
 	c := loadCompose(t)
-	for _, name := range []string{"clickhouse", "temporal-postgres", "temporal-schema", "temporal", "temporal-create-namespace", "temporal-ui", "migrate", "worker"} {
+	for _, name := range []string{"clickhouse", "temporal-postgres", "temporal-schema", "temporal", "temporal-create-namespace", "temporal-ui", "migrate", "worker", "prometheus", "grafana"} {
 		if _, ok := c.Services[name]; !ok {
 			t.Errorf("service %q missing", name)
 		}
@@ -102,10 +102,17 @@ func TestComposePortsOnLoopback(t *testing.T) {
 		{"clickhouse", "9000:9000"},
 		{"temporal", "7233:7233"},
 		{"temporal-ui", "8233:8080"},
+		{"prometheus", "9090:9090"},
+		{"grafana", "3000:3000"},
 	} {
 		if !slices.Contains(published[want.service], want.ports) {
 			t.Errorf("service %s: want port 127.0.0.1:%s, have %v", want.service, want.ports, published[want.service])
 		}
+	}
+	// Workers are scaled (--scale worker=N) and Prometheus reaches them on the
+	// compose network; a fixed host port would let only one of them start.
+	if p := published["worker"]; len(p) > 0 {
+		t.Errorf("service worker: publishes %v; replicas would collide on the host port", p)
 	}
 }
 
