@@ -1,0 +1,77 @@
+package api
+
+import (
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// zstdMaxWindow is the largest window a zstd body may use: the JS SDK's
+// LANGSMITH_RUN_COMPRESSION_WINDOW_LOG goes up to 27. A larger declared
+// window is refused before the decoder allocates it.
+const zstdMaxWindow = 1 << 27
+
+// readBody reads the whole body, decompressed as its Content-Encoding says
+// (the SDKs send gzip or zstd when /info allows it). Both the bytes on the wire
+// and the decompressed bytes are capped at api.max_body_bytes: a small
+// compressed body must not expand into an unbounded one.
+func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+	raw := http.MaxBytesReader(w, r.Body, h.maxBody)
+	defer raw.Close()
+	var body io.Reader = raw
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	requestStats(r).encoding = enc
+	switch enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(raw)
+		if err != nil {
+			if tooLarge(err) {
+				return nil, h.tooLarge()
+			}
+			return nil, badRequest("", "body is not valid gzip: %v", err)
+		}
+		defer zr.Close()
+		body = zr
+	case "zstd":
+		zr, err := zstd.NewReader(raw, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow),
+			zstd.WithDecoderMaxMemory(uint64(h.maxBody)+1))
+		if err != nil {
+			return nil, internal("zstd decoder", err)
+		}
+		defer zr.Close()
+		body = zr
+	default:
+		return nil, &apiError{status: http.StatusUnsupportedMediaType,
+			msg: fmt.Sprintf("Content-Encoding %q is not supported (gzip, zstd or none)", enc)}
+	}
+	data, err := io.ReadAll(io.LimitReader(body, h.maxBody+1))
+	if err != nil {
+		if tooLarge(err) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+			return nil, h.tooLarge()
+		}
+		if errors.Is(err, zstd.ErrWindowSizeExceeded) {
+			return nil, badRequest("", "zstd window is larger than %d MiB: compress with a smaller window", zstdMaxWindow>>20)
+		}
+		return nil, badRequest("", "read body: %v", err)
+	}
+	if int64(len(data)) > h.maxBody {
+		return nil, h.tooLarge()
+	}
+	return data, nil
+}
+
+func tooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}
+
+func (h *handler) tooLarge() *apiError {
+	return &apiError{status: http.StatusRequestEntityTooLarge,
+		msg: fmt.Sprintf("request body is larger than api.max_body_bytes (%d bytes); send smaller batches", h.maxBody)}
+}
