@@ -19,6 +19,7 @@ all: build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/worker ./worker
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/starter ./starter
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/server ./server
 
 services:
 	@scripts/services.sh up

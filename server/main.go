@@ -1,0 +1,86 @@
+// Command server is runhook's LangSmith-compatible API: point the LangSmith
+// SDKs at it (LANGSMITH_ENDPOINT, LANGSMITH_API_KEY) and their runs and
+// feedback land in the ClickHouse tables the rules read.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/runhook/runhook/internal/api"
+	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/config"
+	"github.com/runhook/runhook/internal/logging"
+	"github.com/runhook/runhook/internal/version"
+)
+
+func main() {
+	configFile := flag.String("config", "", "config file (default: ./"+config.DefaultFile+" if present)")
+	flag.Parse()
+	if err := run(*configFile); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+func run(configFile string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := config.Load(config.Options{File: configFile})
+	if err != nil {
+		return err
+	}
+	logger := logging.New(os.Stderr, cfg.Log)
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	store, err := clickhouse.Open(openCtx, cfg.ClickHouse)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	srv := &http.Server{
+		Addr: cfg.API.Addr,
+		Handler: api.New(api.Options{
+			Store:        store,
+			KeyHashes:    cfg.API.KeyHashes,
+			MaxBodyBytes: cfg.API.MaxBodyBytes,
+			Logger:       logger,
+			// Webhooks and Presigned are wired when runhooks and presign land.
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		// Bodies go up to api.max_body_bytes (64 MiB by default) from clients
+		// on slow links.
+		ReadTimeout:  2 * time.Minute,
+		WriteTimeout: 2 * time.Minute,
+		IdleTimeout:  2 * time.Minute,
+	}
+	ln, err := net.Listen("tcp", cfg.API.Addr)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("server listening", "version", version.Version, "addr", cfg.API.Addr,
+		"clickhouse", cfg.ClickHouse.Addr, "database", cfg.ClickHouse.Database, "api_keys", len(cfg.API.KeyHashes))
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("server stopping")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
