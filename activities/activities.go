@@ -13,6 +13,7 @@ import (
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/metrics"
+	"github.com/runhook/runhook/internal/payload"
 	"github.com/runhook/runhook/internal/secrets"
 )
 
@@ -30,6 +31,12 @@ type Activities struct {
 	// MaxBodyBytes and MaxRunsPerDelivery bound one POST (delivery.*).
 	MaxBodyBytes       int
 	MaxRunsPerDelivery int
+	// Offload sends inputs and outputs longer than payload.inline_max_bytes
+	// as presigned URLs; the zero value keeps them inline.
+	Offload payload.Offload
+	// RunWebhooksDisabled is http.disable_webhooks: run webhooks registered
+	// before it was set are refused, not sent.
+	RunWebhooksDisabled bool
 	// Windows and Delivery are config the workflows read through LoadRule.
 	Windows  Windows
 	Delivery DeliverySettings

@@ -26,6 +26,10 @@ type DeliverInput struct {
 	WindowStart  time.Time
 	WindowEnd    time.Time
 	RunIDs       []uuid.UUID
+	// RunWebhookOf, when set, makes this the run-completion webhook of that
+	// run: the URL is the one the run was created with, the body is the run
+	// itself, RuleID is clickhouse.RunWebhookRuleID and RunIDs is just the run.
+	RunWebhookOf uuid.UUID `json:",omitzero"`
 }
 
 // DeliverResult is what a delivered POST came to.
@@ -40,6 +44,10 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	attempt := activity.GetInfo(ctx).Attempt
 	log := a.log().With("rule_id", in.RuleID, "delivery_id", in.DeliveryID, "webhook", in.WebhookIndex, "attempt", attempt,
 		"workflow_id", activity.GetInfo(ctx).WorkflowExecution.ID)
+	if in.RunWebhookOf != uuid.Nil {
+		log = a.log().With("run_id", in.RunWebhookOf, "delivery_id", in.DeliveryID, "attempt", attempt,
+			"workflow_id", activity.GetInfo(ctx).WorkflowExecution.ID)
+	}
 	started := time.Now()
 
 	if attempt > 1 {
@@ -52,47 +60,110 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 			return DeliverResult{StatusCode: int(prev[i].StatusCode)}, nil
 		}
 	}
-	w, found, err := a.Store.Webhook(ctx, in.RuleID, in.WebhookIndex)
+	target, redacted, refused, err := a.openTarget(ctx, in)
 	if err != nil {
 		return DeliverResult{}, err // storage trouble: retried by the policy
 	}
-	if !found {
-		return DeliverResult{}, a.fail(ctx, log, in, "", attempt, delivery.Result{Class: delivery.Invalid,
-			Err: fmt.Sprintf("rule %s has no webhook %d", in.RuleID, in.WebhookIndex)}, started)
-	}
-	target, err := delivery.Open(a.Secrets, w)
-	if err != nil {
-		return DeliverResult{}, a.fail(ctx, log, in, w.URLRedacted, attempt, delivery.Result{Class: delivery.Invalid, Err: err.Error()}, started)
-	}
-	if err := a.Policy.Check(target.URL); err != nil {
-		return DeliverResult{}, a.fail(ctx, log, in, w.URLRedacted, attempt, delivery.Result{Class: delivery.Refused, Err: err.Error()}, started)
-	}
-	var key []byte
-	if target.SigningSecret != "" {
-		if key, err = signing.ParseSecret(target.SigningSecret); err != nil {
-			return DeliverResult{}, a.fail(ctx, log, in, w.URLRedacted, attempt, delivery.Result{Class: delivery.Invalid, Err: err.Error()}, started)
+	if refused == nil {
+		if err := a.Policy.Check(target.URL); err != nil {
+			refused = &delivery.Result{Class: delivery.Refused, Err: err.Error()}
 		}
 	}
-
-	p, err := payload.Build(ctx, a.Store, in.RuleID, in.WindowStart, in.WindowEnd, in.RunIDs)
-	if err != nil {
-		return DeliverResult{}, fmt.Errorf("build payload: %w", err)
+	var key []byte
+	if refused == nil && target.SigningSecret != "" {
+		if key, err = signing.ParseSecret(target.SigningSecret); err != nil {
+			refused = &delivery.Result{Class: delivery.Invalid, Err: err.Error()}
+		}
 	}
-	body, err := runs.MarshalJSON(p)
-	if err != nil {
-		return DeliverResult{}, fmt.Errorf("encode payload: %w", err)
+	if refused != nil {
+		return DeliverResult{}, a.fail(ctx, log, in, redacted, attempt, *refused, started)
 	}
 
+	body, err := a.body(ctx, in)
+	if err != nil {
+		return DeliverResult{}, err
+	}
 	res := a.Sender.Send(ctx, delivery.Request{
 		URL: target.URL, Headers: target.Headers, Body: body, MessageID: in.DeliveryID, SigningKey: key,
 	})
-	a.recordAttempt(ctx, log, in, w.URLRedacted, attempt, started, res)
+	a.recordAttempt(ctx, log, in, redacted, attempt, started, res)
 	if res.Class != delivery.Delivered {
 		return DeliverResult{}, failure(res)
 	}
-	log.Info("webhook delivered", "url", w.URLRedacted, "status", res.StatusCode, "runs", len(in.RunIDs), "bytes", len(body),
+	log.Info("webhook delivered", "url", redacted, "status", res.StatusCode, "runs", len(in.RunIDs), "bytes", len(body),
 		"duration", res.Duration)
 	return DeliverResult{StatusCode: res.StatusCode, Bytes: len(body)}, nil
+}
+
+// openTarget loads and opens the delivery's webhook: the rule's webhook at
+// its position, or the URL a run was created with. A webhook that is gone or
+// does not open is a final attempt (refused), not an error to retry.
+func (a *Activities) openTarget(ctx context.Context, in DeliverInput) (t delivery.Target, redacted string, refused *delivery.Result, err error) {
+	if in.RunWebhookOf != uuid.Nil {
+		if a.RunWebhooksDisabled {
+			return t, "", &delivery.Result{Class: delivery.Refused, Err: "run webhooks are disabled (http.disable_webhooks)"}, nil
+		}
+		w, found, err := a.Store.RunWebhook(ctx, in.RunWebhookOf)
+		if err != nil || !found {
+			return t, "", &delivery.Result{Class: delivery.Invalid, Err: fmt.Sprintf("run %s has no webhook", in.RunWebhookOf)}, err
+		}
+		url, err := OpenRunWebhook(a.Secrets, w)
+		if err != nil {
+			return t, w.URLRedacted, &delivery.Result{Class: delivery.Invalid, Err: err.Error()}, nil
+		}
+		// Run webhooks have a URL only: no custom headers, no signing secret.
+		return delivery.Target{URL: url}, w.URLRedacted, nil, nil
+	}
+	w, found, err := a.Store.Webhook(ctx, in.RuleID, in.WebhookIndex)
+	if err != nil || !found {
+		return t, "", &delivery.Result{Class: delivery.Invalid, Err: fmt.Sprintf("rule %s has no webhook %d", in.RuleID, in.WebhookIndex)}, err
+	}
+	if t, err = delivery.Open(a.Secrets, w); err != nil {
+		return t, w.URLRedacted, &delivery.Result{Class: delivery.Invalid, Err: err.Error()}, nil
+	}
+	return t, w.URLRedacted, nil, nil
+}
+
+// body is what is POSTed: the rule payload of the runs, or for a run webhook
+// the run alone in the same shape (LangGraph sends "the format of a Run").
+// Large inputs and outputs go by presigned URL either way.
+func (a *Activities) body(ctx context.Context, in DeliverInput) ([]byte, error) {
+	if in.RunWebhookOf != uuid.Nil {
+		p, err := payload.Build(ctx, a.Store, clickhouse.RunWebhookRuleID, time.Time{}, time.Time{}, []uuid.UUID{in.RunWebhookOf})
+		if err != nil {
+			return nil, fmt.Errorf("build run webhook body: %w", err)
+		}
+		if err := a.Offload.Run(&p.Runs[0]); err != nil {
+			return nil, err
+		}
+		body, err := runs.MarshalJSON(p.Runs[0])
+		if err != nil {
+			return nil, fmt.Errorf("encode run webhook body: %w", err)
+		}
+		return body, nil
+	}
+	p, err := a.payload(ctx, in.RuleID, in.WindowStart, in.WindowEnd, in.RunIDs)
+	if err != nil {
+		return nil, fmt.Errorf("build payload: %w", err)
+	}
+	body, err := runs.MarshalJSON(p)
+	if err != nil {
+		return nil, fmt.Errorf("encode payload: %w", err)
+	}
+	return body, nil
+}
+
+// payload is a rule's payload as it is sent, large fields offloaded; the
+// plan measures the same thing, so its batches fit.
+func (a *Activities) payload(ctx context.Context, ruleID uuid.UUID, start, end time.Time, runIDs []uuid.UUID) (payload.Payload, error) {
+	p, err := payload.Build(ctx, a.Store, ruleID, start, end, runIDs)
+	if err != nil {
+		return payload.Payload{}, err
+	}
+	if err := a.Offload.Apply(&p); err != nil {
+		return payload.Payload{}, err
+	}
+	return p, nil
 }
 
 func (a *Activities) fail(ctx context.Context, log *slog.Logger, in DeliverInput, redacted string, attempt int32, res delivery.Result, started time.Time) error {
@@ -172,7 +243,8 @@ func (a *Activities) RecordOutcome(ctx context.Context, in OutcomeInput) (Outcom
 	if a.Metrics != nil {
 		a.Metrics.Delivery(outcome)
 	}
-	if in.Delivered || in.Skipped || a.PauseAfterFailures <= 0 {
+	// A run webhook has no rule to pause.
+	if in.Delivered || in.Skipped || a.PauseAfterFailures <= 0 || in.RuleID == clickhouse.RunWebhookRuleID {
 		return OutcomeResult{}, nil
 	}
 	last, found, err := a.Store.LatestPause(ctx, in.RuleID)

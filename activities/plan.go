@@ -57,7 +57,7 @@ func (a *Activities) PlanDelivery(ctx context.Context, in PlanInput) (Plan, erro
 	if len(plan.Webhooks) == 0 || len(in.RunIDs) == 0 {
 		return plan, nil
 	}
-	p, err := payload.Build(ctx, a.Store, in.RuleID, in.WindowStart, in.WindowEnd, in.RunIDs)
+	p, err := a.payload(ctx, in.RuleID, in.WindowStart, in.WindowEnd, in.RunIDs) // offloaded, as Deliver sends it
 	if err != nil {
 		return Plan{}, fmt.Errorf("plan: %w", err)
 	}

@@ -25,6 +25,9 @@ type DeliveryInput struct {
 	// Retry and HTTPTimeout come from config (delivery.*); zero values mean the defaults.
 	Retry       RetrySettings
 	HTTPTimeout time.Duration
+	// RunWebhookOf, when set, makes this the run-completion webhook of that
+	// run (RunWebhook): RuleID is the nil UUID and RunIDs just the run.
+	RunWebhookOf uuid.UUID `json:",omitzero"`
 }
 
 // RetrySettings shape the backoff between attempts.
@@ -86,7 +89,7 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	var sent activities.DeliverResult
 	err := workflow.ExecuteActivity(deliverCtx, a.Deliver, activities.DeliverInput{
 		DeliveryID: in.DeliveryID, RuleID: in.RuleID, WebhookIndex: in.WebhookIndex,
-		WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: in.RunIDs,
+		WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: in.RunIDs, RunWebhookOf: in.RunWebhookOf,
 	}).Get(ctx, &sent)
 
 	result := DeliveryResult{Delivered: err == nil, Class: string(delivery.Delivered), StatusCode: sent.StatusCode, Runs: len(in.RunIDs)}

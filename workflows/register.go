@@ -10,4 +10,5 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflow(DeliverRuns)
 	r.RegisterWorkflow(RuleTick)
 	r.RegisterWorkflow(FeedbackWait)
+	r.RegisterWorkflow(RunWebhook)
 }

@@ -5,7 +5,10 @@ package app
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
+
+	"go.temporal.io/sdk/client"
 
 	"github.com/runhook/runhook/activities"
 	"github.com/runhook/runhook/internal/clickhouse"
@@ -13,7 +16,11 @@ import (
 	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/metrics"
 	"github.com/runhook/runhook/internal/netguard"
+	"github.com/runhook/runhook/internal/payload"
+	"github.com/runhook/runhook/internal/presign"
+	"github.com/runhook/runhook/internal/runhooks"
 	"github.com/runhook/runhook/internal/secrets"
+	"github.com/runhook/runhook/workflows"
 )
 
 // Secrets builds the box from secrets.key and secrets.retired_keys; nil when no key is set.
@@ -25,13 +32,9 @@ func Secrets(cfg config.Secrets) (*secrets.Box, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secrets.key %v", err)
 	}
-	var retired [][]byte
-	for i, k := range cfg.RetiredKeys {
-		b, err := (config.Secrets{Key: k}).KeyBytes()
-		if err != nil {
-			return nil, fmt.Errorf("secrets.retired_keys entry %d %v", i, err)
-		}
-		retired = append(retired, b)
+	retired, err := retiredKeys(cfg)
+	if err != nil {
+		return nil, err
 	}
 	return secrets.New(current, retired...)
 }
@@ -57,6 +60,63 @@ func URLPolicy(cfg config.Delivery) delivery.URLPolicy {
 	}
 }
 
+func retiredKeys(cfg config.Secrets) ([][]byte, error) {
+	var retired [][]byte
+	for i, k := range cfg.RetiredKeys {
+		b, err := (config.Secrets{Key: k}).KeyBytes()
+		if err != nil {
+			return nil, fmt.Errorf("secrets.retired_keys entry %d %v", i, err)
+		}
+		retired = append(retired, b)
+	}
+	return retired, nil
+}
+
+// Presigner signs the URLs of large inputs and outputs (api.public_url,
+// payload.presign_ttl) with a key derived from secrets.key; nil when no key
+// is set, and then payloads carry everything inline.
+func Presigner(cfg config.Config) (*presign.Signer, error) {
+	if cfg.Secrets.Key == "" {
+		return nil, nil
+	}
+	key, err := cfg.Secrets.KeyBytes()
+	if err != nil {
+		return nil, fmt.Errorf("secrets.key %v", err)
+	}
+	retired, err := retiredKeys(cfg.Secrets)
+	if err != nil {
+		return nil, err
+	}
+	return presign.New(key, retired, cfg.API.PublicURL, cfg.Payload.PresignTTL)
+}
+
+// Presigned is the handler the API mounts at /presigned/ (without API-key
+// auth); nil when secrets.key is not set, as no URL is then handed out.
+func Presigned(cfg config.Config, store *clickhouse.Store) (http.Handler, error) {
+	signer, err := Presigner(cfg)
+	if err != nil || signer == nil {
+		return nil, err
+	}
+	return presign.Handler(signer, store), nil
+}
+
+// RunHooks builds run-completion webhooks (http.*, delivery.*) for the API.
+func RunHooks(cfg config.Config, store *clickhouse.Store, c client.Client, logger *slog.Logger) (*runhooks.Hooks, error) {
+	box, err := Secrets(cfg.Secrets)
+	if err != nil {
+		return nil, err
+	}
+	if box == nil && !cfg.HTTP.DisableWebhooks {
+		logger.Warn("secrets.key is not set: runs created with a webhook will be refused")
+	}
+	return runhooks.New(runhooks.Options{
+		Store: store, Temporal: c, TaskQueue: cfg.Temporal.TaskQueue, Secrets: box,
+		Policy: URLPolicy(cfg.Delivery), Disabled: cfg.HTTP.DisableWebhooks, MaxWait: cfg.HTTP.WebhookMaxWait,
+		Retry:       workflows.RetrySettings{InitialInterval: cfg.Delivery.InitialInterval, BackoffCoefficient: cfg.Delivery.BackoffCoefficient},
+		HTTPTimeout: cfg.Delivery.Timeout, Logger: logger,
+	}), nil
+}
+
 // Activities builds the worker's activities from config.
 func Activities(cfg config.Config, store *clickhouse.Store, logger *slog.Logger) (*activities.Activities, error) {
 	box, err := Secrets(cfg.Secrets)
@@ -70,16 +130,24 @@ func Activities(cfg config.Config, store *clickhouse.Store, logger *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
+	var offload payload.Offload
+	if signer, err := Presigner(cfg); err != nil {
+		return nil, err
+	} else if signer != nil {
+		offload = payload.Offload{MaxBytes: cfg.Payload.InlineMaxBytes, Signer: signer}
+	}
 	return &activities.Activities{
-		Store:              store,
-		Secrets:            box,
-		Sender:             delivery.NewSender(delivery.SenderOptions{Timeout: cfg.Delivery.Timeout, Guard: guard}),
-		Policy:             URLPolicy(cfg.Delivery),
-		Metrics:            metrics.New(),
-		Logger:             logger,
-		PauseAfterFailures: cfg.Delivery.PauseAfterFailures,
-		MaxBodyBytes:       cfg.Delivery.MaxBodyBytes,
-		MaxRunsPerDelivery: cfg.Delivery.MaxRunsPerDelivery,
+		Store:               store,
+		Secrets:             box,
+		Sender:              delivery.NewSender(delivery.SenderOptions{Timeout: cfg.Delivery.Timeout, Guard: guard}),
+		Policy:              URLPolicy(cfg.Delivery),
+		Metrics:             metrics.New(),
+		Logger:              logger,
+		PauseAfterFailures:  cfg.Delivery.PauseAfterFailures,
+		MaxBodyBytes:        cfg.Delivery.MaxBodyBytes,
+		MaxRunsPerDelivery:  cfg.Delivery.MaxRunsPerDelivery,
+		Offload:             offload,
+		RunWebhooksDisabled: cfg.HTTP.DisableWebhooks,
 		Windows: activities.Windows{
 			SettleLag: cfg.Rules.SettleLag, Lookback: cfg.Rules.Lookback, MaxWindow: cfg.Rules.MaxWindow,
 			PageSize: cfg.Rules.PageSize, MaxWindowsPerTick: cfg.Rules.MaxWindowsPerTick,

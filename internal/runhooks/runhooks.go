@@ -7,8 +7,21 @@ package runhooks
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/runhook/runhook/activities"
+	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/delivery"
+	"github.com/runhook/runhook/internal/secrets"
+	"github.com/runhook/runhook/workflows"
 )
 
 // Request asks for a webhook when run RunID ends.
@@ -31,22 +44,198 @@ type PolicyError struct{ Msg string }
 
 func (e *PolicyError) Error() string { return e.Msg }
 
+// DisabledReason is the Reason of every Registration under http.disable_webhooks.
+const DisabledReason = "webhook not registered: http.disable_webhooks"
+
+// ErrNotConfigured is returned by a Hooks not built with New.
+var ErrNotConfigured = errors.New("run-completion webhooks are not configured (runhooks.New)")
+
+// Store is the part of ClickHouse the hooks use (*clickhouse.Store).
+type Store interface {
+	PutRunWebhooks(ctx context.Context, ws []clickhouse.RunWebhook) error
+	RunsWithWebhooks(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID, error)
+}
+
+// Options configure New.
+type Options struct {
+	Store    Store
+	Temporal client.Client
+	// TaskQueue is where the workers poll (temporal.task_queue).
+	TaskQueue string
+	// Secrets seals the URLs; nil (no secrets.key) makes Register fail,
+	// unless webhooks are disabled.
+	Secrets *secrets.Box
+	// Policy is the delivery.* URL policy, applied at creation.
+	Policy delivery.URLPolicy
+	// Disabled is http.disable_webhooks: nothing is registered or stored.
+	Disabled bool
+	// MaxWait is http.webhook_max_wait: how long a run may take to end.
+	MaxWait time.Duration
+	// Retry and HTTPTimeout are delivery.*, as for rule webhooks.
+	Retry       workflows.RetrySettings
+	HTTPTimeout time.Duration
+	Logger      *slog.Logger
+	// Now is the clock (tests); nil is time.Now.
+	Now func() time.Time
+}
+
 // Hooks registers run-completion webhooks and tells their workflows when runs end.
-type Hooks struct{}
+type Hooks struct {
+	o Options
+}
 
-// ErrNotImplemented is returned until the package is filled in.
-var ErrNotImplemented = errors.New("run-completion webhooks are not implemented yet")
+// New builds the hooks.
+func New(o Options) *Hooks {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Hooks{o: o}
+}
 
-// Check validates a webhook URL at creation; the error is a *PolicyError.
-func (h *Hooks) Check(rawURL string) error { return ErrNotImplemented }
+func (h *Hooks) ready() error {
+	if h == nil || h.o.Store == nil || (!h.o.Disabled && h.o.Temporal == nil) {
+		return ErrNotConfigured
+	}
+	return nil
+}
+
+// Check validates a webhook URL at creation; the error is a *PolicyError
+// ("webhook: http is not allowed (delivery.require_https)"). Under
+// http.disable_webhooks every URL passes: it is not used.
+func (h *Hooks) Check(rawURL string) error {
+	if h != nil && h.o.Disabled {
+		return nil
+	}
+	var policy delivery.URLPolicy
+	if h != nil {
+		policy = h.o.Policy
+	}
+	err := policy.Check(rawURL)
+	if err == nil {
+		return nil
+	}
+	var ue *delivery.URLError
+	if errors.As(err, &ue) {
+		return &PolicyError{Msg: "webhook: " + ue.Problem}
+	}
+	return &PolicyError{Msg: "webhook: URL refused"}
+}
 
 // Register stores each request's URL sealed and starts the run's webhook
 // workflow, before the runs are written. Under http.disable_webhooks it
-// stores nothing and says so in each Registration.
+// stores nothing and says so in each Registration. Registering a run again
+// (a client retrying its create) starts nothing new: the run still gets one
+// POST.
 func (h *Hooks) Register(ctx context.Context, reqs []Request) ([]Registration, error) {
-	return nil, ErrNotImplemented
+	if err := h.ready(); err != nil {
+		return nil, err
+	}
+	out := make([]Registration, len(reqs))
+	if h.o.Disabled {
+		for i, r := range reqs {
+			h.o.Logger.Info(DisabledReason, "run_id", r.RunID)
+			out[i] = Registration{RunID: r.RunID, Reason: DisabledReason}
+		}
+		return out, nil
+	}
+	if h.o.Secrets == nil {
+		return nil, fmt.Errorf("secrets.key is not set: run webhooks cannot be stored")
+	}
+	now := h.o.Now()
+	var rows []clickhouse.RunWebhook
+	last := map[uuid.UUID]int{} // a run listed twice keeps its last URL
+	for _, r := range reqs {
+		if r.RunID == uuid.Nil {
+			return nil, &PolicyError{Msg: "webhook: the run has no id"}
+		}
+		if err := h.Check(r.URL); err != nil {
+			return nil, err
+		}
+		w, err := activities.SealRunWebhook(h.o.Secrets, r.RunID, r.URL, now)
+		if err != nil {
+			return nil, fmt.Errorf("run %s: %w", r.RunID, err)
+		}
+		if j, dup := last[r.RunID]; dup {
+			rows[j] = w
+		} else {
+			last[r.RunID] = len(rows)
+			rows = append(rows, w)
+		}
+	}
+	if len(rows) == 0 {
+		return out, nil
+	}
+	// Stored before the workflows start, so a workflow always finds its URL.
+	if err := h.o.Store.PutRunWebhooks(ctx, rows); err != nil {
+		return nil, err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, w := range rows {
+		g.Go(func() error { return h.start(gctx, w) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for i, r := range reqs {
+		out[i] = Registration{RunID: r.RunID, Registered: true}
+	}
+	return out, nil
+}
+
+// start starts the run's webhook workflow. Its ID is the run's, and an ID
+// once used is never reused (REJECT_DUPLICATE), so a second start for the
+// same run, running or closed, starts nothing.
+func (h *Hooks) start(ctx context.Context, w clickhouse.RunWebhook) error {
+	id := workflows.RunWebhookID(w.RunID)
+	_, err := h.o.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       id,
+		TaskQueue:                                h.o.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}, workflows.RunWebhook, workflows.RunWebhookInput{
+		RunID: w.RunID, MaxWait: h.o.MaxWait, Retry: h.o.Retry, HTTPTimeout: h.o.HTTPTimeout,
+	})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &started):
+		h.o.Logger.Info("run webhook already registered", "run_id", w.RunID, "workflow_id", id)
+		return nil
+	case err != nil:
+		return fmt.Errorf("start webhook workflow of run %s: %w", w.RunID, err)
+	}
+	h.o.Logger.Info("run webhook registered", "run_id", w.RunID, "url", w.URLRedacted, "workflow_id", id)
+	return nil
 }
 
 // Completed tells the webhook workflows of these runs (those that have one)
-// that the runs were written ended.
-func (h *Hooks) Completed(ctx context.Context, runIDs []uuid.UUID) error { return ErrNotImplemented }
+// that the runs were written ended. A workflow that is already done, or
+// gone, is fine: the workflow checks ClickHouse on its own too.
+func (h *Hooks) Completed(ctx context.Context, runIDs []uuid.UUID) error {
+	if err := h.ready(); err != nil {
+		return err
+	}
+	if h.o.Disabled || len(runIDs) == 0 {
+		return nil
+	}
+	hooked, err := h.o.Store.RunsWithWebhooks(ctx, runIDs)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for _, id := range hooked {
+		g.Go(func() error {
+			err := h.o.Temporal.SignalWorkflow(gctx, workflows.RunWebhookID(id), "", workflows.RunEndedSignal, nil)
+			var notFound *serviceerror.NotFound
+			if err != nil && !errors.As(err, &notFound) {
+				return fmt.Errorf("signal webhook workflow of run %s: %w", id, err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
