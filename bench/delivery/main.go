@@ -26,6 +26,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/runhook/runhook/activities"
+	"github.com/runhook/runhook/bench/internal/report"
 	"github.com/runhook/runhook/bench/internal/rig"
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/config"
@@ -42,14 +43,20 @@ func main() {
 	posts := flag.Int("posts", 1000, "deliveries (POSTs) per measurement")
 	perPost := flag.Int("runs-per-post", 10, "runs in each POST")
 	concurrency := flag.Int("concurrency", 64, "POSTs in flight at once")
+	jsonPath := flag.String("json", "", "also write the headline figures to this file as JSON (bench/report reads it)")
 	flag.Parse()
-	if err := run(*posts, *perPost, *concurrency); err != nil {
+	out := report.Start("delivery", "delivery through Temporal", flag.CommandLine)
+	err := run(*posts, *perPost, *concurrency, out)
+	if err == nil {
+		err = out.Write(*jsonPath)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(posts, perPost, concurrency int) error {
+func run(posts, perPost, concurrency int, out *report.Doc) error {
 	ctx := context.Background()
 	cfg, err := config.Load(config.Options{})
 	if err != nil {
@@ -187,5 +194,10 @@ func run(posts, perPost, concurrency int) error {
 	row("bare Go client, prebuilt payloads", bareTime)
 	row("Temporal Delivery workflow (build, send, record)", temporalTime)
 	fmt.Printf("ratio Temporal / bare (POSTs/s): %.5f\n", bareTime.Seconds()/temporalTime.Seconds())
+	out.Add("Temporal", float64(posts)/temporalTime.Seconds(), "POSTs/s")
+	out.Add("Temporal", float64(posts*perPost)/temporalTime.Seconds(), "runs/s")
+	out.Add("bare client", float64(posts)/bareTime.Seconds(), "POSTs/s")
+	out.SetRatio("Temporal / bare client", bareTime.Seconds()/temporalTime.Seconds())
+	out.Note("One Delivery workflow per POST (Deliver and RecordOutcome activities), worker in the bench's process.")
 	return nil
 }

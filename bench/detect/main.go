@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/runhook/runhook/bench/internal/report"
 	"github.com/runhook/runhook/bench/internal/rig"
 	"github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/runs"
@@ -35,16 +36,30 @@ func main() {
 	over := flag.Duration("over", 150*time.Second, "the inserts are spread at random over this long")
 	interval := flag.Duration("interval", 5*time.Second, "the rule's interval")
 	settle := flag.Duration("settle-lag", 0, "rules.settle_lag for the worker (0: the configured value, default 2s)")
+	jsonPath := flag.String("json", "", "also write the headline figures to this file as JSON (bench/report reads it)")
 	flag.Parse()
+	out := report.Start("detect", fmt.Sprintf("detection latency at %s interval", human(*interval)), flag.CommandLine)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *n, *maxBatch, *over, *interval, *settle); err != nil {
+	err := run(ctx, *n, *maxBatch, *over, *interval, *settle, out)
+	if err == nil {
+		err = out.Write(*jsonPath)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, n, maxBatch int, over, interval, settle time.Duration) error {
+// human writes 5s as "5 s", for the table.
+func human(d time.Duration) string {
+	if d%time.Minute == 0 {
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	}
+	return fmt.Sprintf("%g s", d.Seconds())
+}
+
+func run(ctx context.Context, n, maxBatch int, over, interval, settle time.Duration, out *report.Doc) error {
 	r, err := rig.New(ctx, "detect")
 	if err != nil {
 		return err
@@ -157,6 +172,10 @@ func run(ctx context.Context, n, maxBatch int, over, interval, settle time.Durat
 	if len(lat) < n {
 		return fmt.Errorf("%d runs never arrived", n-len(lat))
 	}
+	out.Add("p50", rig.Pct(lat, 0.5).Seconds(), "s")
+	out.Add("p99", rig.Pct(lat, 0.99).Seconds(), "s")
+	out.Add("max", lat[len(lat)-1].Seconds(), "s")
+	out.Note("From InsertRuns returning to the POST reaching the receiver; %d runs, rules.settle_lag %s.", len(lat), r.Cfg.Rules.SettleLag)
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/runhook/runhook/bench/internal/report"
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/ingest"
@@ -23,8 +24,14 @@ import (
 
 func main() {
 	n := flag.Int("runs", 1_000_000, "synthetic runs per measurement")
+	jsonPath := flag.String("json", "", "also write the headline figures to this file as JSON (bench/report reads it)")
 	flag.Parse()
-	if err := run(*n); err != nil {
+	out := report.Start("ingest", "ingest (JSONL → ClickHouse)", flag.CommandLine)
+	err := run(*n, out)
+	if err == nil {
+		err = out.Write(*jsonPath)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -59,7 +66,7 @@ func synthetic(n int) []byte {
 	return buf.Bytes()
 }
 
-func run(n int) error {
+func run(n int, out *report.Doc) error {
 	cfg, err := config.Load(config.Options{})
 	if err != nil {
 		return err
@@ -111,5 +118,7 @@ func run(n int) error {
 	fmt.Printf("%-44s %10d %12.2f %14.0f\n", "JSONL -> decode/validate -> batch insert", res.Inserted, jsonl.Seconds(), float64(res.Inserted)/jsonl.Seconds())
 	fmt.Printf("%-44s %10d %12.2f %14.0f\n", "decoded runs -> batch insert (driver only)", len(decoded), direct.Seconds(), float64(len(decoded))/direct.Seconds())
 	fmt.Printf("distinct runs stored: %d\n", count)
+	out.Add("JSONL, decode, validate, insert", float64(res.Inserted)/jsonl.Seconds(), "runs/s")
+	out.Add("decoded runs, insert only", float64(len(decoded))/direct.Seconds(), "runs/s")
 	return nil
 }

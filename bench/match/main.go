@@ -21,6 +21,7 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/google/uuid"
 
+	"github.com/runhook/runhook/bench/internal/report"
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/filter"
@@ -38,11 +39,17 @@ func main() {
 	reps := flag.Int("reps", 30, "measured repetitions of each query (each on a random project and minute)")
 	allReps := flag.Int("all-reps", 3, "repetitions of the scan that deduplicates every run of the table (slow; 0 skips it)")
 	src := flag.String("filter", defaultFilter, "rule filter (LangSmith syntax)")
+	jsonPath := flag.String("json", "", "also write the headline figures to this file as JSON (bench/report reads it)")
 	flag.Parse()
+	out := report.Start("match", fmt.Sprintf("match 1-min window on %s runs", report.Count(*n)), flag.CommandLine)
 	// Ctrl-C cancels the queries; the deferred drop still runs.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *n, *projects, *hours, *reps, *allReps, *src); err != nil {
+	err := run(ctx, *n, *projects, *hours, *reps, *allReps, *src, out)
+	if err == nil {
+		err = out.Write(*jsonPath)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -146,7 +153,7 @@ type sample struct {
 	matched int
 }
 
-func run(ctx context.Context, n, projects, hours, reps, allReps int, src string) error {
+func run(ctx context.Context, n, projects, hours, reps, allReps int, src string, out *report.Doc) error {
 	expr, err := filter.Parse(src)
 	if err != nil {
 		return fmt.Errorf("filter: %w", err)
@@ -298,6 +305,7 @@ func run(ctx context.Context, n, projects, hours, reps, allReps int, src string)
 	slices.Sort(candidates)
 	fmt.Printf("filter: %s\nwindows: 1 minute of one random project each; candidates per window median %d, max %d; page size %d\n",
 		src, candidates[len(candidates)/2], candidates[len(candidates)-1], pageSize)
+	medians := make([]float64, len(queries))
 	fmt.Printf("%-42s %5s %10s %10s %10s %14s %10s %8s\n", "query", "reps", "median ms", "p90 ms", "max ms", "rows read", "MiB read", "matched")
 	for q, qu := range queries {
 		rs := results[q]
@@ -320,7 +328,16 @@ func run(ctx context.Context, n, projects, hours, reps, allReps int, src string)
 		}
 		fmt.Printf("%-42s %5d %10.1f %10.1f %10.1f %14d %s %8.1f\n", qu.name, len(rs), ms(ds[len(ds)/2]), ms(pct(ds, 0.9)), ms(ds[len(ds)-1]),
 			rows/uint64(len(rs)), mib, float64(matched)/float64(len(rs)))
+		medians[q] = ms(ds[len(ds)/2])
 	}
+	out.Add("match, median", medians[0], "ms")
+	out.Add("project scan, median", medians[1], "ms")
+	if len(queries) > 2 && medians[2] > 0 {
+		out.Add("whole-table scan, median", medians[2], "ms")
+		out.Note("Whole-table scan / match: %.0f.", medians[2]/medians[0])
+	}
+	out.SetRatio("match / scan of the project's runs", medians[0]/medians[1])
+	out.Note("The scan is the same window and filter without run_arrivals; candidates per window median %d.", candidates[len(candidates)/2])
 	fmt.Println("rows read, MiB read and matched are means per query; rows read counts every table the query reads (runs, run_arrivals, feedback_arrivals, rule_claims)")
 	return nil
 }

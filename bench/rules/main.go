@@ -9,19 +9,16 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,6 +28,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/runhook/runhook/bench/internal/report"
 	"github.com/runhook/runhook/bench/internal/rig"
 	"github.com/runhook/runhook/internal/rules"
 	"github.com/runhook/runhook/internal/runs"
@@ -53,6 +51,7 @@ type options struct {
 	feedEvery               time.Duration
 	workerBin               string
 	history                 int
+	out                     *report.Doc
 }
 
 func main() {
@@ -65,10 +64,16 @@ func main() {
 	flag.DurationVar(&o.feedEvery, "feed-every", 10*time.Second, "a few runs go to each active project this often")
 	flag.StringVar(&o.workerBin, "worker", "", "worker binary (default: build ./worker into a temporary directory)")
 	flag.IntVar(&o.history, "history", 300, "ticks whose history is read for the worker pickup lag (0: none)")
+	jsonPath := flag.String("json", "", "also write the headline figures to this file as JSON (bench/report reads it)")
 	flag.Parse()
+	o.out = report.Start("rules", fmt.Sprintf("%s rules, one worker", report.Count(o.rules)), flag.CommandLine)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, o); err != nil {
+	err := run(ctx, o)
+	if err == nil {
+		err = o.out.Write(*jsonPath)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -82,11 +87,8 @@ func run(ctx context.Context, o options) error {
 	defer os.RemoveAll(tmp)
 	bin := o.workerBin
 	if bin == "" {
-		bin = filepath.Join(tmp, "worker")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./worker")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("build worker: %w", err)
+		if bin, err = rig.BuildWorker(ctx, tmp); err != nil {
+			return err
 		}
 	}
 
@@ -98,22 +100,13 @@ func run(ctx context.Context, o options) error {
 
 	// The worker, as its own process.
 	logPath := filepath.Join(tmp, "worker.log")
-	logFile, err := os.Create(logPath)
+	wk, err := r.StartWorker(bin, logPath)
 	if err != nil {
 		return err
 	}
-	defer logFile.Close()
-	wk := exec.Command(bin)
-	wk.Env = append(passEnv(), r.Env...)
-	wk.Stdout, wk.Stderr = logFile, logFile
-	if err := wk.Start(); err != nil {
-		return fmt.Errorf("start worker: %w", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- wk.Wait() }()
-	defer stopWorker(wk, exited)
+	defer wk.Stop()
 
-	mon := newMonitor(wk.Process.Pid)
+	mon := newMonitor(wk.Pid())
 	monCtx, stopMon := context.WithCancel(context.Background())
 	var monWG sync.WaitGroup
 	monWG.Add(1)
@@ -152,9 +145,9 @@ func run(ctx context.Context, o options) error {
 	select {
 	case <-ctx.Done():
 	case <-time.After(o.duration):
-	case err := <-exited:
+	case <-wk.Exited():
 		stopFeed()
-		return fmt.Errorf("worker exited early: %v (log %s)", err, logPath)
+		return fmt.Errorf("worker exited early: %v (log %s)", wk.Err(), logPath)
 	}
 	stopFeed()
 	if err := <-feedDone; err != nil && ctx.Err() == nil {
@@ -190,33 +183,11 @@ func run(ctx context.Context, o options) error {
 	pickup := pickupLags(ctx, r, ticks, o.history)
 	rssMax, hwm := mon.peaks()
 
-	report(o, r, reportInput{
+	printReport(o, r, reportInput{
 		ticks: ticks, pickup: pickup, applied: applied, end: pauseStart, applyTook: applyTook, deleteTook: deleteTook, pauseTook: pauseTook, ruleIDs: ids(desired),
 		idleRSS: idleRSS, rssMax: rssMax, hwm: hwm, cpu: cpu, fed: fed, running: running, counts: counts,
 	})
 	return nil
-}
-
-// passEnv hands the worker the process environment minus RUNHOOK_*, which
-// the rig sets.
-func passEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "RUNHOOK_") {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
-func stopWorker(wk *exec.Cmd, exited chan error) {
-	_ = wk.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(30 * time.Second):
-		_ = wk.Process.Kill()
-		<-exited
-	}
 }
 
 // feed inserts 1..3 completed root runs into each active project every
@@ -417,7 +388,7 @@ func scheduleCounts(ctx context.Context, r *rig.Rig, desired []rules.Rule) count
 	return c
 }
 
-func report(o options, r *rig.Rig, in reportInput) {
+func printReport(o options, r *rig.Rig, in reportInput) {
 	var startLag, doneLag, dur []time.Duration
 	perMinute := map[time.Time]int{}
 	statuses := map[string]int{}
@@ -489,39 +460,43 @@ func report(o options, r *rig.Rig, in reportInput) {
 		cpu = append(cpu, fmt.Sprintf("%s %.2f", k, in.cpu[k]))
 	}
 	fmt.Printf("CPU, cores busy on average while the rules ran: %s\n", strings.Join(cpu, ", "))
+
+	slices.Sort(doneLag)
+	slices.Sort(startLag)
+	o.out.Add("tick lag p99", rig.Pct(doneLag, 0.99).Seconds(), "s")
+	o.out.Add("start lag p99", rig.Pct(startLag, 0.99).Seconds(), "s")
+	o.out.Add("worker RSS max", mib(in.rssMax), "MiB")
+	if expected > 0 {
+		o.out.Add("ticks run", 100*float64(len(in.ticks))/float64(expected), "% of nominal times")
+	}
+	o.out.Note("Tick lag is a tick's close vs its nominal time, start lag its start; %d of %d nominal ticks ran; cores busy: %s.",
+		len(in.ticks), expected, strings.Join(cpu, ", "))
 }
 
 func mib(kb uint64) float64 { return float64(kb) / 1024 }
 
-// monitor samples the worker's memory each second and the CPU time of the
-// worker, the services (by the PIDs scripts/services.sh recorded) and the
-// whole machine.
+// monitor samples the worker's memory each second and, through a
+// rig.CPUMeter, the CPU time of the worker, the services and the machine.
 type monitor struct {
-	pid     int
-	mu      sync.Mutex
-	rssMax  uint64
-	procs   map[string]int
-	startAt time.Time
-	start   map[string]float64
+	pid    int
+	mu     sync.Mutex
+	rssMax uint64
+	cpu    *rig.CPUMeter
 }
 
 func newMonitor(pid int) *monitor {
-	m := &monitor{pid: pid, procs: map[string]int{"worker": pid}}
-	for name, file := range map[string]string{"temporal": ".data/temporal.pid", "clickhouse": ".data/clickhouse.pid"} {
-		if b, err := os.ReadFile(file); err == nil {
-			if p, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-				m.procs[name] = p
-			}
-		}
+	groups := map[string][]int{"worker": {pid}}
+	for name, p := range rig.ServicePIDs() {
+		groups[name] = []int{p}
 	}
-	return m
+	return &monitor{pid: pid, cpu: rig.NewCPUMeter(groups)}
 }
 
 func (m *monitor) loop(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
-		if rss, _ := status(m.pid); rss > 0 {
+		if rss, _ := rig.Status(m.pid); rss > 0 {
 			m.mu.Lock()
 			m.rssMax = max(m.rssMax, rss)
 			m.mu.Unlock()
@@ -534,103 +509,16 @@ func (m *monitor) loop(ctx context.Context) {
 	}
 }
 
-func (m *monitor) rssNow() uint64 { rss, _ := status(m.pid); return rss }
+func (m *monitor) rssNow() uint64 { rss, _ := rig.Status(m.pid); return rss }
 
 func (m *monitor) peaks() (rss, hwm uint64) {
-	_, hwm = status(m.pid)
+	_, hwm = rig.Status(m.pid)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.rssMax, hwm
 }
 
-func (m *monitor) cpuNow() map[string]float64 {
-	out := map[string]float64{}
-	for name, pid := range m.procs {
-		if s, ok := procCPU(pid); ok {
-			out[name] = s
-		}
-	}
-	if s, ok := machineCPU(); ok {
-		out["machine (all processes)"] = s
-	}
-	return out
-}
-
-func (m *monitor) mark() { m.startAt, m.start = time.Now(), m.cpuNow() }
+func (m *monitor) mark() { m.cpu.Mark() }
 
 // cpuSince is the cores each process kept busy on average since mark.
-func (m *monitor) cpuSince() map[string]float64 {
-	now, wall := m.cpuNow(), time.Since(m.startAt).Seconds()
-	out := map[string]float64{}
-	for k, v := range now {
-		if s, ok := m.start[k]; ok {
-			out[k] = (v - s) / wall
-		}
-	}
-	return out
-}
-
-// status reads VmRSS and VmHWM (kB) of a process.
-func status(pid int) (rss, hwm uint64) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseUint(fields[1], 10, 64)
-		switch fields[0] {
-		case "VmRSS:":
-			rss = v
-		case "VmHWM:":
-			hwm = v
-		}
-	}
-	return rss, hwm
-}
-
-// clockTicks is USER_HZ, 100 on every Linux Go runs on.
-const clockTicks = 100
-
-// procCPU is a process's user+system CPU seconds.
-func procCPU(pid int) (float64, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, false
-	}
-	// Fields after the command (which may hold spaces) start after the last ')'.
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 13 {
-		return 0, false
-	}
-	u, _ := strconv.ParseFloat(fields[11], 64)
-	sy, _ := strconv.ParseFloat(fields[12], 64)
-	return (u + sy) / clockTicks, true
-}
-
-// machineCPU is the machine's busy CPU seconds (all but idle and iowait).
-func machineCPU() (float64, bool) {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0, false
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	fields := strings.Fields(line)
-	if len(fields) < 8 || fields[0] != "cpu" {
-		return 0, false
-	}
-	var busy float64
-	for i, f := range fields[1:] {
-		v, _ := strconv.ParseFloat(f, 64)
-		if i != 3 && i != 4 { // idle, iowait
-			busy += v
-		}
-	}
-	return busy / clockTicks, true
-}
+func (m *monitor) cpuSince() map[string]float64 { return m.cpu.Since() }
