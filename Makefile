@@ -12,7 +12,7 @@ STATICCHECK_VERSION := v0.8.2
 STARTER := bin/starter
 
 .PHONY: all build services services-down services-status migrate dev dev-down worker-start worker-stop \
-	test test-go test-chdb lint bench clean
+	test test-go test-chdb lint bench bench-quick clean
 
 all: build
 
@@ -64,14 +64,36 @@ lint:
 	@[ -x $(TOOLS)/bin/staticcheck ] || GOBIN=$(TOOLS)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(TOOLS)/bin/staticcheck ./...
 
-# Takes about 25 minutes on the 2-core machine: match about 11 (loading 10M
-# runs is 7 of them), detect about 3, rules about 7 (see bench/RESULTS.md).
+# Took about 25 minutes on the 2-core machine before scaling was added: match
+# about 11 (loading 10M runs is 7 of them), detect about 3, rules about 7 (see
+# bench/RESULTS.md); scaling adds four phases of 500 deliveries, about 5 more
+# at the delivery rate measured so far. Each bench writes its figures to
+# .data/bench/NAME.json; bench/report prints them as one table and keeps it in
+# .data/bench/table.md. If a bench fails, the results already written stay:
+# rerun that bench with its -json flag, then `go run ./bench/report .data/bench`.
+BENCH_OUT := $(DATA)/bench
 bench: services
-	$(GO) run ./bench/ingest -runs 1000000
-	$(GO) run ./bench/delivery -posts 500 -runs-per-post 10 -concurrency 64
-	$(GO) run ./bench/match -runs 10000000 -projects 100 -hours 6 -reps 30
-	$(GO) run ./bench/detect -runs 100 -over 150s -interval 5s
-	$(GO) run ./bench/rules -rules 1000 -interval 1m -duration 4m
+	rm -rf $(BENCH_OUT) && mkdir -p $(BENCH_OUT)
+	$(GO) run ./bench/ingest -runs 1000000 -json $(BENCH_OUT)/ingest.json
+	$(GO) run ./bench/delivery -posts 500 -runs-per-post 10 -concurrency 64 -json $(BENCH_OUT)/delivery.json
+	$(GO) run ./bench/match -runs 10000000 -projects 100 -hours 6 -reps 30 -json $(BENCH_OUT)/match.json
+	$(GO) run ./bench/detect -runs 100 -over 150s -interval 5s -json $(BENCH_OUT)/detect.json
+	$(GO) run ./bench/rules -rules 1000 -interval 1m -duration 4m -json $(BENCH_OUT)/rules.json
+	$(GO) run ./bench/scaling -posts 500 -runs-per-post 10 -concurrency 64 -workers 2 -rounds 2 -json $(BENCH_OUT)/scaling.json
+	$(GO) run ./bench/report -o $(BENCH_OUT)/table.md $(BENCH_OUT)
+
+# The same pipeline on small loads (a few minutes), to check it end to end;
+# its figures are not the benchmark.
+BENCH_QUICK_OUT := $(DATA)/bench-quick
+bench-quick: services
+	rm -rf $(BENCH_QUICK_OUT) && mkdir -p $(BENCH_QUICK_OUT)
+	$(GO) run ./bench/ingest -runs 20000 -json $(BENCH_QUICK_OUT)/ingest.json
+	$(GO) run ./bench/delivery -posts 100 -runs-per-post 10 -concurrency 16 -json $(BENCH_QUICK_OUT)/delivery.json
+	$(GO) run ./bench/match -runs 200000 -projects 10 -hours 1 -reps 5 -all-reps 1 -json $(BENCH_QUICK_OUT)/match.json
+	$(GO) run ./bench/detect -runs 10 -over 20s -interval 5s -json $(BENCH_QUICK_OUT)/detect.json
+	$(GO) run ./bench/rules -rules 20 -projects 5 -active 2 -interval 10s -duration 40s -history 20 -json $(BENCH_QUICK_OUT)/rules.json
+	$(GO) run ./bench/scaling -posts 60 -runs-per-post 10 -concurrency 16 -workers 2 -rounds 2 -json $(BENCH_QUICK_OUT)/scaling.json
+	$(GO) run ./bench/report -o $(BENCH_QUICK_OUT)/table.md $(BENCH_QUICK_OUT)
 
 clean:
 	rm -rf bin
