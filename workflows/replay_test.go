@@ -26,6 +26,11 @@ func TestReplayCapturedHistories(t *testing.T) {
 		// Feedback waits: one run delivered when scored and one skipped at the deadline; one delivered at the deadline.
 		{"testdata/feedback_wait_skip.history.json", "rule-2bd1a885-f50f-5011-989e-f0ea357e1419/2026-11-23T11:52:27Z/p0/wait"},
 		{"testdata/feedback_wait_deliver.history.json", "rule-3bd32f09-fa04-5af2-a134-5d5d1547202b/2026-11-23T11:52:27Z/p0/wait"},
+		// Run webhooks: a run written pending, checked on timers, then signalled
+		// ended and posted by its child Delivery; and one that never ended.
+		{"testdata/run_webhook_signal.history.json", "run-webhook/2efbebe0-5410-4db2-8d0e-1f63aa5bc21c"},
+		{"testdata/run_webhook_delivery.history.json", "run-webhook/2efbebe0-5410-4db2-8d0e-1f63aa5bc21c/delivery"},
+		{"testdata/run_webhook_gave_up.history.json", "run-webhook/2bdaff14-3634-4d12-bb4d-b5f25356f2af"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			f, err := os.Open(tc.file)
