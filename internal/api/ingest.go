@@ -244,11 +244,11 @@ func (h *handler) ingest(ctx context.Context, req *batchReq) (*result, *apiError
 	}
 	if len(ended) > 0 && h.webhooks != nil {
 		if err := h.webhooks.Completed(ctx, ended); err != nil {
-			// A 5xx makes the SDKs retry; writing the runs again is harmless
-			// and tells the webhooks again.
-			return nil, &apiError{status: http.StatusInternalServerError,
-				msg:   "runs were stored but their run-completion webhooks could not be told; retry",
-				cause: errors.New(scrub("completed: "+err.Error(), urls...))}
+			// The runs are stored, and a run's webhook workflow also checks
+			// ClickHouse for its end on its own: failing the request would
+			// only make the SDK write the runs again.
+			h.logger.Error("telling run-completion webhooks failed; their workflows will find the ends themselves",
+				"runs", len(ended), "error", scrub(err.Error(), urls...))
 		}
 	}
 	return res, nil
