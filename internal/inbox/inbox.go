@@ -86,7 +86,10 @@ type Delivery struct {
 	RunCount     int       `json:"run_count"`
 	RunIDs       []string  `json:"run_ids"`
 	FeedbackKeys []string  `json:"feedback_keys"`
-	Secret       string    `json:"secret,omitempty"`
+	// CompletedRun describes a run-completion webhook's run (name and
+	// status); empty for rule payloads.
+	CompletedRun string `json:"completed_run,omitempty"`
+	Secret             string    `json:"secret,omitempty"`
 	Signature    string    `json:"signature,omitempty"`
 	Status       int       `json:"status"`
 	Note         string    `json:"note,omitempty"`
@@ -292,6 +295,11 @@ type payload struct {
 	EndTime       string                     `json:"end_time"`
 	Runs          []run                      `json:"runs"`
 	FeedbackStats map[string]json.RawMessage `json:"feedback_stats"`
+	// A run-completion webhook's body is the run itself.
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Status  string `json:"status"`
+	RunType string `json:"run_type"`
 }
 
 type run struct {
@@ -305,6 +313,11 @@ func (h *Handler) parse(d *Delivery, body []byte) {
 	var p payload
 	if err := json.Unmarshal(body, &p); err != nil {
 		d.Note = "not a LangSmith payload: " + err.Error()
+		return
+	}
+	if p.RuleID == "" && p.Runs == nil && p.ID != "" && p.RunType != "" {
+		d.RunIDs, d.RunCount = []string{p.ID}, 1
+		d.CompletedRun = fmt.Sprintf("%s %q %s", p.RunType, p.Name, p.Status)
 		return
 	}
 	d.RuleID, d.StartTime, d.EndTime, d.RunCount = p.RuleID, p.StartTime, p.EndTime, len(p.Runs)
@@ -378,7 +391,9 @@ func Summary(d Delivery) string {
 	if d.StartTime != "" || d.EndTime != "" {
 		fmt.Fprintf(&b, " window %s–%s", clock(d.StartTime, loc), clock(d.EndTime, loc))
 	}
-	if d.RuleID != "" || d.RunCount > 0 {
+	if d.CompletedRun != "" {
+		fmt.Fprintf(&b, " run %s ended: %s", short(d.RunIDs[0]), d.CompletedRun)
+	} else if d.RuleID != "" || d.RunCount > 0 {
 		if d.RunCount == 1 {
 			b.WriteString("  1 run")
 		} else {

@@ -351,6 +351,23 @@ func TestSummaryLine(t *testing.T) {
 	}
 }
 
+func TestRunCompletionWebhookSummary(t *testing.T) {
+	var out bytes.Buffer
+	h, srv := newInbox(t, inbox.Options{Out: &out, Now: clockAt(fixedNow)})
+	body := `{"id":"7d0e9a51-7c3b-4d7e-9c55-0f5e2f0c1a11","name":"answer","run_type":"chain","status":"success","inputs":{"q":"hi"}}`
+	if got := post(t, srv.URL+"/hook?token=t0k", []byte(body), nil); got != http.StatusNoContent {
+		t.Fatalf("status %d", got)
+	}
+	want := "12:01:02 run 7d0e9a51… ended: chain \"answer\" success  → 204\n"
+	if out.String() != want {
+		t.Errorf("summary\n got %q\nwant %q", out.String(), want)
+	}
+	d := h.Deliveries()[0]
+	if d.RuleID != "" || d.RunCount != 1 || d.RunIDs[0] != "7d0e9a51-7c3b-4d7e-9c55-0f5e2f0c1a11" || d.CompletedRun == "" {
+		t.Errorf("delivery %+v", d)
+	}
+}
+
 func TestSummaryLineOneRunAndTopLevelFeedback(t *testing.T) {
 	d := inbox.Delivery{Received: fixedNow, RuleID: "short", RunCount: 1, Status: 500, FeedbackKeys: []string{"x"}}
 	if got, want := inbox.Summary(d), "12:01:02 rule short  1 run  feedback: x  → 500"; got != want {

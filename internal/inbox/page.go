@@ -37,7 +37,7 @@ pre { background: #f6f6f6; padding: .6em; overflow: auto; max-height: 40em; }
 {{range .Deliveries}}
 <div class="d{{if ge .Status 300}} bad{{end}}">
 <div class="line">#{{.Seq}} {{.Line}}</div>
-<div class="meta">{{.Received.Format "2006-01-02 15:04:05.000 MST"}} · {{.Path}} · webhook-id {{if .WebhookID}}{{.WebhookID}}{{else}}(none){{end}} · {{.Size}} bytes{{if .RuleID}} · rule {{.RuleID}}{{end}}{{if .StartTime}} · window {{.StartTime}} – {{.EndTime}}{{end}}</div>
+<div class="meta">{{.Received.Format "2006-01-02 15:04:05.000 MST"}} · {{.Path}} · webhook-id {{if .WebhookID}}{{.WebhookID}}{{else}}(none){{end}} · {{.Size}} bytes{{if .RuleID}} · rule {{.RuleID}}{{end}}{{if .CompletedRun}} · run ended: {{.CompletedRun}}{{end}}{{if .StartTime}} · window {{.StartTime}} – {{.EndTime}}{{end}}</div>
 {{if .RunIDs}}<div class="meta">runs: {{range $i, $id := .RunIDs}}{{if $i}}, {{end}}{{$id}}{{end}}</div>{{end}}
 {{if .Pretty}}<details><summary>payload</summary><pre>{{.Pretty}}</pre></details>{{end}}
 </div>
