@@ -63,7 +63,7 @@ func runhookServices(c composeFile) map[string]composeService {
 
 func TestComposeServicesExist(t *testing.T) {
 	c := loadCompose(t)
-	for _, name := range []string{"clickhouse", "temporal-postgres", "temporal-schema", "temporal", "temporal-create-namespace", "temporal-ui", "migrate", "worker", "prometheus", "grafana"} {
+	for _, name := range []string{"clickhouse", "temporal-postgres", "temporal-schema", "temporal", "temporal-create-namespace", "temporal-ui", "migrate", "worker", "server", "prometheus", "grafana"} {
 		if _, ok := c.Services[name]; !ok {
 			t.Errorf("service %q missing", name)
 		}
@@ -136,6 +136,8 @@ func TestComposeRunhookAddresses(t *testing.T) {
 		{"migrate", "clickhouse.addr", "clickhouse"},
 		{"worker", "clickhouse.addr", "clickhouse"},
 		{"worker", "temporal.address", "temporal"},
+		{"server", "clickhouse.addr", "clickhouse"},
+		{"server", "temporal.address", "temporal"},
 	} {
 		env := config.EnvForKey(want.key)
 		value := c.Services[want.service].Environment[env]
@@ -144,8 +146,14 @@ func TestComposeRunhookAddresses(t *testing.T) {
 			t.Errorf("service %s: %s = %q, want %s:PORT", want.service, env, value, want.host)
 		}
 	}
-	if c.Services["worker"].Environment[config.EnvForKey("secrets.key")] == "" {
-		t.Errorf("service worker: %s not set", config.EnvForKey("secrets.key"))
+	for _, service := range []string{"worker", "server"} {
+		if c.Services[service].Environment[config.EnvForKey("secrets.key")] == "" {
+			t.Errorf("service %s: %s not set", service, config.EnvForKey("secrets.key"))
+		}
+	}
+	// The API must listen beyond the container's own loopback to be published.
+	if host, _, _ := net.SplitHostPort(c.Services["server"].Environment[config.EnvForKey("api.addr")]); host != "0.0.0.0" {
+		t.Errorf("service server: %s must listen on 0.0.0.0", config.EnvForKey("api.addr"))
 	}
 }
 
@@ -158,6 +166,7 @@ func TestComposeRunhookServices(t *testing.T) {
 	}{
 		{"migrate", []string{"starter", "migrate"}, map[string]string{"clickhouse": "service_healthy"}},
 		{"worker", []string{"worker"}, map[string]string{"migrate": "service_completed_successfully", "temporal": "service_healthy"}},
+		{"server", []string{"server"}, map[string]string{"migrate": "service_completed_successfully", "temporal": "service_healthy"}},
 	} {
 		s := c.Services[want.service]
 		if !slices.Equal(s.Command, want.command) {
@@ -188,7 +197,7 @@ func TestComposeDockerfileBuildsBinaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	dockerfile := string(b)
-	for _, pkg := range []string{"./worker", "./starter"} {
+	for _, pkg := range []string{"./worker", "./starter", "./server"} {
 		if !regexp.MustCompile(`go build [^\n]*` + regexp.QuoteMeta(pkg) + `\b`).MatchString(dockerfile) {
 			t.Errorf("Dockerfile does not go build %s", pkg)
 		}
