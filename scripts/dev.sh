@@ -32,6 +32,17 @@ ensure_env() {
 		)
 		log "made $ENV_FILE (secrets key and inbox secret for the demo)"
 	fi
+	if ! grep -q '^RUNHOOK_DEV_API_KEY=' "$ENV_FILE"; then
+		# The API accepts keys by their SHA-256 only; the key itself stays in
+		# this file for the SDKs (LANGSMITH_API_KEY).
+		local key
+		key="rh_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+		{
+			echo "RUNHOOK_DEV_API_KEY=$key"
+			echo "RUNHOOK_API_KEY_HASHES=sha256:$(printf '%s' "$key" | sha256sum | cut -d' ' -f1)"
+		} >>"$ENV_FILE"
+		log "added an API key for bin/server to $ENV_FILE"
+	fi
 	set -a
 	# shellcheck disable=SC1090
 	. "$ENV_FILE"
@@ -76,6 +87,7 @@ up() {
 	ensure_env
 	$STARTER migrate
 	start worker bin/worker
+	start server bin/server
 	start inbox $STARTER inbox
 	$STARTER rules apply -f examples/rules.yaml
 	$STARTER ingest runs examples/runs.jsonl
@@ -87,8 +99,9 @@ up() {
 runhook is up, with demo traffic flowing into two rules (examples/rules.yaml).
   webhook inbox:  http://127.0.0.1:9999/        (deliveries arrive within seconds; also: tail -f $DATA/inbox.log)
   Temporal UI:    http://127.0.0.1:8233          (schedules rule-<id>, ticks, feedback waits, deliveries)
+  LangSmith API:  http://127.0.0.1:1984          (LANGSMITH_ENDPOINT; LANGSMITH_API_KEY is RUNHOOK_DEV_API_KEY in $ENV_FILE)
   ClickHouse:     clickhouse-client --host 127.0.0.1 --port 9000 --database runhook
-  logs:           $DATA/worker.log, $DATA/demo.log
+  logs:           $DATA/worker.log, $DATA/server.log, $DATA/demo.log
   your shell:     set -a; . $ENV_FILE; set +a   then e.g. bin/starter rules list
   stop all:       make dev-down
 EOF
@@ -97,6 +110,7 @@ EOF
 down() {
 	stop demo
 	stop inbox
+	stop server
 	stop worker
 }
 
