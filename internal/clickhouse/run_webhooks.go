@@ -55,12 +55,14 @@ WHERE id = ?
 ORDER BY modified_at DESC, inserted_at DESC
 LIMIT 1`
 
-// runDocumentSQL reads one document column of the newest version of a run
-// (the column is chosen from this fixed set: an identifier cannot be bound).
-var runDocumentSQL = map[string]string{
-	"inputs":  `SELECT inputs FROM runs WHERE id = ? ORDER BY modified_at DESC, inserted_at DESC LIMIT 1`,
-	"outputs": `SELECT outputs FROM runs WHERE id = ? ORDER BY modified_at DESC, inserted_at DESC LIMIT 1`,
-}
+// RunInputsSQL and RunOutputsSQL read one document of the newest version of
+// a run, as stored. Two queries, as a column name cannot be bound.
+const (
+	RunInputsSQL  = `SELECT inputs FROM runs WHERE id = ? ORDER BY modified_at DESC, inserted_at DESC LIMIT 1`
+	RunOutputsSQL = `SELECT outputs FROM runs WHERE id = ? ORDER BY modified_at DESC, inserted_at DESC LIMIT 1`
+)
+
+var runDocumentSQL = map[string]string{"inputs": RunInputsSQL, "outputs": RunOutputsSQL}
 
 // PutRunWebhooks writes the webhooks of runs, in one batch per batch_size rows.
 func (s *Store) PutRunWebhooks(ctx context.Context, ws []RunWebhook) error {
