@@ -146,7 +146,11 @@ func TestLangSmithJSClientTracesIntoRunhook(t *testing.T) {
 	if llm.PromptTokens != 27 || llm.CompletionTokens != 15 || llm.TotalTokens != 42 {
 		t.Errorf("llm tokens %d/%d/%d, want 27/15/42", llm.PromptTokens, llm.CompletionTokens, llm.TotalTokens)
 	}
-	if !llm.StartTime.After(root.StartTime) || !tool.StartTime.After(llm.StartTime) || root.EndTime.Before(*tool.EndTime) {
+	// End times are whole milliseconds and start times carry the run's order
+	// in its trace as microseconds, so a parent's end is compared to the
+	// millisecond of its child's.
+	if !llm.StartTime.After(root.StartTime) || !tool.StartTime.After(llm.StartTime) ||
+		root.EndTime.Before(tool.EndTime.Truncate(time.Millisecond)) {
 		t.Errorf("times out of order: root %s-%s llm %s tool %s-%s", root.StartTime, root.EndTime, llm.StartTime, tool.StartTime, tool.EndTime)
 	}
 	if len(root.Tags) != 1 || root.Tags[0] != "runhook-e2e" {
