@@ -42,11 +42,11 @@ type DeliverResult struct {
 // workflow's retry policy reads to retry or stop; its message is redacted.
 func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResult, error) {
 	attempt := activity.GetInfo(ctx).Attempt
-	log := a.log().With("rule_id", in.RuleID, "delivery_id", in.DeliveryID, "webhook", in.WebhookIndex, "attempt", attempt,
-		"workflow_id", activity.GetInfo(ctx).WorkflowExecution.ID)
+	log := a.log().With("delivery_id", in.DeliveryID, "attempt", attempt, "workflow_id", activity.GetInfo(ctx).WorkflowExecution.ID)
 	if in.RunWebhookOf != uuid.Nil {
-		log = a.log().With("run_id", in.RunWebhookOf, "delivery_id", in.DeliveryID, "attempt", attempt,
-			"workflow_id", activity.GetInfo(ctx).WorkflowExecution.ID)
+		log = log.With("run_id", in.RunWebhookOf)
+	} else {
+		log = log.With("rule_id", in.RuleID, "webhook", in.WebhookIndex)
 	}
 	started := time.Now()
 
