@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/runhook/runhook/internal/delivery"
+	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/signing"
 )
 
@@ -187,8 +188,11 @@ func (d *decoder) rule(i int, n *yaml.Node) (Rule, seenRule) {
 	if v, ok := d.required(f, n, label, "project"); ok {
 		id, err := uuid.Parse(v)
 		switch {
+		case err != nil && strings.TrimSpace(v) != v:
+			d.add(label, "project", f["project"].Line, "%s has leading or trailing spaces", d.hide.quote(v))
 		case err != nil:
-			d.add(label, "project", f["project"].Line, "%s is not a UUID (the project's session id)", d.hide.quote(v))
+			// A name, as the SDKs send it (LANGSMITH_PROJECT); its id is derived the same way the API derives it.
+			r.Project = runs.ProjectID(v)
 		case id == uuid.Nil:
 			d.add(label, "project", f["project"].Line, "must not be the nil UUID")
 		default:

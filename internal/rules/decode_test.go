@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/runhook/runhook/internal/delivery"
+	"github.com/runhook/runhook/internal/runs"
 )
 
 const project = "6a3be6a2-9a8c-4fc8-b4c6-a8983b286cc5"
@@ -70,7 +71,7 @@ func TestFieldErrors(t *testing.T) {
 		{"id not a UUID", ruleFile("    id: 6f1c\n"), `rule "r1": id: "6f1c" is not a UUID (line 4)`, nil},
 		{"id nil", ruleFile("    id: 00000000-0000-0000-0000-000000000000\n"), `rule "r1": id: must not be the nil UUID (line 4)`, nil},
 		{"project missing", "rules:\n  - name: r1\n    webhooks: [{url: 'https://example.com/'}]\n", `rule "r1": project: is required (line 2)`, nil},
-		{"project not a UUID", "rules:\n  - name: r1\n    project: my-project\n    webhooks: [{url: 'https://example.com/'}]\n", `rule "r1": project: "my-project" is not a UUID (the project's session id) (line 3)`, nil},
+		{"project name with spaces around it", "rules:\n  - name: r1\n    project: 'my-project '\n    webhooks: [{url: 'https://example.com/'}]\n", `rule "r1": project: "my-project " has leading or trailing spaces (line 3)`, nil},
 		{"project nil", "rules:\n  - name: r1\n    project: 00000000-0000-0000-0000-000000000000\n    webhooks: [{url: 'https://example.com/'}]\n", `rule "r1": project: must not be the nil UUID (line 3)`, nil},
 
 		// filters: the filter package's message, with its position.
@@ -156,5 +157,17 @@ func TestFieldErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Runs the SDKs send name their project; the API stores runs.ProjectID of the
+// name, so a rule may name it the same way.
+func TestProjectByName(t *testing.T) {
+	rs, err := Parse([]byte("rules:\n  - name: r1\n    project: support-bot\n    webhooks: [{url: 'https://example.com/'}]\n"), nil, testPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs[0].Project != runs.ProjectID("support-bot") {
+		t.Errorf("project %s, want runs.ProjectID(\"support-bot\") %s", rs[0].Project, runs.ProjectID("support-bot"))
 	}
 }

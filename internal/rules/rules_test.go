@@ -204,7 +204,7 @@ func TestParseCollectsEveryError(t *testing.T) {
     project: ` + project + `
     interval: 10ms
     webhooks: [{url: 'https://example.com/'}]
-  - project: not-a-uuid
+  - project: " padded"
     webhooks: [{url: 'gopher://example.com/'}]
   - name: bad-hook
     project: ` + project + `
@@ -213,7 +213,7 @@ func TestParseCollectsEveryError(t *testing.T) {
 	got := parseErr(t, src, testPolicy)
 	want := `rule "bad-interval": interval: 10ms is shorter than the minimum 1s (line 7)
 rules[2]: name: is required (line 9)
-rules[2]: project: "not-a-uuid" is not a UUID (the project's session id) (line 9)
+rules[2]: project: " padded" has leading or trailing spaces (line 9)
 rules[2]: webhooks[0].url: webhook URL gopher://example.com/: scheme must be http or https (line 10)
 rule "bad-hook": webhooks[0]: unknown key "colour"; the keys here are url, headers, signing_secret (line 13)`
 	if got != want {
@@ -258,7 +258,7 @@ func TestSecretsNeverInErrors(t *testing.T) {
 		})
 	}
 	// A rule named from the environment is called by its position.
-	_, err := Parse([]byte("rules:\n  - name: ${S}\n    project: x\n    webhooks: [{url: 'https://example.com/'}]\n"), lookup, testPolicy)
+	_, err := Parse([]byte("rules:\n  - name: ${S}\n    project: ' x'\n    webhooks: [{url: 'https://example.com/'}]\n"), lookup, testPolicy)
 	if err == nil || strings.Contains(err.Error(), secret) || !strings.HasPrefix(err.Error(), "rules[0]: project:") {
 		t.Errorf("error %v", err)
 	}
