@@ -89,11 +89,11 @@ type Delivery struct {
 	// CompletedRun describes a run-completion webhook's run (name and
 	// status); empty for rule payloads.
 	CompletedRun string `json:"completed_run,omitempty"`
-	Secret             string    `json:"secret,omitempty"`
-	Signature    string    `json:"signature,omitempty"`
-	Status       int       `json:"status"`
-	Note         string    `json:"note,omitempty"`
-	Size         int64     `json:"size"`
+	Secret       string `json:"secret,omitempty"`
+	Signature    string `json:"signature,omitempty"`
+	Status       int    `json:"status"`
+	Note         string `json:"note,omitempty"`
+	Size         int64  `json:"size"`
 	// Body is the raw body as received, kept as a string so that a body
 	// that is not JSON still round-trips through /deliveries.json.
 	Body string `json:"body"`
