@@ -1,0 +1,58 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/runhook/runhook/internal/app"
+	"github.com/runhook/runhook/internal/config"
+)
+
+func TestURLPolicyMapsDisableLoopback(t *testing.T) {
+	cfg := config.Default().Delivery
+	cfg.DisableLoopback = true
+	if err := app.URLPolicy(cfg).Check("http://localhost:8080/x"); err == nil || !strings.Contains(err.Error(), "delivery.disable_loopback") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestPresignerAndOffloadFromConfig(t *testing.T) {
+	cfg := config.Default()
+	if s, err := app.Presigner(cfg); s != nil || err != nil {
+		t.Errorf("without secrets.key: %v, %v; want no signer", s, err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	acts, err := app.Activities(cfg, nil, logger)
+	if err != nil || acts.Offload.Signer != nil {
+		t.Errorf("without secrets.key: offload %+v (%v); want inline", acts.Offload, err)
+	}
+
+	cfg.Secrets.Key = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))
+	cfg.API.PublicURL = "https://runhook.example.com/"
+	cfg.Payload.InlineMaxBytes, cfg.Payload.PresignTTL = 1000, 2*time.Hour
+	cfg.HTTP.DisableWebhooks = true
+	s, err := app.Presigner(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Now = func() time.Time { return time.Unix(1_800_000_000, 0) }
+	if u := s.URL(uuid.Nil, "inputs"); !strings.HasPrefix(u, "https://runhook.example.com/presigned/runs/00000000-0000-0000-0000-000000000000/inputs?expires=1800007200&") {
+		t.Errorf("URL %s", u)
+	}
+	acts, err = app.Activities(cfg, nil, logger)
+	if err != nil || acts.Offload.Signer == nil || acts.Offload.MaxBytes != 1000 || !acts.RunWebhooksDisabled {
+		t.Errorf("activities offload %+v, run webhooks disabled %v (%v)", acts.Offload, acts.RunWebhooksDisabled, err)
+	}
+
+	cfg.API.PublicURL = "not a url"
+	if _, err := app.Presigner(cfg); err == nil || !strings.Contains(err.Error(), "api.public_url") {
+		t.Errorf("bad api.public_url: %v", err)
+	}
+}
