@@ -15,10 +15,14 @@ import (
 	"syscall"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/runhook/runhook/internal/api"
+	"github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/logging"
+	"github.com/runhook/runhook/internal/temporal"
 	"github.com/runhook/runhook/internal/version"
 )
 
@@ -47,6 +51,24 @@ func run(configFile string) error {
 	}
 	defer store.Close()
 
+	// Run-completion webhooks start workflows; with them disabled the API
+	// needs no Temporal at all.
+	var tc client.Client
+	if !cfg.HTTP.DisableWebhooks {
+		if tc, err = temporal.Dial(ctx, cfg.Temporal, logger); err != nil {
+			return err
+		}
+		defer tc.Close()
+	}
+	hooks, err := app.RunHooks(cfg, store, tc, logger)
+	if err != nil {
+		return err
+	}
+	presigned, err := app.Presigned(cfg, store)
+	if err != nil {
+		return err
+	}
+
 	srv := &http.Server{
 		Addr: cfg.API.Addr,
 		Handler: api.New(api.Options{
@@ -54,7 +76,8 @@ func run(configFile string) error {
 			KeyHashes:    cfg.API.KeyHashes,
 			MaxBodyBytes: cfg.API.MaxBodyBytes,
 			Logger:       logger,
-			// Webhooks and Presigned are wired when runhooks and presign land.
+			Webhooks:     hooks,
+			Presigned:    presigned, // nil without secrets.key: /presigned/ is then 404
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Bodies go up to api.max_body_bytes (64 MiB by default) from clients
