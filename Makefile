@@ -75,6 +75,7 @@ BENCH_OUT := $(DATA)/bench
 bench: services
 	rm -rf $(BENCH_OUT) && mkdir -p $(BENCH_OUT)
 	$(GO) run ./bench/ingest -runs 1000000 -json $(BENCH_OUT)/ingest.json
+	$(GO) run ./bench/api -runs 100000 -batch 100 -concurrency 8 -json $(BENCH_OUT)/api.json
 	$(GO) run ./bench/delivery -posts 500 -runs-per-post 10 -concurrency 64 -json $(BENCH_OUT)/delivery.json
 	$(GO) run ./bench/match -runs 10000000 -projects 100 -hours 6 -reps 30 -json $(BENCH_OUT)/match.json
 	$(GO) run ./bench/detect -runs 100 -over 150s -interval 5s -json $(BENCH_OUT)/detect.json
@@ -88,6 +89,7 @@ BENCH_QUICK_OUT := $(DATA)/bench-quick
 bench-quick: services
 	rm -rf $(BENCH_QUICK_OUT) && mkdir -p $(BENCH_QUICK_OUT)
 	$(GO) run ./bench/ingest -runs 20000 -json $(BENCH_QUICK_OUT)/ingest.json
+	$(GO) run ./bench/api -runs 5000 -batch 100 -concurrency 8 -json $(BENCH_QUICK_OUT)/api.json
 	$(GO) run ./bench/delivery -posts 100 -runs-per-post 10 -concurrency 16 -json $(BENCH_QUICK_OUT)/delivery.json
 	$(GO) run ./bench/match -runs 200000 -projects 10 -hours 1 -reps 5 -all-reps 1 -json $(BENCH_QUICK_OUT)/match.json
 	$(GO) run ./bench/detect -runs 10 -over 20s -interval 5s -json $(BENCH_QUICK_OUT)/detect.json
