@@ -296,7 +296,7 @@ func flags(params map[string]string) string {
 		if strings.ContainsAny(v, " \t'\"()") {
 			v = "'" + v + "'"
 		}
-		fmt.Fprintf(&b, " -%s %s", k, v)
+		fmt.Fprintf(&b, " -%s=%s", k, v) // "=" so a boolean flag reads its value back
 	}
 	return b.String()
 }
