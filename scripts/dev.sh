@@ -5,6 +5,7 @@
 #   scripts/dev.sh up      start what is not running (services must be up, binaries built)
 #   scripts/dev.sh down    stop what this script started, by the PIDs it recorded
 #   scripts/dev.sh start-worker | stop-worker
+#   scripts/dev.sh run-webhook   create a run through the API whose completion webhook goes to the inbox
 #
 # Secrets for the demo (the secrets key that seals webhook targets, the inbox's
 # ?secret=) are made once into .data/dev.env, readable only by you; source it to
@@ -103,8 +104,22 @@ runhook is up, with demo traffic flowing into two rules (examples/rules.yaml).
   ClickHouse:     clickhouse-client --host 127.0.0.1 --port 9000 --database runhook
   logs:           $DATA/worker.log, $DATA/server.log, $DATA/demo.log
   your shell:     set -a; . $ENV_FILE; set +a   then e.g. bin/starter rules list
+  run webhook:    scripts/dev.sh run-webhook     (a run created through the API with a webhook to the inbox)
   stop all:       make dev-down
 EOF
+}
+
+# run_webhook creates a finished run through the API with a run-completion
+# webhook (LangGraph's parameter) pointing at the inbox, which shows its POST.
+run_webhook() {
+	ensure_env
+	local id now
+	id=$(cat /proc/sys/kernel/random/uuid)
+	now=$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)
+	curl -sS -X POST http://127.0.0.1:1984/runs -H "x-api-key: $RUNHOOK_DEV_API_KEY" -H 'content-type: application/json' \
+		-d "{\"id\":\"$id\",\"name\":\"graph\",\"run_type\":\"chain\",\"session_name\":\"dev\",\"start_time\":\"$now\",\"end_time\":\"$now\",\"inputs\":{\"question\":\"hello\"},\"outputs\":{\"answer\":\"hi\"},\"webhook\":\"http://127.0.0.1:9999/run-done?secret=$RUNHOOK_DEMO_SECRET\"}"
+	echo
+	log "run $id created with a webhook; the inbox shows its POST within seconds"
 }
 
 down() {
@@ -119,8 +134,9 @@ up) up ;;
 down) down ;;
 start-worker) ensure_env && start worker bin/worker ;;
 stop-worker) stop worker ;;
+run-webhook) run_webhook ;;
 *)
-	echo "usage: $0 up|down|start-worker|stop-worker" >&2
+	echo "usage: $0 up|down|start-worker|stop-worker|run-webhook" >&2
 	exit 2
 	;;
 esac
