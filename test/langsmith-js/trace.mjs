@@ -1,6 +1,6 @@
 // Traces a small nested function with the official LangSmith JS SDK and
 // gives feedback on it, against the server named by LANGSMITH_ENDPOINT
-// (internal/e2e/langsmith_js_test.go runs it). Prints one JSON line with the
+// (internal/e2e/langsmith_jsclient_test.go runs it). Prints one JSON line with the
 // ids the test looks for in ClickHouse.
 import { Client } from "langsmith";
 import { traceable, getCurrentRunTree } from "langsmith/traceable";
