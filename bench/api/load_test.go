@@ -128,7 +128,8 @@ func (m *memStore) InsertRuns(_ context.Context, rs []runs.Run) error {
 
 func (m *memStore) InsertFeedback(context.Context, []runs.Feedback) error { return nil }
 
-func (m *memStore) LatestRuns(context.Context, []uuid.UUID) ([]runs.Run, error) { return nil, nil }
+func (m *memStore) LatestRuns(context.Context, []uuid.UUID) ([]runs.Run, error)    { return nil, nil }
+func (m *memStore) StoredRunIDs(context.Context, []uuid.UUID) ([]uuid.UUID, error) { return nil, nil }
 
 // TestRequestsThroughHandler sends the bench's requests to the real handler
 // and checks that it accepts them and writes the rows the direct phase

@@ -26,6 +26,8 @@ type Store interface {
 	InsertRuns(ctx context.Context, rs []runs.Run) error
 	InsertFeedback(ctx context.Context, fs []runs.Feedback) error
 	LatestRuns(ctx context.Context, ids []uuid.UUID) ([]runs.Run, error)
+	// StoredRunIDs is the cheap check before LatestRuns: most writes are of new runs.
+	StoredRunIDs(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID, error)
 }
 
 // Webhooks registers run-completion webhooks (*runhooks.Hooks).

@@ -172,7 +172,11 @@ func (h *handler) ingest(ctx context.Context, req *batchReq) (*result, *apiError
 
 	stored := map[uuid.UUID]runs.Run{}
 	if len(wanted) > 0 {
-		latest, err := h.store.LatestRuns(ctx, wanted)
+		present, err := h.store.StoredRunIDs(ctx, wanted)
+		if err != nil {
+			return nil, internal("read stored runs", err)
+		}
+		latest, err := h.store.LatestRuns(ctx, present)
 		if err != nil {
 			return nil, internal("read stored runs", err)
 		}

@@ -468,6 +468,12 @@ func TestChdb(t *testing.T) {
 		}
 	})
 
+	t.Run("StoredRunIDsSQL", func(t *testing.T) {
+		if got := c.rows(t, clickhouse.StoredRunIDsSQL, uuidGroupSet(rootID, childID, uuid.New())); len(got) != 2 {
+			t.Fatalf("found %d stored ids, want 2 (each once): %v", len(got), got)
+		}
+	})
+
 	t.Run("MatchSQL", func(t *testing.T) {
 		win := clickhouse.Window{After: time.Unix(int64(windowStart), 0), UpTo: time.Unix(int64(windowEnd), 0)}
 		e, err := filter.Parse(`and(eq(is_root, true), search("6×7"), has(tags, "prod"))`)

@@ -34,6 +34,12 @@ WHERE id IN ?
 ORDER BY id, modified_at DESC, inserted_at DESC
 LIMIT 1 BY id`
 
+// StoredRunIDsSQL finds which of some ids are stored, reading only the id
+// column: runs are ordered by random UUIDs, so a handful of ids touch as many
+// granules, and reading every column of them (inputs, outputs) for runs that
+// are not there is most of an ingest request's cost.
+const StoredRunIDsSQL = `SELECT DISTINCT id FROM runs WHERE id IN ?`
+
 // CompletedArrivalsSQL is the rule window: ids of runs of one project written
 // in a completed state with server time in (after, upTo]. A range of
 // run_arrivals' sort key (session_id, inserted_at, id).
@@ -168,6 +174,27 @@ func (s *Store) LatestRuns(ctx context.Context, ids []uuid.UUID) ([]runs.Run, er
 		r.Extra, r.Events, r.FeedbackStats, r.Serialized = rawFrom(extra), rawFrom(events), rawFrom(feedbackStats), rawFrom(serialized)
 		r.InsertedAt = r.InsertedAt.UTC()
 		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// StoredRunIDs returns those of ids that have a stored version, in no order.
+func (s *Store) StoredRunIDs(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.conn.Query(ctx, StoredRunIDsSQL, uuidSet(ids))
+	if err != nil {
+		return nil, fmt.Errorf("find stored runs: %w", err)
+	}
+	defer rows.Close()
+	var out []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("find stored runs: %w", err)
+		}
+		out = append(out, id)
 	}
 	return out, rows.Err()
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,6 +186,34 @@ func TestFeedbackRoundTrip(t *testing.T) {
 
 // Queries must be served by the sort key, not by scanning: ClickHouse reports
 // how many rows it read, and a window over one project reads a small range.
+func TestStoredRunIDs(t *testing.T) {
+	store := testenv.ClickHouse(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	a, b := uuid.New(), uuid.New()
+	var batch []runs.Run
+	for _, id := range []uuid.UUID{a, b, a} { // a has two versions
+		batch = append(batch, runs.Run{ID: id, TraceID: id, SessionID: uuid.New(), Name: "r", RunType: "llm",
+			IsRoot: true, StartTime: now, ModifiedAt: now, Status: "pending"})
+	}
+	if err := store.InsertRuns(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.StoredRunIDs(ctx, []uuid.UUID{a, uuid.New(), b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(x, y uuid.UUID) int { return strings.Compare(x.String(), y.String()) })
+	want := []uuid.UUID{a, b}
+	slices.SortFunc(want, func(x, y uuid.UUID) int { return strings.Compare(x.String(), y.String()) })
+	if !slices.Equal(got, want) {
+		t.Errorf("StoredRunIDs = %v, want %v once each", got, want)
+	}
+	if got, err := store.StoredRunIDs(ctx, nil); err != nil || got != nil {
+		t.Errorf("no ids: %v, %v", got, err)
+	}
+}
+
 func TestWindowQueryUsesSortKey(t *testing.T) {
 	store := testenv.ClickHouse(t)
 	ctx := context.Background()
