@@ -64,10 +64,9 @@ lint:
 	@[ -x $(TOOLS)/bin/staticcheck ] || GOBIN=$(TOOLS)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(TOOLS)/bin/staticcheck ./...
 
-# Took about 25 minutes on the 2-core machine before scaling was added: match
-# about 11 (loading 10M runs is 7 of them), detect about 3, rules about 7 (see
-# bench/RESULTS.md); scaling adds four phases of 500 deliveries, about 5 more
-# at the delivery rate measured so far. Each bench writes its figures to
+# Took 44 minutes on the 2-core machine (2026-11-23): api about 18 before its
+# ingest fix (6 after), match about 8, rules and scaling about 7 each, detect
+# about 3 (see bench/RESULTS.md). Each bench writes its figures to
 # .data/bench/NAME.json; bench/report prints them as one table and keeps it in
 # .data/bench/table.md. If a bench fails, the results already written stay:
 # rerun that bench with its -json flag, then `go run ./bench/report .data/bench`.
