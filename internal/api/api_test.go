@@ -31,35 +31,17 @@ import (
 
 const testKey = "rhk_test-key-of-the-api-tests"
 
-// syncBuffer is a log sink shared by the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type server struct {
 	t     *testing.T
 	url   string
 	store *clickhouse.Store
-	logs  *syncBuffer
+	logs  *testenv.Buffer
 }
 
 func newServer(t *testing.T, change ...func(*api.Options)) *server {
 	t.Helper()
 	store := testenv.ClickHouse(t)
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	opts := api.Options{
 		Store:     store,
 		KeyHashes: []string{api.HashKey("some-other-key"), api.HashKey(testKey)},

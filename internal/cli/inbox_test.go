@@ -7,40 +7,22 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/runhook/runhook/internal/cli"
 	"github.com/runhook/runhook/internal/signing"
+	"github.com/runhook/runhook/internal/testenv"
 )
-
-// lockedBuffer is written by the running command and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // startInbox runs `starter inbox args...` on a free loopback port until the
 // test ends and returns its base URL, its output and a stop function that
 // returns the command's error.
-func startInbox(t *testing.T, environ []string, args ...string) (string, *lockedBuffer, func() error) {
+func startInbox(t *testing.T, environ []string, args ...string) (string, *testenv.Buffer, func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := cli.New(strings.NewReader(""), environ)
-	out := &lockedBuffer{}
+	out := &testenv.Buffer{}
 	cmd.SetOut(out)
 	cmd.SetErr(out)
 	cmd.SetArgs(append([]string{"inbox", "--addr", "127.0.0.1:0"}, args...))

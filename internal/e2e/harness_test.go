@@ -45,25 +45,7 @@ type harness struct {
 	project  uuid.UUID
 	schedule schedules.Manager
 	// logs, when set before startWorker, receives the worker's JSON log.
-	logs *lockedBuffer
-}
-
-// lockedBuffer is a log sink the worker's goroutines can share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs *testenv.Buffer
 }
 
 func newHarness(t *testing.T) *harness {

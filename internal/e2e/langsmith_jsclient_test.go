@@ -22,6 +22,7 @@ import (
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/logging"
 	"github.com/runhook/runhook/internal/runs"
+	"github.com/runhook/runhook/internal/testenv"
 )
 
 // jsClientDir holds the pinned npm langsmith package and trace.mjs.
@@ -65,7 +66,7 @@ func TestLangSmithJSClientTracesIntoRunhook(t *testing.T) {
 	h.startWorker()
 
 	key := "rhk_" + uuid.NewString()
-	logs := &lockedBuffer{}
+	logs := &testenv.Buffer{}
 	srv := httptest.NewServer(api.New(api.Options{
 		Store:     h.store,
 		KeyHashes: []string{api.HashKey(key)},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/runs"
+	"github.com/runhook/runhook/internal/testenv"
 )
 
 // rule is one rule of a rules file. Each gets a random id unless extra sets
@@ -458,7 +459,7 @@ func TestStatusShowsServicesAndRules(t *testing.T) {
 // JSON with log.format=json.
 func TestDeliveryLogLinesCarryTheirIDs(t *testing.T) {
 	h := newHarness(t)
-	h.logs = &lockedBuffer{}
+	h.logs = &testenv.Buffer{}
 	h.startWorker()
 	h.recv.answer(503) // the first attempt fails and is retried
 	h.mustApply(file(rule("logged", "")))

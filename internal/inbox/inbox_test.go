@@ -17,6 +17,7 @@ import (
 
 	"github.com/runhook/runhook/internal/inbox"
 	"github.com/runhook/runhook/internal/signing"
+	"github.com/runhook/runhook/internal/testenv"
 )
 
 const (
@@ -31,24 +32,6 @@ const (
 var fixedNow = time.Date(2024, 4, 5, 12, 1, 2, 0, time.UTC)
 
 func clockAt(t time.Time) func() time.Time { return func() time.Time { return t } }
-
-// syncBuffer collects summary lines written from handler goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // payload is a LangSmith-shaped body: the rule, a window ending at end, and
 // runs whose feedback keys are given per run.
@@ -115,7 +98,7 @@ func newInbox(t *testing.T, opt inbox.Options) (*inbox.Handler, *httptest.Server
 }
 
 func TestSecret(t *testing.T) {
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	h, srv := newInbox(t, inbox.Options{Secret: secret, Out: out, Now: clockAt(fixedNow)})
 	body := payload(ruleA, fixedNow, nil)
 	for i, tc := range []struct {
@@ -168,7 +151,7 @@ func TestSignature(t *testing.T) {
 	otherSecret, _ := signing.NewSecret()
 	otherKey, _ := signing.ParseSecret(otherSecret)
 
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	h, srv := newInbox(t, inbox.Options{SigningKey: key, Out: out, Now: clockAt(fixedNow)})
 	body := payload(ruleA, fixedNow, nil)
 	signed := func(k []byte, at time.Time, id string) map[string]string {
@@ -276,7 +259,7 @@ func TestDelay(t *testing.T) {
 
 // A sender that times out first (runhook's 5 s rule) is recorded as gone.
 func TestDelaySenderGone(t *testing.T) {
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	h, srv := newInbox(t, inbox.Options{Delay: time.Minute, Out: out})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -316,7 +299,7 @@ func TestBodyTooLarge(t *testing.T) {
 }
 
 func TestSummaryLine(t *testing.T) {
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	whsec, _ := signing.NewSecret()
 	key, _ := signing.ParseSecret(whsec)
 	h, srv := newInbox(t, inbox.Options{Secret: secret, SigningKey: key, Out: out, Now: clockAt(fixedNow)})
@@ -383,7 +366,7 @@ func TestSummaryLineOneRunAndTopLevelFeedback(t *testing.T) {
 }
 
 func TestNotALangSmithPayload(t *testing.T) {
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	h, srv := newInbox(t, inbox.Options{Out: out, Now: clockAt(fixedNow)})
 	if got := post(t, srv.URL+"/hook", []byte("hello"), nil); got != http.StatusNoContent {
 		t.Fatalf("status %d", got)
@@ -436,7 +419,7 @@ func TestMethods(t *testing.T) {
 }
 
 func TestConcurrentDeliveries(t *testing.T) {
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	h, srv := newInbox(t, inbox.Options{Keep: 10, Out: out})
 	var wg sync.WaitGroup
 	for i := range 40 {

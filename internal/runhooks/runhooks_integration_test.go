@@ -80,30 +80,13 @@ type harness struct {
 	hooks   *runhooks.Hooks
 	recv    *receiver
 	api     *httptest.Server // serves /presigned/ as the API mounts it
-	logs    *lockedBuffer
+	logs    *testenv.Buffer
 	started []uuid.UUID
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func newHarness(t *testing.T, tune ...func(*config.Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, store: testenv.ClickHouse(t), recv: newReceiver(t), logs: &lockedBuffer{}}
+	h := &harness{t: t, store: testenv.ClickHouse(t), recv: newReceiver(t), logs: &testenv.Buffer{}}
 	c, queue := testenv.Temporal(t)
 	h.c = c
 	h.api = httptest.NewServer(nil)
