@@ -68,7 +68,11 @@ type handler struct {
 	now       func() time.Time
 	locks     *keyLocks
 	presigned http.Handler
+	inserts   *groupCommit
 }
+
+// groupCommitRows caps one shared insert of runs.
+const groupCommitRows = 5000
 
 // DefaultMaxBodyBytes is used when Options.MaxBodyBytes is not positive.
 const DefaultMaxBodyBytes = 64 << 20
@@ -84,6 +88,7 @@ func New(opts Options) http.Handler {
 		locks:     newKeyLocks(),
 		presigned: opts.Presigned,
 	}
+	h.inserts = newGroupCommit(func(ctx context.Context, rs []runs.Run) error { return h.store.InsertRuns(ctx, rs) }, groupCommitRows)
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBodyBytes
 	}
