@@ -122,7 +122,7 @@ func run(ctx context.Context, p params, out *report.Doc) error {
 	defer os.RemoveAll(dir)
 	bin := p.serverBin
 	if bin == "" {
-		if bin, err = buildServer(ctx, dir); err != nil {
+		if bin, err = rig.Build(ctx, dir, "server"); err != nil {
 			return err
 		}
 	}

@@ -8,25 +8,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/runhook/runhook/internal/api"
 	"github.com/runhook/runhook/internal/config"
 )
-
-// buildServer builds ./server into dir: the checkout's code, not whatever
-// bin/server was last built from.
-func buildServer(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "server")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./server")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return "", fmt.Errorf("build server: %w", err)
-	}
-	return bin, nil
-}
 
 // server is a bin/server process the bench started.
 type server struct {

@@ -88,7 +88,7 @@ func run(ctx context.Context, o options, out *report.Doc) error {
 	defer os.RemoveAll(tmp)
 	bin := o.workerBin
 	if bin == "" {
-		if bin, err = rig.BuildWorker(ctx, tmp); err != nil {
+		if bin, err = rig.Build(ctx, tmp, "worker"); err != nil {
 			return err
 		}
 	}

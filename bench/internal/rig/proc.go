@@ -15,13 +15,15 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 )
 
-// BuildWorker builds ./worker into dir and returns the binary's path.
-func BuildWorker(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "worker")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./worker")
+// Build builds the command ./<name> (worker, server) into dir and returns
+// the binary's path: the benches run the checkout's code as separate
+// processes, not whatever binary happens to be in bin/.
+func Build(ctx context.Context, dir, name string) (string, error) {
+	bin := filepath.Join(dir, name)
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./"+name)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
-		return "", fmt.Errorf("build worker: %w", err)
+		return "", fmt.Errorf("build %s: %w", name, err)
 	}
 	return bin, nil
 }
