@@ -251,10 +251,3 @@ func HashKey(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
-
-// DefaultProject is LangSmith's project for runs that name none.
-const DefaultProject = runs.DefaultProject
-
-// ProjectID is the session_id of the project the SDKs name by session_name;
-// see runs.ProjectID.
-func ProjectID(name string) uuid.UUID { return runs.ProjectID(name) }

@@ -229,7 +229,7 @@ func TestCreatePatchAndReadOneRun(t *testing.T) {
 		t.Errorf("create answered %s", r.raw)
 	}
 	got := s.want(s.do("GET", "/runs/"+id.String(), nil), http.StatusOK).body
-	if got["status"] != "pending" || got["end_time"] != nil || got["session_id"] != api.ProjectID("api-tests").String() {
+	if got["status"] != "pending" || got["end_time"] != nil || got["session_id"] != runs.ProjectID("api-tests").String() {
 		t.Errorf("after create: %v", got)
 	}
 	first := s.latest(id)
@@ -465,7 +465,7 @@ func TestMultipartWithFieldPartsFeedbackAndAttachments(t *testing.T) {
 	}
 	got := s.feedbackOn(a)
 	if len(got) != 1 || got[0].ID != fb || got[0].TraceID == nil || *got[0].TraceID != a || got[0].SessionID == nil ||
-		*got[0].SessionID != api.ProjectID("api-tests") {
+		*got[0].SessionID != runs.ProjectID("api-tests") {
 		t.Errorf("feedback %+v: want its run's trace and project filled in", got)
 	}
 	if !strings.Contains(s.logs.String(), `"attachments_dropped":1`) {
@@ -624,7 +624,7 @@ func TestFeedbackCreate(t *testing.T) {
 		"feedback_source": map[string]any{"type": "api", "metadata": map[string]any{}}, "feedbackConfig": nil,
 	})), http.StatusOK)
 	if r.body["id"] != fb.String() || r.body["score"] != 1.0 || r.body["trace_id"] != run.String() ||
-		r.body["session_id"] != api.ProjectID("api-tests").String() {
+		r.body["session_id"] != runs.ProjectID("api-tests").String() {
 		t.Errorf("answer %s", r.raw)
 	}
 	// No id: one is made, as LangSmith does.

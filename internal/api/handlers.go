@@ -41,16 +41,21 @@ func (h *handler) info(w http.ResponseWriter, r *http.Request) *apiError {
 	return nil
 }
 
-func (h *handler) createRun(w http.ResponseWriter, r *http.Request) *apiError {
+// readOp reads the body of POST /runs or PATCH /runs/{id} as one write.
+func (h *handler) readOp(w http.ResponseWriter, r *http.Request, kind string, id *uuid.UUID) (*op, *apiError) {
 	data, e := h.readBody(w, r)
 	if e != nil {
-		return e
+		return nil, e
 	}
 	obj, e := parseObject("", data)
 	if e != nil {
-		return e
+		return nil, e
 	}
-	o, e := newOp("post", "", obj, nil)
+	return newOp(kind, "", obj, id)
+}
+
+func (h *handler) createRun(w http.ResponseWriter, r *http.Request) *apiError {
+	o, e := h.readOp(w, r, "post", nil)
 	if e != nil {
 		return e
 	}
@@ -80,15 +85,7 @@ func (h *handler) updateRun(w http.ResponseWriter, r *http.Request) *apiError {
 	if e != nil {
 		return e
 	}
-	data, e := h.readBody(w, r)
-	if e != nil {
-		return e
-	}
-	obj, e := parseObject("", data)
-	if e != nil {
-		return e
-	}
-	o, e := newOp("patch", "", obj, &id)
+	o, e := h.readOp(w, r, "patch", &id)
 	if e != nil {
 		return e
 	}

@@ -86,7 +86,7 @@ func newOp(kind, label string, obj object, id *uuid.UUID) (*op, *apiError) {
 			return nil, invalid(o.field("session_name"), "want a non-empty string")
 		}
 		if has {
-			obj.setUUID("session_id", ProjectID(name))
+			obj.setUUID("session_id", runs.ProjectID(name))
 		}
 	}
 
@@ -342,7 +342,7 @@ func (h *handler) mergeRun(g *group, prev *runs.Run, now time.Time, lone bool) (
 		}
 	}
 	if !merged.present("session_id") && len(g.posts) > 0 {
-		merged.setUUID("session_id", ProjectID(DefaultProject))
+		merged.setUUID("session_id", runs.ProjectID(runs.DefaultProject))
 	}
 
 	sameMillisecondEnd(merged)

@@ -102,20 +102,7 @@ func (s *Store) RunsWithWebhooks(ctx context.Context, ids []uuid.UUID) ([]uuid.U
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.conn.Query(ctx, RunsWithWebhooksSQL, uuidSet(ids))
-	if err != nil {
-		return nil, fmt.Errorf("read run webhooks: %w", err)
-	}
-	defer rows.Close()
-	var out []uuid.UUID
-	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("read run webhooks: %w", err)
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return s.queryIDs(ctx, "read run webhooks", RunsWithWebhooksSQL, uuidSet(ids))
 }
 
 // RunEnded says whether the newest version of a run has an end_time; found

@@ -183,40 +183,14 @@ func (s *Store) StoredRunIDs(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID,
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.conn.Query(ctx, StoredRunIDsSQL, uuidSet(ids))
-	if err != nil {
-		return nil, fmt.Errorf("find stored runs: %w", err)
-	}
-	defer rows.Close()
-	var out []uuid.UUID
-	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("find stored runs: %w", err)
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return s.queryIDs(ctx, "find stored runs", StoredRunIDsSQL, uuidSet(ids))
 }
 
 // CompletedArrivals returns the ids of runs of project session that were
 // written in a completed state with server insertion time in (after, upTo].
 // Server time has whole-second resolution.
 func (s *Store) CompletedArrivals(ctx context.Context, session uuid.UUID, after, upTo time.Time) ([]uuid.UUID, error) {
-	rows, err := s.conn.Query(ctx, CompletedArrivalsSQL, session, uint32(after.Unix()), uint32(upTo.Unix()))
-	if err != nil {
-		return nil, fmt.Errorf("read run window: %w", err)
-	}
-	defer rows.Close()
-	var ids []uuid.UUID
-	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("read run window: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return s.queryIDs(ctx, "read run window", CompletedArrivalsSQL, session, uint32(after.Unix()), uint32(upTo.Unix()))
 }
 
 // CountRuns counts distinct runs stored.

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,38 +17,6 @@ import (
 	"github.com/runhook/runhook/internal/api"
 	"github.com/runhook/runhook/internal/app"
 )
-
-// queryReceiver keeps each request's query and body.
-type queryReceiver struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	reqs []receivedRequest
-}
-
-type receivedRequest struct {
-	Query     string
-	WebhookID string
-	Body      []byte
-}
-
-func newQueryReceiver(t *testing.T) *queryReceiver {
-	r := &queryReceiver{}
-	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		b, _ := io.ReadAll(req.Body)
-		r.mu.Lock()
-		r.reqs = append(r.reqs, receivedRequest{Query: req.URL.RawQuery, WebhookID: req.Header.Get("webhook-id"), Body: b})
-		r.mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(r.srv.Close)
-	return r
-}
-
-func (r *queryReceiver) got() []receivedRequest {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]receivedRequest(nil), r.reqs...)
-}
 
 // apiCall sends one authenticated JSON request and decodes the JSON answer.
 func apiCall(t *testing.T, method, url, key string, body any) (int, map[string]any) {
@@ -81,7 +48,7 @@ func apiCall(t *testing.T, method, url, key string, body any) (int, map[string]a
 func TestAPIRunCompletionWebhookEndToEnd(t *testing.T) {
 	h := newHarness(t)
 	h.startWorker()
-	recv := newQueryReceiver(t)
+	recv := newBodyReceiver(t)
 
 	hooks, err := app.RunHooks(h.cfg, h.store, h.client, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -111,7 +78,7 @@ func TestAPIRunCompletionWebhookEndToEnd(t *testing.T) {
 
 	// Nothing is sent while the run is pending.
 	time.Sleep(2 * time.Second)
-	if n := len(recv.got()); n != 0 {
+	if n := len(recv.requests()); n != 0 {
 		t.Fatalf("%d POSTs before the run ended", n)
 	}
 
@@ -123,9 +90,9 @@ func TestAPIRunCompletionWebhookEndToEnd(t *testing.T) {
 		t.Fatalf("patch: %d %v", status, resp)
 	}
 
-	waitFor(t, 60*time.Second, "the run-completion webhook", func() bool { return len(recv.got()) > 0 })
+	waitFor(t, 60*time.Second, "the run-completion webhook", func() bool { return len(recv.requests()) > 0 })
 	time.Sleep(3 * time.Second) // a second POST would come within this
-	got := recv.got()
+	got := recv.requests()
 	if len(got) != 1 {
 		t.Fatalf("%d POSTs, want exactly 1", len(got))
 	}
@@ -155,7 +122,7 @@ func TestAPIRunCompletionWebhookEndToEnd(t *testing.T) {
 		t.Fatalf("repeated patch: %d %v", status, resp)
 	}
 	time.Sleep(3 * time.Second)
-	if n := len(recv.got()); n != 1 {
+	if n := len(recv.requests()); n != 1 {
 		t.Errorf("%d POSTs after a repeated update, want still 1", n)
 	}
 

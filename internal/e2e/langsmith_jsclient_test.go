@@ -75,7 +75,7 @@ func TestLangSmithJSClientTracesIntoRunhook(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	projectName := "js-e2e-" + uuid.NewString()[:8]
-	project := api.ProjectID(projectName)
+	project := runs.ProjectID(projectName)
 	h.mustApply(strings.ReplaceAll(file(rule("js-traces", "")), "${PROJECT}", project.String()))
 
 	before := time.Now().UTC().Add(-time.Second)

@@ -16,11 +16,17 @@ import (
 	"github.com/runhook/runhook/internal/runs"
 )
 
-// bodyReceiver keeps the bodies it is posted.
+// bodyReceiver keeps every request it is posted: its query, webhook-id and body.
 type bodyReceiver struct {
-	srv    *httptest.Server
-	mu     sync.Mutex
-	bodies [][]byte
+	srv  *httptest.Server
+	mu   sync.Mutex
+	reqs []receivedRequest
+}
+
+type receivedRequest struct {
+	Query     string
+	WebhookID string
+	Body      []byte
 }
 
 func newBodyReceiver(t *testing.T) *bodyReceiver {
@@ -28,7 +34,7 @@ func newBodyReceiver(t *testing.T) *bodyReceiver {
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
-		r.bodies = append(r.bodies, b)
+		r.reqs = append(r.reqs, receivedRequest{Query: req.URL.RawQuery, WebhookID: req.Header.Get("webhook-id"), Body: b})
 		r.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	}))
@@ -36,10 +42,19 @@ func newBodyReceiver(t *testing.T) *bodyReceiver {
 	return r
 }
 
-func (r *bodyReceiver) got() [][]byte {
+func (r *bodyReceiver) requests() []receivedRequest {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([][]byte(nil), r.bodies...)
+	return append([]receivedRequest(nil), r.reqs...)
+}
+
+// got is the bodies received, in order.
+func (r *bodyReceiver) got() [][]byte {
+	var out [][]byte
+	for _, req := range r.requests() {
+		out = append(out, req.Body)
+	}
+	return out
 }
 
 // A rule's run whose inputs alone exceed delivery.max_body_bytes is no
