@@ -119,8 +119,17 @@ start_temporal() {
   port_open "$TEMPORAL_PORT" && die "port $TEMPORAL_PORT is taken by something that is not Temporal"
   mkdir -p "$DATA/temporal"
   log "starting temporal dev server on 127.0.0.1:$TEMPORAL_PORT (UI http://127.0.0.1:$TEMPORAL_UI_PORT)"
+  # WAL and synchronous=normal: the file db otherwise fsyncs every history
+  # write, and bounded no-op activity fan-out at ~70/s on this machine (about
+  # 430/s with them; issue 12). One task-queue partition: with one or a few
+  # workers, four partitions left pollers idle on empty partitions while tasks
+  # waited on others (2-5x slower fan-out, multi-second tails).
   "$TEMPORAL_BIN" server start-dev --db-filename "$DATA/temporal/temporal.db" \
     --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" --log-level warn \
+    --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
+    --dynamic-config-value matching.numTaskqueueReadPartitions=1 \
+    --dynamic-config-value matching.numTaskqueueWritePartitions=1 \
+    --dynamic-config-value worker.schedulerNamespaceStartWorkflowRPS=1000 \
     >"$DATA/temporal/server.log" 2>&1 &
   echo $! >"$pidf"
   wait_until "$READY_TIMEOUT" "temporal" temporal_ready || {

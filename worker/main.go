@@ -62,14 +62,7 @@ func run(configFile string) error {
 		}
 	}()
 
-	// Pollers scale with the server's feedback: with a fixed two per kind a
-	// thousand rules' ticks waited minutes for dispatch while the worker idled
-	// (bench/RESULTS.md).
-	autoscale := worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{})
-	w := worker.New(c, cfg.Temporal.TaskQueue, worker.Options{
-		WorkflowTaskPollerBehavior: autoscale,
-		ActivityTaskPollerBehavior: autoscale,
-	})
+	w := worker.New(c, cfg.Temporal.TaskQueue, app.WorkerOptions(cfg.Worker))
 	workflows.Register(w)
 	w.RegisterActivity(acts)
 

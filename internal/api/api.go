@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/runhook/runhook/internal/groupcommit"
 	"github.com/runhook/runhook/internal/runhooks"
 	"github.com/runhook/runhook/internal/runs"
 )
@@ -68,11 +69,12 @@ type handler struct {
 	now       func() time.Time
 	locks     *keyLocks
 	presigned http.Handler
-	inserts   *groupCommit
+	// inserts shares ClickHouse inserts among concurrent requests: the
+	// SDKs' batches of ~100 runs cost several times one insert of their union
+	// (make bench: 2,156 runs/s in inserts of 100, 8 at a time, against 6,202
+	// in inserts of 800).
+	inserts *groupcommit.Writer[runs.Run]
 }
-
-// groupCommitRows caps one shared insert of runs.
-const groupCommitRows = 5000
 
 // DefaultMaxBodyBytes is used when Options.MaxBodyBytes is not positive.
 const DefaultMaxBodyBytes = 64 << 20
@@ -88,7 +90,8 @@ func New(opts Options) http.Handler {
 		locks:     newKeyLocks(),
 		presigned: opts.Presigned,
 	}
-	h.inserts = newGroupCommit(func(ctx context.Context, rs []runs.Run) error { return h.store.InsertRuns(ctx, rs) }, groupCommitRows)
+	h.inserts = groupcommit.New(func(ctx context.Context, rs []runs.Run) error { return h.store.InsertRuns(ctx, rs) },
+		groupcommit.Options{MaxRows: 5000})
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBodyBytes
 	}

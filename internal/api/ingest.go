@@ -229,7 +229,7 @@ func (h *handler) ingest(ctx context.Context, req *batchReq) (*result, *apiError
 	// Runs first: feedback that fails after them makes the client retry the
 	// request, and a retry merges into the same runs again.
 	if len(res.runs) > 0 {
-		if err := h.inserts.InsertRuns(ctx, res.runs); err != nil {
+		if err := h.inserts.Write(ctx, res.runs); err != nil {
 			return nil, internal("insert runs", err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/runhook/runhook/activities"
 	"github.com/runhook/runhook/internal/clickhouse"
@@ -157,4 +158,19 @@ func Activities(cfg config.Config, store *clickhouse.Store, logger *slog.Logger)
 			HTTPTimeout: cfg.Delivery.Timeout,
 		},
 	}, nil
+}
+
+// WorkerOptions are the worker's Temporal options from worker.*: fixed
+// pollers rather than the SDK's two, since with two a fan-out's activities
+// and a thousand rules' ticks waited on dispatch while the worker idled
+// (issue 12, bench/RESULTS.md). Benches use these too, so they measure the
+// worker as it runs.
+func WorkerOptions(cfg config.Worker) worker.Options {
+	return worker.Options{
+		MaxConcurrentWorkflowTaskPollers:        cfg.Pollers,
+		MaxConcurrentActivityTaskPollers:        cfg.Pollers,
+		MaxConcurrentActivityExecutionSize:      cfg.MaxActivities,
+		MaxConcurrentWorkflowTaskExecutionSize:  cfg.MaxWorkflowTasks,
+		MaxConcurrentLocalActivityExecutionSize: cfg.MaxActivities,
+	}
 }

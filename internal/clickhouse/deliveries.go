@@ -273,23 +273,31 @@ func (s *Store) Webhook(ctx context.Context, ruleID uuid.UUID, idx uint16) (Webh
 	return w, true, nil
 }
 
-// RecordAttempt writes one attempt; InsertedAt is set by the server.
+// RecordAttempt writes one attempt, in one INSERT with the attempts other
+// callers write at the same time; InsertedAt is set by the server.
 func (s *Store) RecordAttempt(ctx context.Context, a Attempt) error {
-	err := s.insertRows(ctx, InsertAttemptsSQL, 1, func(int) ([]any, error) {
+	if _, err := micros("started_at", a.StartedAt); err != nil {
+		return fmt.Errorf("record attempt %d of delivery %s: %w", a.Attempt, a.DeliveryID, err)
+	}
+	if a.Duration < 0 {
+		return fmt.Errorf("record attempt %d of delivery %s: negative duration %v", a.Attempt, a.DeliveryID, a.Duration)
+	}
+	if err := s.w.attempts.Write(ctx, []Attempt{a}); err != nil {
+		return fmt.Errorf("record attempt %d of delivery %s: %w", a.Attempt, a.DeliveryID, err)
+	}
+	return nil
+}
+
+func (s *Store) insertAttempts(ctx context.Context, as []Attempt) error {
+	return s.insertRows(ctx, InsertAttemptsSQL, len(as), func(i int) ([]any, error) {
+		a := as[i]
 		started, err := micros("started_at", a.StartedAt)
 		if err != nil {
 			return nil, err
 		}
-		if a.Duration < 0 {
-			return nil, fmt.Errorf("negative duration %v", a.Duration)
-		}
 		return []any{a.DeliveryID, a.RuleID, a.WebhookIndex, a.URLRedacted, a.Attempt,
 			started, uint64(a.Duration.Microseconds()), a.Class, a.StatusCode, a.Error}, nil
 	})
-	if err != nil {
-		return fmt.Errorf("record attempt %d of delivery %s: %w", a.Attempt, a.DeliveryID, err)
-	}
-	return nil
 }
 
 // Attempts reads the attempts of one delivery, in attempt order.
@@ -316,8 +324,9 @@ func (s *Store) Attempts(ctx context.Context, deliveryID string) ([]Attempt, err
 	return out, rows.Err()
 }
 
-// RecordOutcomes writes outcomes in batches; an unknown outcome value fails
-// the call before anything is sent.
+// RecordOutcomes writes outcomes, in one INSERT with the outcomes other
+// callers write at the same time; an unknown outcome value or a missing time
+// fails the call before anything is sent.
 func (s *Store) RecordOutcomes(ctx context.Context, outcomes []Outcome) error {
 	for _, o := range outcomes {
 		switch o.Outcome {
@@ -326,8 +335,18 @@ func (s *Store) RecordOutcomes(ctx context.Context, outcomes []Outcome) error {
 			return fmt.Errorf("record outcomes: run %s: outcome %q is not %s, %s or %s",
 				o.RunID, o.Outcome, OutcomeDelivered, OutcomeFailed, OutcomeSkipped)
 		}
+		if _, err := micros("at", o.At); err != nil {
+			return fmt.Errorf("record outcomes: run %s: %w", o.RunID, err)
+		}
 	}
-	err := s.insertRows(ctx, InsertOutcomesSQL, len(outcomes), func(i int) ([]any, error) {
+	if err := s.w.outcomes.Write(ctx, outcomes); err != nil {
+		return fmt.Errorf("record outcomes: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) insertOutcomes(ctx context.Context, outcomes []Outcome) error {
+	return s.insertRows(ctx, InsertOutcomesSQL, len(outcomes), func(i int) ([]any, error) {
 		o := outcomes[i]
 		at, err := micros("at", o.At)
 		if err != nil {
@@ -335,10 +354,6 @@ func (s *Store) RecordOutcomes(ctx context.Context, outcomes []Outcome) error {
 		}
 		return []any{o.RuleID, o.RunID, o.WebhookIndex, o.DeliveryID, o.Outcome, o.Reason, at}, nil
 	})
-	if err != nil {
-		return fmt.Errorf("record outcomes: %w", err)
-	}
-	return nil
 }
 
 // Outcomes reads the current outcome of each (run, webhook) of a rule for the
@@ -395,19 +410,27 @@ func (s *Store) ConsecutiveFailedDeliveries(ctx context.Context, ruleID uuid.UUI
 	return int(n), nil
 }
 
-// RecordPause writes a pause or resumption of a rule.
+// RecordPause writes a pause or resumption of a rule, in one INSERT with
+// the pauses other callers write at the same time.
 func (s *Store) RecordPause(ctx context.Context, p Pause) error {
-	err := s.insertRows(ctx, InsertPauseSQL, 1, func(int) ([]any, error) {
+	if _, err := micros("at", p.At); err != nil {
+		return fmt.Errorf("record pause of rule %s: %w", p.RuleID, err)
+	}
+	if err := s.w.pauses.Write(ctx, []Pause{p}); err != nil {
+		return fmt.Errorf("record pause of rule %s: %w", p.RuleID, err)
+	}
+	return nil
+}
+
+func (s *Store) insertPauses(ctx context.Context, ps []Pause) error {
+	return s.insertRows(ctx, InsertPauseSQL, len(ps), func(i int) ([]any, error) {
+		p := ps[i]
 		at, err := micros("at", p.At)
 		if err != nil {
 			return nil, err
 		}
 		return []any{p.RuleID, at, p.Reason, p.Failures, boolByte(p.Paused)}, nil
 	})
-	if err != nil {
-		return fmt.Errorf("record pause of rule %s: %w", p.RuleID, err)
-	}
-	return nil
 }
 
 // LatestPause reads a rule's newest pause or resumption; false when it never

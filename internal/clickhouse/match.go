@@ -135,19 +135,33 @@ func (s *Store) queryIDs(ctx context.Context, what, query string, args ...any) (
 // InsertClaimsSQL names its columns, as 18.16 batches need.
 const InsertClaimsSQL = `INSERT INTO rule_claims (rule_id, run_id, owner, at)`
 
-// Claim records that owner handed these runs on for the rule.
+// Claim records that owner handed these runs on for the rule, in one INSERT
+// with the claims other callers write at the same time.
 func (s *Store) Claim(ctx context.Context, ruleID uuid.UUID, runIDs []uuid.UUID, owner string, at time.Time) error {
 	us, err := micros("at", at)
 	if err != nil {
-		return err
+		return fmt.Errorf("claim runs for rule %s: %w", ruleID, err)
 	}
-	err = s.insertRows(ctx, InsertClaimsSQL, len(runIDs), func(i int) ([]any, error) {
-		return []any{ruleID, runIDs[i], owner, us}, nil
-	})
-	if err != nil {
+	rows := make([]claim, len(runIDs))
+	for i, id := range runIDs {
+		rows[i] = claim{rule: ruleID, run: id, owner: owner, at: us}
+	}
+	if err := s.w.claims.Write(ctx, rows); err != nil {
 		return fmt.Errorf("claim runs for rule %s: %w", ruleID, err)
 	}
 	return nil
+}
+
+type claim struct {
+	rule, run uuid.UUID
+	owner     string
+	at        uint64
+}
+
+func (s *Store) insertClaims(ctx context.Context, cs []claim) error {
+	return s.insertRows(ctx, InsertClaimsSQL, len(cs), func(i int) ([]any, error) {
+		return []any{cs[i].rule, cs[i].run, cs[i].owner, cs[i].at}, nil
+	})
 }
 
 // ClaimCountsSQL counts claims per run of one rule, for tests and audits of
@@ -229,9 +243,22 @@ type Event struct {
 // InsertEventsSQL names its columns, as 18.16 batches need.
 const InsertEventsSQL = `INSERT INTO rule_events (rule_id, run_id, event, reason, at, workflow_id)`
 
-// RecordEvents writes events in one batch.
+// RecordEvents writes events, in one INSERT with the events other callers
+// write at the same time.
 func (s *Store) RecordEvents(ctx context.Context, events []Event) error {
-	err := s.insertRows(ctx, InsertEventsSQL, len(events), func(i int) ([]any, error) {
+	for _, e := range events {
+		if _, err := micros("at", e.At); err != nil {
+			return fmt.Errorf("record rule events: %w", err)
+		}
+	}
+	if err := s.w.events.Write(ctx, events); err != nil {
+		return fmt.Errorf("record rule events: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) insertEvents(ctx context.Context, events []Event) error {
+	return s.insertRows(ctx, InsertEventsSQL, len(events), func(i int) ([]any, error) {
 		e := events[i]
 		at, err := micros("at", e.At)
 		if err != nil {
@@ -239,10 +266,6 @@ func (s *Store) RecordEvents(ctx context.Context, events []Event) error {
 		}
 		return []any{e.RuleID, e.RunID, e.Event, e.Reason, at, e.WorkflowID}, nil
 	})
-	if err != nil {
-		return fmt.Errorf("record rule events: %w", err)
-	}
-	return nil
 }
 
 // LogEntry is one line of a rule's log: an event or a delivery outcome.

@@ -64,9 +64,22 @@ const (
 
 var runDocumentSQL = map[string]string{"inputs": RunInputsSQL, "outputs": RunOutputsSQL}
 
-// PutRunWebhooks writes the webhooks of runs, in one batch per batch_size rows.
+// PutRunWebhooks writes the webhooks of runs, in one INSERT with the run
+// webhooks other callers write at the same time.
 func (s *Store) PutRunWebhooks(ctx context.Context, ws []RunWebhook) error {
-	err := s.insertRows(ctx, InsertRunWebhooksSQL, len(ws), func(i int) ([]any, error) {
+	for _, w := range ws {
+		if _, err := micros("created_at", w.CreatedAt); err != nil {
+			return fmt.Errorf("put run webhooks: run %s: %w", w.RunID, err)
+		}
+	}
+	if err := s.w.runWebhooks.Write(ctx, ws); err != nil {
+		return fmt.Errorf("put run webhooks: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) insertRunWebhooks(ctx context.Context, ws []RunWebhook) error {
+	return s.insertRows(ctx, InsertRunWebhooksSQL, len(ws), func(i int) ([]any, error) {
 		w := ws[i]
 		created, err := micros("created_at", w.CreatedAt)
 		if err != nil {
@@ -74,10 +87,6 @@ func (s *Store) PutRunWebhooks(ctx context.Context, ws []RunWebhook) error {
 		}
 		return []any{w.RunID, w.URLSealed, w.URLRedacted, w.KeyID, created}, nil
 	})
-	if err != nil {
-		return fmt.Errorf("put run webhooks: %w", err)
-	}
-	return nil
 }
 
 // RunWebhook reads the webhook of a run; false when it has none.

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/config"
+	"github.com/runhook/runhook/internal/groupcommit"
 )
 
 // Store is a connection to runhook's database.
@@ -20,6 +21,7 @@ type Store struct {
 	conn      driver.Conn
 	database  string
 	batchSize int
+	w         writers
 }
 
 // Open connects to the configured database, creating it if needed, and checks
@@ -40,7 +42,9 @@ func Open(ctx context.Context, cfg config.ClickHouse) (*Store, error) {
 	if batch <= 0 {
 		batch = config.Default().ClickHouse.BatchSize
 	}
-	return &Store{conn: conn, database: cfg.Database, batchSize: batch}, nil
+	s := &Store{conn: conn, database: cfg.Database, batchSize: batch}
+	s.w = s.newWriters(groupcommit.Options{MaxRows: cfg.CommitRows, Wait: cfg.CommitWait})
+	return s, nil
 }
 
 func dial(cfg config.ClickHouse, database string) (driver.Conn, error) {

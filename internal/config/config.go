@@ -32,6 +32,7 @@ const DefaultFile = "runhook.yaml"
 type Config struct {
 	ClickHouse ClickHouse `koanf:"clickhouse"`
 	Temporal   Temporal   `koanf:"temporal"`
+	Worker     Worker     `koanf:"worker"`
 	Secrets    Secrets    `koanf:"secrets"`
 	Delivery   Delivery   `koanf:"delivery"`
 	Rules      Rules      `koanf:"rules"`
@@ -50,6 +51,12 @@ type ClickHouse struct {
 	DialTimeout time.Duration `koanf:"dial_timeout"`
 	// BatchSize caps the rows sent in one INSERT block.
 	BatchSize int `koanf:"batch_size"`
+	// CommitRows and CommitWait shape group commit: concurrent small writes
+	// of one table (delivery attempts and outcomes, claims, rule events,
+	// pauses, run webhooks) share one INSERT of at most CommitRows rows; an
+	// idle table's first write waits CommitWait for others to join.
+	CommitRows int           `koanf:"commit_rows"`
+	CommitWait time.Duration `koanf:"commit_wait"`
 }
 
 type Temporal struct {
@@ -57,6 +64,16 @@ type Temporal struct {
 	Namespace string `koanf:"namespace"`
 	TaskQueue string `koanf:"task_queue"`
 	UIURL     string `koanf:"ui_url"`
+}
+
+// Worker tunes the worker's Temporal pollers and concurrency.
+type Worker struct {
+	// Pollers is how many long polls each kind of task (workflow, activity)
+	// keeps open; fewer left fan-out waiting on dispatch (issue 12).
+	Pollers int `koanf:"pollers"`
+	// MaxActivities and MaxWorkflowTasks cap what one worker runs at once.
+	MaxActivities    int `koanf:"max_activities"`
+	MaxWorkflowTasks int `koanf:"max_workflow_tasks"`
 }
 
 type Secrets struct {
@@ -156,7 +173,10 @@ func Default() Config {
 			Username:    "default",
 			DialTimeout: 5 * time.Second,
 			BatchSize:   100_000,
+			CommitRows:  5000,
+			CommitWait:  2 * time.Millisecond,
 		},
+		Worker: Worker{Pollers: 8, MaxActivities: 512, MaxWorkflowTasks: 256},
 		Temporal: Temporal{
 			Address:   "127.0.0.1:7233",
 			Namespace: "default",
@@ -353,6 +373,21 @@ func (c Config) Validate() error {
 	}
 	if c.ClickHouse.BatchSize <= 0 {
 		bad("clickhouse.batch_size", "must be positive, got %d", c.ClickHouse.BatchSize)
+	}
+	if c.ClickHouse.CommitRows <= 0 {
+		bad("clickhouse.commit_rows", "must be positive, got %d", c.ClickHouse.CommitRows)
+	}
+	if c.ClickHouse.CommitWait < 0 || c.ClickHouse.CommitWait > time.Second {
+		bad("clickhouse.commit_wait", "must be between 0 and 1s, got %s", c.ClickHouse.CommitWait)
+	}
+	if c.Worker.Pollers < 2 {
+		bad("worker.pollers", "must be at least 2, got %d", c.Worker.Pollers)
+	}
+	if c.Worker.MaxActivities <= 0 {
+		bad("worker.max_activities", "must be positive, got %d", c.Worker.MaxActivities)
+	}
+	if c.Worker.MaxWorkflowTasks < 2 {
+		bad("worker.max_workflow_tasks", "must be at least 2, got %d", c.Worker.MaxWorkflowTasks)
 	}
 	if c.Rules.SettleLag < time.Second {
 		bad("rules.settle_lag", "must be at least 1s (server insertion time has whole seconds), got %s", c.Rules.SettleLag)

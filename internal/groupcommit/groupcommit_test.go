@@ -1,4 +1,4 @@
-package api
+package groupcommit
 
 import (
 	"context"
@@ -6,10 +6,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
-
-	"github.com/runhook/runhook/internal/runs"
 )
 
 // fakeInserts records each insert's size and blocks the first one until
@@ -21,7 +17,7 @@ type fakeInserts struct {
 	err     error
 }
 
-func (f *fakeInserts) insert(_ context.Context, rs []runs.Run) error {
+func (f *fakeInserts) insert(_ context.Context, rs []int) error {
 	f.mu.Lock()
 	first := len(f.sizes) == 0
 	f.sizes = append(f.sizes, len(rs))
@@ -38,16 +34,10 @@ func (f *fakeInserts) got() []int {
 	return append([]int(nil), f.sizes...)
 }
 
-func someRuns(n int) []runs.Run {
-	rs := make([]runs.Run, n)
-	for i := range rs {
-		rs[i].ID = uuid.New()
-	}
-	return rs
-}
+func someRuns(n int) []int { return make([]int, n) }
 
 // waitQueued waits until n requests wait behind the insert in flight.
-func waitQueued(t *testing.T, g *groupCommit, n int) {
+func waitQueued(t *testing.T, g *Writer[int], n int) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -64,14 +54,14 @@ func waitQueued(t *testing.T, g *groupCommit, n int) {
 	}
 }
 
-func TestGroupCommitJoinsRequestsThatWait(t *testing.T) {
+func TestWriterJoinsRequestsThatWait(t *testing.T) {
 	f := &fakeInserts{release: make(chan struct{})}
-	g := newGroupCommit(f.insert, 250)
+	g := New(f.insert, Options{MaxRows: 250})
 	var wg sync.WaitGroup
 	errs := make(chan error, 6)
 	call := func(n int) {
 		wg.Add(1)
-		go func() { defer wg.Done(); errs <- g.InsertRuns(context.Background(), someRuns(n)) }()
+		go func() { defer wg.Done(); errs <- g.Write(context.Background(), someRuns(n)) }()
 	}
 	call(100) // written at once, alone
 	waitQueued(t, g, 0)
@@ -102,16 +92,16 @@ func TestGroupCommitJoinsRequestsThatWait(t *testing.T) {
 	}
 }
 
-func TestGroupCommitGivesEveryRequestTheInsertsError(t *testing.T) {
+func TestWriterGivesEveryRequestTheInsertsError(t *testing.T) {
 	f := &fakeInserts{release: make(chan struct{}), err: errors.New("clickhouse is down")}
-	g := newGroupCommit(f.insert, 1000)
+	g := New(f.insert, Options{MaxRows: 1000})
 	close(f.release)
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := g.InsertRuns(context.Background(), someRuns(3)); err == nil || err.Error() != "clickhouse is down" {
+			if err := g.Write(context.Background(), someRuns(3)); err == nil || err.Error() != "clickhouse is down" {
 				t.Errorf("err %v, want the insert's", err)
 			}
 		}()
@@ -119,12 +109,12 @@ func TestGroupCommitGivesEveryRequestTheInsertsError(t *testing.T) {
 	wg.Wait()
 }
 
-func TestGroupCommitRequestGivesUp(t *testing.T) {
+func TestWriterRequestGivesUp(t *testing.T) {
 	f := &fakeInserts{release: make(chan struct{})}
-	g := newGroupCommit(f.insert, 1000)
+	g := New(f.insert, Options{MaxRows: 1000})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- g.InsertRuns(ctx, someRuns(1)) }()
+	go func() { done <- g.Write(ctx, someRuns(1)) }()
 	for len(f.got()) == 0 {
 		time.Sleep(time.Millisecond)
 	}
@@ -133,4 +123,34 @@ func TestGroupCommitRequestGivesUp(t *testing.T) {
 		t.Errorf("err %v, want context.Canceled", err)
 	}
 	close(f.release) // the flusher finishes and exits
+}
+
+// With a Wait, callers that arrive one after another within it share the
+// first write; reaching MaxRows cuts the wait short.
+func TestWriterWaitGroupsCallers(t *testing.T) {
+	f := &fakeInserts{release: make(chan struct{})}
+	close(f.release)
+	g := New(f.insert, Options{MaxRows: 10, Wait: time.Hour})
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := g.Write(context.Background(), someRuns(2)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait() // would take an hour if MaxRows did not end the wait
+	if got := f.got(); len(got) != 1 || got[0] != 10 {
+		t.Errorf("write sizes %v, want [10]", got)
+	}
+}
+
+func TestWriterNothingToWrite(t *testing.T) {
+	f := &fakeInserts{release: make(chan struct{})}
+	g := New(f.insert, Options{})
+	if err := g.Write(context.Background(), nil); err != nil || len(f.got()) != 0 {
+		t.Errorf("err %v, writes %v", err, f.got())
+	}
 }
