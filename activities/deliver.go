@@ -30,12 +30,19 @@ type DeliverInput struct {
 	// run: the URL is the one the run was created with, the body is the run
 	// itself, RuleID is clickhouse.RunWebhookRuleID and RunIDs is just the run.
 	RunWebhookOf uuid.UUID `json:",omitzero"`
+	// Record makes the attempt that ends the delivery (delivered, or failed
+	// with no retry left) write its outcome, so the workflow needs no
+	// RecordOutcome of its own. Delivery workflows started before this
+	// record the outcome themselves and leave it false.
+	Record bool `json:",omitempty"`
 }
 
 // DeliverResult is what a delivered POST came to.
 type DeliverResult struct {
 	StatusCode int
 	Bytes      int
+	// Recorded: the outcome is stored (Record was set).
+	Recorded bool `json:",omitempty"`
 }
 
 // Deliver makes one attempt. Its error's type is the delivery.Class, which the
@@ -53,11 +60,15 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	if attempt > 1 {
 		// A worker that died after the POST but before reporting it leaves a
 		// delivered attempt on record; sending again would deliver twice.
-		if prev, err := a.Store.Attempts(ctx, in.DeliveryID); err != nil {
+		// Attempts started before this activity was first scheduled belong to
+		// other deliveries, so the read is a range of the sort key.
+		since := activity.GetInfo(ctx).ScheduledTime.Add(-attemptClockSkew)
+		if prev, err := a.Store.AttemptsSince(ctx, in.RuleID, since, in.DeliveryID); err != nil {
 			return DeliverResult{}, err
 		} else if i := slices.IndexFunc(prev, func(p clickhouse.Attempt) bool { return p.Class == string(delivery.Delivered) }); i >= 0 {
 			log.Info("webhook already delivered by an earlier attempt", "attempt_delivered", prev[i].Attempt)
-			return DeliverResult{StatusCode: int(prev[i].StatusCode)}, nil
+			res := DeliverResult{StatusCode: int(prev[i].StatusCode)}
+			return a.delivered(ctx, in, res)
 		}
 	}
 	target, redacted, refused, err := a.openTarget(ctx, in)
@@ -76,7 +87,9 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		}
 	}
 	if refused != nil {
-		return DeliverResult{}, a.fail(ctx, log, in, redacted, attempt, *refused, started)
+		refused.Duration = time.Since(started)
+		a.recordAttempt(ctx, log, in, redacted, attempt, started, *refused)
+		return DeliverResult{}, a.failed(ctx, in, *refused)
 	}
 
 	body, err := a.body(ctx, in)
@@ -88,11 +101,62 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	})
 	a.recordAttempt(ctx, log, in, redacted, attempt, started, res)
 	if res.Class != delivery.Delivered {
-		return DeliverResult{}, failure(res)
+		return DeliverResult{}, a.failed(ctx, in, res)
 	}
 	log.Info("webhook delivered", "url", redacted, "status", res.StatusCode, "runs", len(in.RunIDs), "bytes", len(body),
 		"duration", res.Duration)
-	return DeliverResult{StatusCode: res.StatusCode, Bytes: len(body)}, nil
+	return a.delivered(ctx, in, DeliverResult{StatusCode: res.StatusCode, Bytes: len(body)})
+}
+
+// attemptClockSkew allows for the worker's clock running ahead of the
+// server's, which stamps ScheduledTime.
+const attemptClockSkew = time.Minute
+
+// delivered records a delivered outcome when the input asks for it. If that
+// write fails the activity fails and is retried, and the retry finds the
+// delivered attempt instead of sending again.
+func (a *Activities) delivered(ctx context.Context, in DeliverInput, res DeliverResult) (DeliverResult, error) {
+	if !in.Record {
+		return res, nil
+	}
+	if _, err := a.RecordOutcome(ctx, in.outcome(true, "")); err != nil {
+		return DeliverResult{}, err
+	}
+	res.Recorded = true
+	return res, nil
+}
+
+// failed is the error for a failed attempt; when no retry follows it and the
+// input asks for it, the outcome is recorded first and the error carries
+// the OutcomeResult, so the workflow knows it need not record it.
+func (a *Activities) failed(ctx context.Context, in DeliverInput, res delivery.Result) error {
+	err := failure(res, nil)
+	if !in.Record || !lastAttempt(ctx, res.Class) {
+		return err
+	}
+	recorded, rerr := a.RecordOutcome(ctx, in.outcome(false, err.Error()))
+	if rerr != nil {
+		// Unrecorded: the workflow records the failure from this error.
+		a.log().Error("record outcome", "delivery_id", in.DeliveryID, "error", rerr)
+		return err
+	}
+	recorded.Recorded = true
+	return failure(res, &recorded)
+}
+
+// lastAttempt says whether Temporal will not retry an attempt that failed
+// with class c.
+func lastAttempt(ctx context.Context, c delivery.Class) bool {
+	if !c.Retryable() {
+		return true
+	}
+	info := activity.GetInfo(ctx)
+	return info.RetryPolicy != nil && info.RetryPolicy.MaximumAttempts > 0 && info.Attempt >= info.RetryPolicy.MaximumAttempts
+}
+
+func (in DeliverInput) outcome(delivered bool, reason string) OutcomeInput {
+	return OutcomeInput{DeliveryID: in.DeliveryID, RuleID: in.RuleID, WebhookIndex: in.WebhookIndex,
+		RunIDs: in.RunIDs, Delivered: delivered, Reason: reason}
 }
 
 // openTarget loads and opens the delivery's webhook: the rule's webhook at
@@ -166,22 +230,19 @@ func (a *Activities) payload(ctx context.Context, ruleID uuid.UUID, start, end t
 	return p, nil
 }
 
-func (a *Activities) fail(ctx context.Context, log *slog.Logger, in DeliverInput, redacted string, attempt int32, res delivery.Result, started time.Time) error {
-	res.Duration = time.Since(started)
-	a.recordAttempt(ctx, log, in, redacted, attempt, started, res)
-	return failure(res)
-}
-
 // failure is the activity error for a failed attempt: the class as its type
-// (so NonRetryableErrorTypes applies) and the redacted reason as its message.
-func failure(res delivery.Result) error {
+// (so NonRetryableErrorTypes applies) and the redacted reason as its
+// message; its details are the recorded outcome, when it was recorded.
+func failure(res delivery.Result, recorded *OutcomeResult) error {
 	msg := string(res.Class)
 	if res.Err != "" {
 		msg += ": " + res.Err
 	}
-	return temporal.NewApplicationErrorWithOptions(msg, string(res.Class), temporal.ApplicationErrorOptions{
-		NonRetryable: !res.Class.Retryable(),
-	})
+	opts := temporal.ApplicationErrorOptions{NonRetryable: !res.Class.Retryable()}
+	if recorded != nil {
+		opts.Details = []any{*recorded}
+	}
+	return temporal.NewApplicationErrorWithOptions(msg, string(res.Class), opts)
 }
 
 func (a *Activities) recordAttempt(ctx context.Context, log *slog.Logger, in DeliverInput, redacted string, attempt int32, started time.Time, res delivery.Result) {
@@ -219,6 +280,9 @@ type OutcomeInput struct {
 type OutcomeResult struct {
 	Paused              bool
 	ConsecutiveFailures int
+	// Recorded is set on the details of a failed Deliver that stored its
+	// outcome itself.
+	Recorded bool `json:",omitempty"`
 }
 
 // RecordOutcome stores delivered/failed for every run of the delivery and

@@ -80,20 +80,76 @@ func (a *Activities) LoadRule(ctx context.Context, in RuleInput) (RuleInfo, erro
 	if err != nil || !ok {
 		return RuleInfo{}, err
 	}
+	return a.ruleInfo(ctx, in.RuleID, spec, stored)
+}
+
+func (a *Activities) ruleInfo(ctx context.Context, id uuid.UUID, spec rules.Spec, stored clickhouse.StoredRule) (RuleInfo, error) {
 	info := RuleInfo{
 		Found: true, Name: stored.Name, Start: ruleStart(spec, stored),
 		Require: spec.Feedback.Require, OnTimeout: spec.Feedback.OnTimeout, MaxRuns: spec.MaxRunsPerDelivery,
 		Windows: a.Windows, Delivery: a.Delivery,
 	}
+	var err error
 	if info.Wait, err = spec.FeedbackWait(); err != nil {
-		return RuleInfo{}, fmt.Errorf("rule %s: %w", in.RuleID, err)
+		return RuleInfo{}, fmt.Errorf("rule %s: %w", id, err)
 	}
-	if p, ok, err := a.Store.LatestPause(ctx, in.RuleID); err != nil {
+	if p, ok, err := a.Store.LatestPause(ctx, id); err != nil {
 		return RuleInfo{}, err
 	} else if ok && p.Paused {
 		info.Paused, info.PauseReason = true, p.Reason
 	}
 	return info, nil
+}
+
+// BeginTickInput starts a tick.
+type BeginTickInput struct {
+	RuleID uuid.UUID
+	// Watermark is the last tick's; zero starts at the rule's start.
+	Watermark time.Time
+	// OwnerPrefix names the tick in claims: ClaimOwner(OwnerPrefix, after, page).
+	OwnerPrefix string
+}
+
+// TickStart is everything a tick needs before it hands runs on: the rule,
+// its oldest pending backfill, and the first page of the window after the
+// watermark (not read when the rule is missing or paused).
+type TickStart struct {
+	Rule     RuleInfo
+	Backfill BackfillState
+	// After is where the first window starts: the watermark, or the rule's start.
+	After time.Time
+	Page  MatchResult
+}
+
+// ClaimOwner names one page of a tick's window in rule_claims: a retried
+// match with the same owner gets the same runs back.
+func ClaimOwner(prefix string, after time.Time, page int) string {
+	return fmt.Sprintf("%s/%s/p%d", prefix, after.Format(time.RFC3339), page)
+}
+
+// BeginTick is a tick's one activity when there is nothing to hand on: it
+// reads the rule, its pause, its pending backfill and ClickHouse's clock,
+// and matches and claims the first page of the next window, so an idle tick
+// costs one activity, not three.
+func (a *Activities) BeginTick(ctx context.Context, in BeginTickInput) (TickStart, error) {
+	spec, stored, ok, err := a.loadSpec(ctx, in.RuleID)
+	if err != nil || !ok {
+		return TickStart{}, err
+	}
+	var out TickStart
+	if out.Rule, err = a.ruleInfo(ctx, in.RuleID, spec, stored); err != nil || out.Rule.Paused {
+		return out, err
+	}
+	if out.Backfill, err = a.NextBackfill(ctx, RuleInput{RuleID: in.RuleID}); err != nil {
+		return TickStart{}, err
+	}
+	out.After = in.Watermark
+	if out.After.IsZero() {
+		out.After = out.Rule.Start
+	}
+	out.Page, err = a.matchWindow(ctx, spec, stored, MatchInput{RuleID: in.RuleID, After: out.After,
+		Owner: ClaimOwner(in.OwnerPrefix, out.After, 0)})
+	return out, err
 }
 
 // MatchInput asks for one page of one window of a rule.
@@ -125,12 +181,16 @@ func (a *Activities) MatchWindow(ctx context.Context, in MatchInput) (MatchResul
 	if err != nil {
 		return MatchResult{}, err
 	}
+	if !ok {
+		return MatchResult{After: in.After, UpTo: in.After, CaughtUp: true}, nil
+	}
+	return a.matchWindow(ctx, spec, stored, in)
+}
+
+func (a *Activities) matchWindow(ctx context.Context, spec rules.Spec, stored clickhouse.StoredRule, in MatchInput) (MatchResult, error) {
+	var err error
 	res := MatchResult{After: in.After, UpTo: in.UpTo}
 	read := clickhouse.Window{After: in.After, UpTo: in.UpTo}
-	if !ok {
-		res.UpTo, res.CaughtUp = in.After, true
-		return res, nil
-	}
 	if res.UpTo.IsZero() {
 		now, err := a.Store.ServerNow(ctx)
 		if err != nil {

@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,9 +35,9 @@ type DeliverRunsResult struct {
 }
 
 // DeliverRuns sends every batch of the runs to every webhook of the rule, one
-// child Delivery workflow each, so each POST has its own history and ID
-// (<this workflow's ID>/b<batch>/w<webhook>) in the Temporal UI. The child's
-// ID is the webhook-id receivers see.
+// Deliver activity each, all at once. Each POST's delivery ID,
+// <this workflow's ID>/b<batch>/w<webhook>, is the webhook-id receivers see,
+// and shows as the activity's input in the Temporal UI.
 func DeliverRuns(ctx workflow.Context, in DeliverRunsInput) (DeliverRunsResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
@@ -77,22 +76,17 @@ func DeliverRuns(ctx workflow.Context, in DeliverRunsInput) (DeliverRunsResult, 
 		}
 	}
 
-	var children []workflow.ChildWorkflowFuture
+	id := workflow.GetInfo(ctx).WorkflowExecution.ID
+	var deliveries []DeliveryInput
 	for b, batch := range plan.Batches {
 		for _, w := range plan.Webhooks {
-			id := fmt.Sprintf("%s/b%d/w%d", workflow.GetInfo(ctx).WorkflowExecution.ID, b, w)
-			childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: id, Memo: memo(in.RuleName)})
-			children = append(children, workflow.ExecuteChildWorkflow(childCtx, Delivery, DeliveryInput{
-				DeliveryID: id, RuleID: in.RuleID, WebhookIndex: w, WindowStart: in.WindowStart, WindowEnd: in.WindowEnd,
-				RunIDs: batch, Retry: in.Retry, HTTPTimeout: in.HTTPTimeout,
-			}))
+			deliveries = append(deliveries, DeliveryInput{
+				DeliveryID: BatchDeliveryID(id, b, w), RuleID: in.RuleID, WebhookIndex: w,
+				WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: batch, Retry: in.Retry, HTTPTimeout: in.HTTPTimeout,
+			})
 		}
 	}
-	for _, child := range children {
-		var r DeliveryResult
-		if err := child.Get(ctx, &r); err != nil {
-			return result, err
-		}
+	count := func(r DeliveryResult) {
 		result.Deliveries++
 		if r.Delivered {
 			result.Delivered++
@@ -100,6 +94,37 @@ func DeliverRuns(ctx workflow.Context, in DeliverRunsInput) (DeliverRunsResult, 
 			result.Failed++
 		}
 		result.Paused = result.Paused || r.Paused
+	}
+
+	if workflow.GetVersion(ctx, deliverActivitiesChange, workflow.DefaultVersion, deliverActivitiesVersion) == workflow.DefaultVersion {
+		// Started before the change: a child Delivery workflow per POST.
+		var children []workflow.ChildWorkflowFuture
+		for _, d := range deliveries {
+			childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: d.DeliveryID, Memo: memo(in.RuleName)})
+			children = append(children, workflow.ExecuteChildWorkflow(childCtx, Delivery, d))
+		}
+		for _, child := range children {
+			var r DeliveryResult
+			if err := child.Get(ctx, &r); err != nil {
+				return result, err
+			}
+			count(r)
+		}
+		return result, nil
+	}
+
+	// Every POST at once, each a Deliver activity that retries by the
+	// delivery rules and records its own outcome.
+	futures := make([]workflow.Future, len(deliveries))
+	for i, d := range deliveries {
+		futures[i] = startDelivery(ctx, d)
+	}
+	for i, d := range deliveries {
+		r, err := endDelivery(ctx, d, futures[i])
+		if err != nil {
+			return result, err
+		}
+		count(r)
 	}
 	return result, nil
 }

@@ -67,27 +67,14 @@ func DeliveryRetryPolicy(r RetrySettings) *temporal.RetryPolicy {
 	}
 }
 
-// Delivery posts one batch and records the outcome for each of its runs.
+// Delivery posts one batch and records the outcome for each of its runs. It
+// is the one-child-workflow-per-POST shape that DeliverRuns and RunWebhook
+// used before deliverActivitiesVersion; it stays registered so that those
+// in flight at an upgrade finish.
 func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
-	httpTimeout := in.HTTPTimeout
-	if httpTimeout <= 0 {
-		httpTimeout = 5 * time.Second
-	}
-	deliverCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		// Longer than the HTTP timeout, so a slow receiver ends as the
-		// activity's own non-retryable timeout, never as a Temporal timeout
-		// that Temporal would retry.
-		StartToCloseTimeout: httpTimeout + 30*time.Second,
-		RetryPolicy:         DeliveryRetryPolicy(in.Retry),
-	})
-	recordCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
-	})
-
 	var a *activities.Activities
 	var sent activities.DeliverResult
-	err := workflow.ExecuteActivity(deliverCtx, a.Deliver, activities.DeliverInput{
+	err := workflow.ExecuteActivity(deliverOptions(ctx, in), a.Deliver, activities.DeliverInput{
 		DeliveryID: in.DeliveryID, RuleID: in.RuleID, WebhookIndex: in.WebhookIndex,
 		WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: in.RunIDs, RunWebhookOf: in.RunWebhookOf,
 	}).Get(ctx, &sent)
@@ -97,16 +84,88 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	if err != nil {
 		result.Class, reason = failure(err)
 	}
+	paused, err := recordOutcome(ctx, in, result.Delivered, reason)
+	result.Paused = paused
+	return result, err
+}
 
-	var recorded activities.OutcomeResult
-	if err := workflow.ExecuteActivity(recordCtx, a.RecordOutcome, activities.OutcomeInput{
+// deliverActivitiesVersion marks workflows that run each POST as a Deliver
+// activity of their own, which records its outcome, instead of a child
+// Delivery workflow: a POST then costs one activity rather than a workflow
+// execution, two activities and their history (issue 12).
+const (
+	deliverActivitiesChange  = "deliver-activities"
+	deliverActivitiesVersion = 1
+)
+
+// startDelivery schedules one POST as a Deliver activity whose retry policy
+// is the delivery rules; endDelivery waits for it.
+func startDelivery(ctx workflow.Context, in DeliveryInput) workflow.Future {
+	var a *activities.Activities
+	return workflow.ExecuteActivity(deliverOptions(ctx, in), a.Deliver, activities.DeliverInput{
 		DeliveryID: in.DeliveryID, RuleID: in.RuleID, WebhookIndex: in.WebhookIndex,
-		RunIDs: in.RunIDs, Delivered: result.Delivered, Reason: reason,
-	}).Get(ctx, &recorded); err != nil {
-		return result, err
+		WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: in.RunIDs, RunWebhookOf: in.RunWebhookOf,
+		Record: true,
+	})
+}
+
+// endDelivery reads how a POST started by startDelivery ended. The attempt
+// that ended it has recorded the outcome; only what no attempt could record
+// (an activity timed out, or storage failed on its last attempt) is recorded
+// here.
+func endDelivery(ctx workflow.Context, in DeliveryInput, f workflow.Future) (DeliveryResult, error) {
+	var sent activities.DeliverResult
+	err := f.Get(ctx, &sent)
+	result := DeliveryResult{Delivered: err == nil, Class: string(delivery.Delivered), StatusCode: sent.StatusCode, Runs: len(in.RunIDs)}
+	if err == nil && sent.Recorded {
+		return result, nil
 	}
-	result.Paused = recorded.Paused
-	return result, nil
+	reason := ""
+	if err != nil {
+		result.Class, reason = failure(err)
+		var appErr *temporal.ApplicationError
+		var recorded activities.OutcomeResult
+		if errors.As(err, &appErr) && appErr.HasDetails() && appErr.Details(&recorded) == nil && recorded.Recorded {
+			result.Paused = recorded.Paused
+			return result, nil
+		}
+	}
+	paused, err := recordOutcome(ctx, in, result.Delivered, reason)
+	result.Paused = paused
+	return result, err
+}
+
+func deliverOptions(ctx workflow.Context, in DeliveryInput) workflow.Context {
+	httpTimeout := in.HTTPTimeout
+	if httpTimeout <= 0 {
+		httpTimeout = 5 * time.Second
+	}
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		// Longer than the HTTP timeout, so a slow receiver ends as the
+		// activity's own non-retryable timeout, never as a Temporal timeout
+		// that Temporal would retry.
+		StartToCloseTimeout: httpTimeout + 30*time.Second,
+		RetryPolicy:         DeliveryRetryPolicy(in.Retry),
+	})
+}
+
+func recordOutcome(ctx workflow.Context, in DeliveryInput, delivered bool, reason string) (paused bool, err error) {
+	var a *activities.Activities
+	var recorded activities.OutcomeResult
+	err = workflow.ExecuteActivity(storageOptions(ctx), a.RecordOutcome, activities.OutcomeInput{
+		DeliveryID: in.DeliveryID, RuleID: in.RuleID, WebhookIndex: in.WebhookIndex,
+		RunIDs: in.RunIDs, Delivered: delivered, Reason: reason,
+	}).Get(ctx, &recorded)
+	return recorded.Paused, err
+}
+
+// storageOptions are for short ClickHouse reads and writes: a dead worker's
+// task is retried soon, and storage trouble is retried until it passes.
+func storageOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
+	})
 }
 
 // failure reads the class and the (already redacted) reason of the last attempt.

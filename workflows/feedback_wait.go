@@ -74,7 +74,7 @@ func FeedbackWait(ctx workflow.Context, in WaitInput) (WaitResult, error) {
 	pending := in.RunIDs
 	var deliveries []workflow.ChildWorkflowFuture
 	deliver := func(runIDs []uuid.UUID) {
-		childID := fmt.Sprintf("%s/d%d-%d", id, in.Round, len(deliveries))
+		childID := readyID(id, in.Round, len(deliveries))
 		childCtx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID: childID, Memo: memo(in.RuleName),
 		})

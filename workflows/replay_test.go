@@ -31,6 +31,13 @@ func TestReplayCapturedHistories(t *testing.T) {
 		{"testdata/run_webhook_signal.history.json", "run-webhook/2efbebe0-5410-4db2-8d0e-1f63aa5bc21c"},
 		{"testdata/run_webhook_delivery.history.json", "run-webhook/2efbebe0-5410-4db2-8d0e-1f63aa5bc21c/delivery"},
 		{"testdata/run_webhook_gave_up.history.json", "run-webhook/2bdaff14-3634-4d12-bb4d-b5f25356f2af"},
+		// Since deliver-activities: each POST a Deliver activity that records its
+		// own outcome. 3 batches to 2 webhooks; a failure recorded by its last
+		// attempt; a run webhook signalled and posted; one whose POST failed.
+		{"testdata/deliver_runs_activities.history.json", "deliver-f73b2313-4a47-4acc-993f-42c7ecbecf2f"},
+		{"testdata/deliver_runs_activities_paused.history.json", "deliver-1-412749ca-ece6-4a15-a3e5-3e902b64e238"},
+		{"testdata/run_webhook_activity.history.json", "run-webhook/3ccd7c4d-b72b-4dce-9c2e-bd46a72b36c6"},
+		{"testdata/run_webhook_activity_failed.history.json", "run-webhook/c9ba369f-f79b-4457-92c3-866720c51326"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			f, err := os.Open(tc.file)

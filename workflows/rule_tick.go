@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -38,23 +37,39 @@ type TickResult struct {
 // to delivery (or to a feedback wait), then works on the oldest pending
 // backfill. The watermark advances only past windows whose runs were handed
 // on: a child workflow that has started is durable.
+//
+// A tick that finds nothing costs one workflow task and one local activity,
+// BeginTick, which reads the rule, its pause and backfill and the first page
+// of its window at once.
 func RuleTick(ctx workflow.Context, in TickInput) (TickResult, error) {
+	if workflow.GetVersion(ctx, beginTickChange, workflow.DefaultVersion, beginTickVersion) == workflow.DefaultVersion {
+		return ruleTickThreeActivities(ctx, in)
+	}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second, // short ClickHouse reads: a dead worker's task is retried soon
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
 	})
 	var a *activities.Activities
-
-	var rule activities.RuleInfo
-	if err := workflow.ExecuteActivity(ctx, a.LoadRule, activities.RuleInput{RuleID: in.RuleID}).Get(ctx, &rule); err != nil {
+	last, err := lastTick(ctx)
+	if err != nil {
 		return TickResult{}, err
 	}
-	var last TickResult
-	if workflow.HasLastCompletionResult(ctx) {
-		if err := workflow.GetLastCompletionResult(ctx, &last); err != nil {
-			return TickResult{}, err
-		}
+	info := workflow.GetInfo(ctx)
+
+	// Local: its result is one marker in the tick's history, and a retry of
+	// the workflow task that ran it re-runs it harmlessly (reads, and claims
+	// that hand the same owner the same runs).
+	var begun activities.TickStart
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
+	})
+	if err := workflow.ExecuteLocalActivity(lctx, a.BeginTick, activities.BeginTickInput{
+		RuleID: in.RuleID, Watermark: last.Watermark, OwnerPrefix: ownerPrefix(info),
+	}).Get(ctx, &begun); err != nil {
+		return TickResult{}, err
 	}
+	rule := begun.Rule
 	result := TickResult{Watermark: last.Watermark}
 	if result.Watermark.IsZero() {
 		result.Watermark = rule.Start
@@ -69,9 +84,73 @@ func RuleTick(ctx workflow.Context, in TickInput) (TickResult, error) {
 		return result, nil
 	}
 
+	t := tick{rule: rule, ruleID: in.RuleID, info: info}
+	first := &begun.Page
+	for result.Windows < rule.Windows.MaxWindowsPerTick {
+		w, err := t.window(ctx, result.Watermark, time.Time{}, "", first)
+		if err != nil {
+			return result, err
+		}
+		first = nil
+		result.Watermark, result.Matched = w.UpTo, result.Matched+w.matched
+		result.Windows++
+		if w.CaughtUp {
+			break
+		}
+	}
+	return result, t.backfill(ctx, begun.Backfill, &result)
+}
+
+// beginTickVersion marks ticks that start with BeginTick; ticks before it
+// ran LoadRule, MatchWindow and NextBackfill as three activities.
+const (
+	beginTickChange  = "begin-tick"
+	beginTickVersion = 1
+)
+
+func lastTick(ctx workflow.Context) (TickResult, error) {
+	var last TickResult
+	if workflow.HasLastCompletionResult(ctx) {
+		if err := workflow.GetLastCompletionResult(ctx, &last); err != nil {
+			return TickResult{}, err
+		}
+	}
+	return last, nil
+}
+
+// ruleTickThreeActivities is RuleTick before beginTickVersion, kept for the
+// ticks in flight at an upgrade.
+func ruleTickThreeActivities(ctx workflow.Context, in TickInput) (TickResult, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
+	})
+	var a *activities.Activities
+
+	var rule activities.RuleInfo
+	if err := workflow.ExecuteActivity(ctx, a.LoadRule, activities.RuleInput{RuleID: in.RuleID}).Get(ctx, &rule); err != nil {
+		return TickResult{}, err
+	}
+	last, err := lastTick(ctx)
+	if err != nil {
+		return TickResult{}, err
+	}
+	result := TickResult{Watermark: last.Watermark}
+	if result.Watermark.IsZero() {
+		result.Watermark = rule.Start
+	}
+	switch {
+	case !rule.Found:
+		result.Missing = true
+		return result, nil
+	case rule.Paused:
+		result.Paused = true
+		return result, nil
+	}
+
 	t := tick{rule: rule, ruleID: in.RuleID, info: workflow.GetInfo(ctx)}
 	for result.Windows < rule.Windows.MaxWindowsPerTick {
-		w, err := t.window(ctx, result.Watermark, time.Time{}, "")
+		w, err := t.window(ctx, result.Watermark, time.Time{}, "", nil)
 		if err != nil {
 			return result, err
 		}
@@ -86,26 +165,33 @@ func RuleTick(ctx workflow.Context, in TickInput) (TickResult, error) {
 	if err := workflow.ExecuteActivity(ctx, a.NextBackfill, activities.RuleInput{RuleID: in.RuleID}).Get(ctx, &bf); err != nil {
 		return result, err
 	}
-	for bf.Found && bf.DoneUpTo.Before(bf.To) && result.Windows < 2*rule.Windows.MaxWindowsPerTick {
-		upTo := bf.DoneUpTo.Add(rule.Windows.MaxWindow)
+	return result, t.backfill(ctx, bf, &result)
+}
+
+// backfill works on the rule's oldest pending backfill, within the tick's
+// budget of windows.
+func (t tick) backfill(ctx workflow.Context, bf activities.BackfillState, result *TickResult) error {
+	var a *activities.Activities
+	for bf.Found && bf.DoneUpTo.Before(bf.To) && result.Windows < 2*t.rule.Windows.MaxWindowsPerTick {
+		upTo := bf.DoneUpTo.Add(t.rule.Windows.MaxWindow)
 		if upTo.After(bf.To) {
 			upTo = bf.To
 		}
-		w, err := t.window(ctx, bf.DoneUpTo, upTo, "backfill-"+bf.ID)
+		w, err := t.window(ctx, bf.DoneUpTo, upTo, "backfill-"+bf.ID, nil)
 		if err != nil {
-			return result, err
+			return err
 		}
 		if err := workflow.ExecuteActivity(ctx, a.AdvanceBackfill, activities.AdvanceInput{
-			RuleID: in.RuleID, ID: bf.ID, DoneUpTo: upTo,
+			RuleID: t.ruleID, ID: bf.ID, DoneUpTo: upTo,
 		}).Get(ctx, nil); err != nil {
-			return result, err
+			return err
 		}
 		bf.DoneUpTo = upTo
 		result.Backfill, result.BackfillDoneUpTo = bf.ID, upTo
 		result.Matched += w.matched
 		result.Windows++
 	}
-	return result, nil
+	return nil
 }
 
 type tick struct {
@@ -120,15 +206,17 @@ type handed struct {
 }
 
 // window claims every page of one window and hands each page on. upTo zero
-// lets the first page cut the window at the server's clock.
-func (t tick) window(ctx workflow.Context, after, upTo time.Time, kind string) (handed, error) {
+// lets the first page cut the window at the server's clock. first, when
+// set, is the window's first page, already matched and claimed.
+func (t tick) window(ctx workflow.Context, after, upTo time.Time, kind string, first *activities.MatchResult) (handed, error) {
 	var a *activities.Activities
 	var out handed
 	for page := 0; ; page++ {
 		var m activities.MatchResult
-		owner := fmt.Sprintf("%s/%s/%s/p%d", t.info.WorkflowExecution.ID, t.info.WorkflowExecution.RunID, after.Format(time.RFC3339), page)
-		if err := workflow.ExecuteActivity(ctx, a.MatchWindow, activities.MatchInput{
-			RuleID: t.ruleID, After: after, UpTo: upTo, Owner: owner,
+		if page == 0 && first != nil {
+			m = *first
+		} else if err := workflow.ExecuteActivity(ctx, a.MatchWindow, activities.MatchInput{
+			RuleID: t.ruleID, After: after, UpTo: upTo, Owner: claimOwner(t.info, after, page),
 		}).Get(ctx, &m); err != nil {
 			return out, err
 		}
@@ -151,10 +239,7 @@ func (t tick) window(ctx workflow.Context, after, upTo time.Time, kind string) (
 // handOn starts the page's delivery (or its feedback wait) as a child that
 // outlives the tick, and returns once it has started.
 func (t tick) handOn(ctx workflow.Context, m activities.MatchResult, kind string, page int) error {
-	id := fmt.Sprintf("rule-%s/%s/p%d", t.ruleID, m.UpTo.UTC().Format(time.RFC3339), page)
-	if kind != "" {
-		id = fmt.Sprintf("rule-%s/%s/%s/p%d", t.ruleID, kind, m.UpTo.UTC().Format(time.RFC3339), page)
-	}
+	id := pageID(t.ruleID, kind, m.UpTo, page)
 	opts := workflow.ChildWorkflowOptions{
 		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		Memo:              memo(t.rule.Name),
@@ -162,7 +247,7 @@ func (t tick) handOn(ctx workflow.Context, m activities.MatchResult, kind string
 	retry := RetrySettings{InitialInterval: t.rule.Delivery.InitialInterval, BackoffCoefficient: t.rule.Delivery.BackoffCoefficient}
 	var child workflow.ChildWorkflowFuture
 	if len(t.rule.Require) > 0 {
-		opts.WorkflowID = id + "/wait"
+		opts.WorkflowID = waitID(id)
 		child = workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, opts), FeedbackWait, WaitInput{
 			RuleID: t.ruleID, RuleName: t.rule.Name, WindowStart: m.After, WindowEnd: m.UpTo, RunIDs: m.RunIDs,
 			Require: t.rule.Require, Wait: t.rule.Wait, OnTimeout: t.rule.OnTimeout,

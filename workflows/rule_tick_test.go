@@ -24,6 +24,7 @@ type tickRecorder struct {
 	waits    []workflows.WaitInput
 	delivers []workflows.DeliverRunsInput
 	advances []activities.AdvanceInput
+	begins   int
 }
 
 // tickEnv mocks a tick's activities: windows returns the MatchResult for the
@@ -36,15 +37,34 @@ func tickEnv(t *testing.T, rule activities.RuleInfo, windows func(n int, in acti
 	var a *activities.Activities
 	env.RegisterWorkflow(workflows.DeliverRuns)
 	env.RegisterWorkflow(workflows.FeedbackWait)
-	env.OnActivity(a.LoadRule, mock.Anything, mock.Anything).Return(rule, nil)
+	match := func(in activities.MatchInput) activities.MatchResult {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		rec.matches = append(rec.matches, in)
+		return windows(len(rec.matches)-1, in)
+	}
+	// BeginTick is LoadRule, NextBackfill and the first MatchWindow in one.
+	env.OnActivity(a.BeginTick, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.BeginTickInput) (activities.TickStart, error) {
+			rec.mu.Lock()
+			rec.begins++
+			rec.mu.Unlock()
+			out := activities.TickStart{Rule: rule}
+			if !rule.Found || rule.Paused {
+				return out, nil
+			}
+			out.Backfill, out.After = backfill, in.Watermark
+			if out.After.IsZero() {
+				out.After = rule.Start
+			}
+			out.Page = match(activities.MatchInput{RuleID: in.RuleID, After: out.After,
+				Owner: activities.ClaimOwner(in.OwnerPrefix, out.After, 0)})
+			return out, nil
+		})
 	env.OnActivity(a.MatchWindow, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.MatchInput) (activities.MatchResult, error) {
-			rec.mu.Lock()
-			defer rec.mu.Unlock()
-			rec.matches = append(rec.matches, in)
-			return windows(len(rec.matches)-1, in), nil
-		})
-	env.OnActivity(a.NextBackfill, mock.Anything, mock.Anything).Return(backfill, nil)
+			return match(in), nil
+		}).Maybe()
 	env.OnActivity(a.AdvanceBackfill, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.AdvanceInput) error {
 			rec.mu.Lock()
@@ -116,6 +136,22 @@ func TestRuleTickHandsOnPagesAndAdvancesTheWatermark(t *testing.T) {
 	}
 	if len(rec.delivers) != 2 || len(rec.delivers[0].RunIDs) != 2 || len(rec.delivers[1].RunIDs) != 1 {
 		t.Fatalf("deliveries %+v", rec.delivers)
+	}
+	if rec.begins != 1 {
+		t.Errorf("%d BeginTick calls, want 1", rec.begins)
+	}
+}
+
+// A tick that finds nothing runs BeginTick alone: one local activity in one
+// workflow task.
+func TestRuleTickIdleIsOneActivity(t *testing.T) {
+	env, rec := tickEnv(t, ruleInfo(), func(_ int, in activities.MatchInput) activities.MatchResult {
+		return activities.MatchResult{After: in.After, UpTo: in.After.Add(time.Minute), CaughtUp: true}
+	}, activities.BackfillState{})
+	env.ExecuteWorkflow(workflows.RuleTick, workflows.TickInput{RuleID: uuid.New()})
+	res := tickResult(t, env)
+	if rec.begins != 1 || len(rec.matches) != 1 || len(rec.delivers)+len(rec.waits)+len(rec.advances) != 0 || res.Windows != 1 {
+		t.Errorf("%d begins, %d matches, result %+v", rec.begins, len(rec.matches), res)
 	}
 }
 

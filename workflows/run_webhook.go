@@ -17,10 +17,6 @@ import (
 // what ClickHouse says.
 const RunEndedSignal = "run-ended"
 
-// RunWebhookID is the workflow ID of a run's webhook. There is one per run,
-// so a second start for the same run starts nothing.
-func RunWebhookID(runID uuid.UUID) string { return "run-webhook/" + runID.String() }
-
 // RunWebhookInput names the run whose completion is posted to the webhook it
 // was created with; the URL stays sealed in ClickHouse.
 type RunWebhookInput struct {
@@ -57,8 +53,8 @@ const (
 )
 
 // RunWebhook waits for a run to end, then sends it once to the webhook it was
-// created with, through the same Delivery workflow, activity and retry rules
-// as rule webhooks. It is started before the run is written, so it finds the
+// created with, through the same Deliver activity and retry rules as rule
+// webhooks. It is started before the run is written, so it finds the
 // run ended even if the API dies between writing and signalling.
 func RunWebhook(ctx workflow.Context, in RunWebhookInput) (RunWebhookResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -107,13 +103,19 @@ func RunWebhook(ctx workflow.Context, in RunWebhookInput) (RunWebhookResult, err
 		delay = min(2*delay, maxRunCheck)
 	}
 
-	childID := id + "/delivery" // also the webhook-id, stable across retries
+	d := DeliveryInput{
+		DeliveryID: RunWebhookDeliveryID(in.RunID), RuleID: clickhouse.RunWebhookRuleID, RunIDs: []uuid.UUID{in.RunID},
+		Retry: in.Retry, HTTPTimeout: in.HTTPTimeout, RunWebhookOf: in.RunID,
+	}
 	var res DeliveryResult
-	err := workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: childID}),
-		Delivery, DeliveryInput{
-			DeliveryID: childID, RuleID: clickhouse.RunWebhookRuleID, RunIDs: []uuid.UUID{in.RunID},
-			Retry: in.Retry, HTTPTimeout: in.HTTPTimeout, RunWebhookOf: in.RunID,
-		}).Get(ctx, &res)
+	var err error
+	if workflow.GetVersion(ctx, deliverActivitiesChange, workflow.DefaultVersion, deliverActivitiesVersion) == workflow.DefaultVersion {
+		// Started before the change: a child Delivery workflow under the delivery ID.
+		err = workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: d.DeliveryID}),
+			Delivery, d).Get(ctx, &res)
+	} else {
+		res, err = endDelivery(ctx, d, startDelivery(ctx, d))
+	}
 	if err != nil {
 		return RunWebhookResult{}, err
 	}

@@ -1,13 +1,16 @@
-// Command delivery measures webhook delivery through Temporal (one Delivery
-// workflow per POST: Deliver and RecordOutcome activities, attempts and
-// outcomes written to ClickHouse) against a bare Go HTTP client posting the
-// same payloads to the same loopback receiver, and prints both with the ratio.
+// Command delivery measures webhook delivery through Temporal as the worker
+// runs it (one DeliverRuns workflow, a Deliver activity per POST that builds
+// the payload, sends it and records attempt and outcome) beside the floor of
+// the same Temporal server and worker (one workflow fanning out as many no-op
+// activities) and a bare Go HTTP client posting the same payloads to the same
+// loopback receiver, and prints the ratios.
 package main
 
 import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -15,9 +18,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"os"
 	"runtime"
+	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -25,16 +29,15 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/runhook/runhook/activities"
+	"github.com/runhook/runhook/bench/internal/floor"
 	"github.com/runhook/runhook/bench/internal/report"
 	"github.com/runhook/runhook/bench/internal/rig"
+	"github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/delivery"
-	"github.com/runhook/runhook/internal/netguard"
 	"github.com/runhook/runhook/internal/payload"
 	"github.com/runhook/runhook/internal/runs"
-	"github.com/runhook/runhook/internal/secrets"
 	"github.com/runhook/runhook/internal/temporal"
 	"github.com/runhook/runhook/workflows"
 )
@@ -102,7 +105,13 @@ func run(posts, perPost, concurrency int, out *report.Doc) error {
 
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	box, _ := secrets.New(key)
+	cfg.Secrets.Key = base64.StdEncoding.EncodeToString(key)
+	cfg.Delivery.AllowCIDRs = []string{"127.0.0.0/8"}
+	cfg.Delivery.MaxRunsPerDelivery = perPost
+	box, err := app.Secrets(cfg.Secrets)
+	if err != nil {
+		return err
+	}
 	rule := uuid.New()
 	target := delivery.Target{URL: rcv.URL + "/hook?secret=bench"}
 	w, err := delivery.Seal(box, delivery.URLPolicy{}, rule, 0, target, time.Now())
@@ -145,59 +154,81 @@ func run(posts, perPost, concurrency int, out *report.Doc) error {
 		return fmt.Errorf("%w (start the services with `make services`)", err)
 	}
 	defer c.Close()
+	// The worker as bin/worker runs it: its options, workflows and activities.
 	queue := fmt.Sprintf("bench-%d", time.Now().UnixNano())
-	wk := worker.New(c, queue, worker.Options{})
-	wk.RegisterWorkflow(workflows.Delivery)
-	wk.RegisterActivity(&activities.Activities{
-		Store: store, Secrets: box, Logger: logger,
-		Sender: delivery.NewSender(delivery.SenderOptions{Timeout: 5 * time.Second,
-			Guard: netguard.Policy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}}),
-	})
+	wk := worker.New(c, queue, app.WorkerOptions(cfg.Worker))
+	workflows.Register(wk)
+	floor.Register(wk)
+	acts, err := app.Activities(cfg, store, logger)
+	if err != nil {
+		return err
+	}
+	wk.RegisterActivity(acts)
 	if err := wk.Start(); err != nil {
 		return err
 	}
 	defer wk.Stop()
 
+	// The floor, on the same server and worker: one workflow fanning out as
+	// many no-op activities as there are POSTs.
+	meter := floor.NewMeter()
+	phases, err := floor.Run(ctx, c, queue, floor.Sizes{Activities: posts, InFlight: concurrency}, meter)
+	if err != nil {
+		return err
+	}
+	floorRate := phases[0].Rate
+
+	// The product: one DeliverRuns of every run, max_runs_per_delivery apart,
+	// so each POST is one Deliver activity (build, send, record).
+	var ids []uuid.UUID
+	for _, b := range batches {
+		ids = append(ids, b...)
+	}
 	received.Store(0)
-	var failed atomic.Int64
+	meter.Mark()
 	start = time.Now()
-	if err := rig.Parallel(posts, concurrency, func(i int) error {
-		id := fmt.Sprintf("bench-%s-%d", rule, i)
-		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, workflows.Delivery,
-			workflows.DeliveryInput{DeliveryID: id, RuleID: rule, WindowStart: now.Add(-time.Minute), WindowEnd: now, RunIDs: batches[i]})
-		if err != nil {
-			return err
-		}
-		var res workflows.DeliveryResult
-		if err := run.Get(ctx, &res); err != nil {
-			return err
-		}
-		if !res.Delivered {
-			failed.Add(1)
-		}
-		return nil
-	}); err != nil {
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("bench-deliver-%s", rule), TaskQueue: queue},
+		workflows.DeliverRuns, workflows.DeliverRunsInput{RuleID: rule, WindowStart: now.Add(-time.Minute), WindowEnd: now,
+			RunIDs: ids, MaxRuns: perPost})
+	if err != nil {
+		return err
+	}
+	var res workflows.DeliverRunsResult
+	if err := run.Get(ctx, &res); err != nil {
 		return err
 	}
 	temporalTime := time.Since(start)
-	if failed.Load() > 0 || received.Load() != int64(posts) {
-		return fmt.Errorf("through Temporal: %d failed, %d of %d received", failed.Load(), received.Load(), posts)
+	cpu := meter.Since()
+	if res.Delivered != posts || received.Load() != int64(posts) {
+		return fmt.Errorf("through Temporal: %+v, %d of %d received", res, received.Load(), posts)
 	}
 
 	version, _ := store.ServerVersion(ctx)
-	fmt.Printf("delivery benchmark: %d POSTs of %d runs (%d bytes each), %d in flight, %d cores, ClickHouse %s, loopback receiver\n",
-		posts, perPost, len(bodies[0]), concurrency, runtime.NumCPU(), version)
-	fmt.Printf("%-52s %10s %10s %12s\n", "path", "seconds", "POSTs/s", "runs/s")
+	fmt.Printf("delivery benchmark: %d POSTs of %d runs (%d bytes each), %d cores, ClickHouse %s, loopback receiver\n",
+		posts, perPost, len(bodies[0]), runtime.NumCPU(), version)
+	fmt.Printf("%-60s %10s %10s %12s\n", "path", "seconds", "POSTs/s", "runs/s")
 	row := func(name string, d time.Duration) {
-		fmt.Printf("%-52s %10.2f %10.0f %12.0f\n", name, d.Seconds(), float64(posts)/d.Seconds(), float64(posts*perPost)/d.Seconds())
+		fmt.Printf("%-60s %10.2f %10.0f %12.0f\n", name, d.Seconds(), float64(posts)/d.Seconds(), float64(posts*perPost)/d.Seconds())
 	}
-	row("bare Go client, prebuilt payloads", bareTime)
-	row("Temporal Delivery workflow (build, send, record)", temporalTime)
-	fmt.Printf("ratio Temporal / bare (POSTs/s): %.5f\n", bareTime.Seconds()/temporalTime.Seconds())
-	out.Add("Temporal", float64(posts)/temporalTime.Seconds(), "POSTs/s")
+	row(fmt.Sprintf("bare Go client, prebuilt payloads, %d in flight", concurrency), bareTime)
+	row("Temporal: one DeliverRuns, a Deliver activity per POST", temporalTime)
+	rate := float64(posts) / temporalTime.Seconds()
+	fmt.Printf("floor (b), the same server and worker: %.0f no-op activities/s, %d in flight\n", floorRate, concurrency)
+	fmt.Printf("ratio Temporal / floor (b): %.2f; Temporal / bare client: %.5f\n", rate/floorRate, bareTime.Seconds()/temporalTime.Seconds())
+	var cores []string
+	for k, v := range cpu {
+		cores = append(cores, fmt.Sprintf("%s %.2f (%.2f ms per POST)", k, v, v*temporalTime.Seconds()*1000/float64(posts)))
+	}
+	sort.Strings(cores)
+	fmt.Printf("CPU during delivery, cores busy: %s\n", strings.Join(cores, ", "))
+	out.Add("Temporal", rate, "POSTs/s")
 	out.Add("Temporal", float64(posts*perPost)/temporalTime.Seconds(), "runs/s")
+	out.Add("floor (b)", floorRate, "activities/s")
 	out.Add("bare client", float64(posts)/bareTime.Seconds(), "POSTs/s")
-	out.SetRatio("Temporal / bare client", bareTime.Seconds()/temporalTime.Seconds())
-	out.Note("One Delivery workflow per POST (Deliver and RecordOutcome activities), worker in the bench's process.")
+	for k, v := range cpu {
+		out.Add(k+" CPU per POST", v*temporalTime.Seconds()*1000/float64(posts), "ms")
+	}
+	out.SetRatio("Temporal / floor (b)", rate/floorRate)
+	out.Note("One DeliverRuns workflow scheduling a Deliver activity per POST (it builds the payload, sends, records attempt and outcome through group commit); the floor is one workflow fanning out as many no-op activities, %d in flight; worker in the bench's process with the product's worker options. Bare client / Temporal: %.5f.", concurrency, bareTime.Seconds()/temporalTime.Seconds())
 	return nil
 }

@@ -115,6 +115,14 @@ FROM delivery_attempts
 WHERE delivery_id = ?
 ORDER BY attempt, started_at`
 
+// AttemptsSinceSQL reads one delivery's attempts on the delivery path: a
+// range of the sort key (rule_id, started_at, delivery_id) from the time the
+// delivery was first scheduled, so it costs what the rule sent since then.
+const AttemptsSinceSQL = `SELECT ` + attemptColumns + `, inserted_at
+FROM delivery_attempts
+WHERE rule_id = ? AND started_at >= ? AND delivery_id = ?
+ORDER BY attempt, started_at`
+
 const outcomeColumns = `rule_id, run_id, webhook_idx, delivery_id, outcome, reason, at`
 
 // InsertOutcomesSQL names its columns; inserted_at is left to the server.
@@ -302,7 +310,21 @@ func (s *Store) insertAttempts(ctx context.Context, as []Attempt) error {
 
 // Attempts reads the attempts of one delivery, in attempt order.
 func (s *Store) Attempts(ctx context.Context, deliveryID string) ([]Attempt, error) {
-	rows, err := s.conn.Query(ctx, AttemptsSQL, deliveryID)
+	return s.attempts(ctx, AttemptsSQL, deliveryID)
+}
+
+// AttemptsSince reads the attempts of one delivery of a rule that started at
+// or after since, in attempt order.
+func (s *Store) AttemptsSince(ctx context.Context, ruleID uuid.UUID, since time.Time, deliveryID string) ([]Attempt, error) {
+	var after uint64
+	if since.After(time.Unix(0, 0)) {
+		after = runs.Micros(since)
+	}
+	return s.attempts(ctx, AttemptsSinceSQL, ruleID, after, deliveryID)
+}
+
+func (s *Store) attempts(ctx context.Context, query string, args ...any) ([]Attempt, error) {
+	rows, err := s.conn.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read attempts: %w", err)
 	}

@@ -1,0 +1,55 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/runhook/runhook/activities"
+)
+
+// Workflow and delivery IDs, built here only: a delivery's ID is the
+// webhook-id receivers deduplicate on, so it must come out the same on every
+// retry, replay and worker restart, and the Temporal UI's search by ID relies
+// on these shapes.
+
+// RunWebhookID is the workflow ID of a run's webhook. There is one per run,
+// so a second start for the same run starts nothing.
+func RunWebhookID(runID uuid.UUID) string { return "run-webhook/" + runID.String() }
+
+// RunWebhookDeliveryID is the webhook-id of a run's one POST.
+func RunWebhookDeliveryID(runID uuid.UUID) string { return RunWebhookID(runID) + "/delivery" }
+
+// BatchDeliveryID is the webhook-id of one batch of a DeliverRuns to one
+// webhook of the rule.
+func BatchDeliveryID(deliverRunsID string, batch int, webhook uint16) string {
+	return fmt.Sprintf("%s/b%d/w%d", deliverRunsID, batch, webhook)
+}
+
+// pageID names what a tick hands one page of a window on to: kind is ""
+// for the rule's own windows, "backfill-<id>" for a backfill's.
+func pageID(rule uuid.UUID, kind string, upTo time.Time, page int) string {
+	if kind == "" {
+		return fmt.Sprintf("rule-%s/%s/p%d", rule, upTo.UTC().Format(time.RFC3339), page)
+	}
+	return fmt.Sprintf("rule-%s/%s/%s/p%d", rule, kind, upTo.UTC().Format(time.RFC3339), page)
+}
+
+// waitID is the feedback wait of a page.
+func waitID(pageID string) string { return pageID + "/wait" }
+
+// readyID is the DeliverRuns of the runs of a feedback wait that became
+// ready together (or timed out, with feedback.on_timeout: deliver).
+func readyID(waitID string, round, n int) string { return fmt.Sprintf("%s/d%d-%d", waitID, round, n) }
+
+// claimOwner names one page of a tick's window in rule_claims: a retried
+// match with the same owner gets the same runs back.
+func claimOwner(info *workflow.Info, after time.Time, page int) string {
+	return activities.ClaimOwner(ownerPrefix(info), after, page)
+}
+
+func ownerPrefix(info *workflow.Info) string {
+	return info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID
+}
