@@ -23,6 +23,11 @@ func TestReplayCapturedHistories(t *testing.T) {
 		{"testdata/delivery.history.json", "delivery-64f383fa-0d44-4f7b-8409-7043e13c9fcd"},
 		// A tick that read its regular window, then a backfill window, and handed runs on.
 		{"testdata/rule_tick_backfill.history.json", "rule-4c7f477c-c68c-58da-8157-de39360f0a52/tick-2026-11-23T11:52:50Z"},
+		// Since begin-tick: an idle tick (BeginTick alone), one that handed a
+		// page on, and one that worked through a backfill window.
+		{"testdata/rule_tick_idle.history.json", "rule-594d37e1-60ec-4f65-996d-61daef359799/tick-2026-12-05T01:09:47Z"},
+		{"testdata/rule_tick_begin.history.json", "rule-b15f537b-3195-5b6d-b4df-d8844613917c/tick-2026-12-05T01:08:47Z"},
+		{"testdata/rule_tick_begin_backfill.history.json", "rule-9bcad3d0-a4bc-4c2a-bb55-22f9992e22f5/tick-2026-12-05T01:15:56Z"},
 		// Feedback waits: one run delivered when scored and one skipped at the deadline; one delivered at the deadline.
 		{"testdata/feedback_wait_skip.history.json", "rule-2bd1a885-f50f-5011-989e-f0ea357e1419/2026-11-23T11:52:27Z/p0/wait"},
 		{"testdata/feedback_wait_deliver.history.json", "rule-3bd32f09-fa04-5af2-a134-5d5d1547202b/2026-11-23T11:52:27Z/p0/wait"},
