@@ -98,8 +98,13 @@ func MatchSQL(m Match) (string, []any) {
 		b.WriteString("\n  AND cityHash64(?, toString(id)) % ? < ?")
 		args = append(args, m.RuleID.String(), uint64(samplingScale), uint64(m.SamplingRate*samplingScale))
 	}
-	b.WriteString("\n  AND id NOT IN (SELECT run_id FROM rule_claims WHERE rule_id = ? AND owner != ?)")
-	args = append(args, m.RuleID, m.Owner)
+	// The claims read is a range of rule_claims' sort key (rule_id, run_id)
+	// per candidate, so it costs the window's candidates, not every claim the
+	// rule ever made.
+	b.WriteString("\n  AND id NOT IN (SELECT run_id FROM rule_claims WHERE rule_id = ? AND run_id IN (" + CandidatesSQL + ") AND owner != ?)")
+	args = append(args, m.RuleID)
+	args = append(args, CandidateArgs(m.Project, m.Window)...)
+	args = append(args, m.Owner)
 	b.WriteString("\nORDER BY id\nLIMIT ?")
 	args = append(args, uint64(m.Limit))
 	return b.String(), args

@@ -130,3 +130,58 @@ func TestWorkerKilledMidDeliveryThenRestarted(t *testing.T) {
 		}
 	}
 }
+
+// A worker SIGKILLed while its group-commit writers hold rows: with
+// clickhouse.commit_wait at its maximum, the attempts and outcomes of the
+// POSTs it just made wait a second for their shared INSERT, and the kill
+// loses them. No activity returned before its rows were stored, so Temporal
+// runs those activities again on the new worker; every run then arrives in
+// exactly one delivery (a POST sent twice carries the same webhook-id) and
+// its outcome is stored.
+func TestWorkerKilledWithAGroupCommitInFlight(t *testing.T) {
+	h := newHarness(t)
+	h.environ = append(h.environ, "RUNHOOK_CLICKHOUSE_COMMIT_WAIT=1s", "RUNHOOK_RULES_PAGE_SIZE=20",
+		"RUNHOOK_DELIVERY_MAX_RUNS_PER_DELIVERY=1")
+	bin := buildWorker(t)
+	first := h.startWorkerProcess(bin, "worker-1")
+	h.mustApply(file(rule("group-committed", "")))
+	var batch []runs.Run
+	for i := 0; i < 20; i++ {
+		batch = append(batch, h.run())
+	}
+	h.insert(batch...)
+	waitFor(t, 60*time.Second, "the first deliveries to arrive", func() bool { return len(h.recv.got()) >= 1 })
+	if err := first.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	rule := ruleID(t, h, "group-committed")
+	ctx := context.Background()
+	stored, err := h.store.Outcomes(ctx, rule, ids(batch...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) >= len(batch) {
+		t.Fatalf("all %d outcomes were stored before the kill; no commit was in flight", len(stored))
+	}
+
+	h.startWorkerProcess(bin, "worker-2")
+	waitFor(t, 150*time.Second, "every run's outcome after the restart", func() bool {
+		out, err := h.store.Outcomes(ctx, rule, ids(batch...))
+		return err == nil && len(out) == len(batch)
+	})
+	out, err := h.store.Outcomes(ctx, rule, ids(batch...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range out {
+		if o.Outcome != "delivered" {
+			t.Errorf("run %s: outcome %s, want delivered", o.RunID, o.Outcome)
+		}
+	}
+	for _, r := range batch {
+		if n := h.recv.distinct()[r.ID]; n != 1 {
+			t.Errorf("run %s arrived in %d deliveries, want 1", r.ID, n)
+		}
+	}
+}
