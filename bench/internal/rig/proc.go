@@ -37,13 +37,17 @@ type Worker struct {
 }
 
 // StartWorker runs bin with the rig's configuration, its output in logPath.
-func (r *Rig) StartWorker(bin, logPath string) (*Worker, error) {
+func (r *Rig) StartWorker(bin, logPath string) (*Worker, error) { return r.Start(bin, logPath) }
+
+// Start runs bin (a worker, the API server) with the rig's configuration
+// and env on top, its output in logPath.
+func (r *Rig) Start(bin, logPath string, env ...string) (*Worker, error) {
 	log, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin)
-	cmd.Env = append(passEnv(), r.Env...)
+	cmd.Env = append(append(passEnv(), r.Env...), env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		log.Close()

@@ -179,7 +179,9 @@ func newReceiver() *Receiver {
 	r := &Receiver{first: map[uuid.UUID]time.Time{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		at := time.Now()
+		// A rule's payload lists its runs; a run-completion webhook is the run.
 		var p struct {
+			ID   uuid.UUID `json:"id"`
 			Runs []struct {
 				ID uuid.UUID `json:"id"`
 			} `json:"runs"`
@@ -187,6 +189,11 @@ func newReceiver() *Receiver {
 		if err := json.NewDecoder(req.Body).Decode(&p); err != nil {
 			w.WriteHeader(http.StatusBadRequest)
 			return
+		}
+		if p.ID != uuid.Nil {
+			p.Runs = append(p.Runs, struct {
+				ID uuid.UUID `json:"id"`
+			}{p.ID})
 		}
 		r.mu.Lock()
 		r.posts++
