@@ -48,7 +48,7 @@ func main() {
 	concurrency := flag.Int("concurrency", 64, "POSTs in flight at once")
 	jsonPath := flag.String("json", "", "also write the headline figures to this file as JSON (bench/report reads it)")
 	flag.Parse()
-	out := report.Start("delivery", "delivery through Temporal", flag.CommandLine)
+	out := report.Start("delivery", fmt.Sprintf("delivery through Temporal, %d runs per POST", *perPost), flag.CommandLine)
 	err := run(*posts, *perPost, *concurrency, out)
 	if err == nil {
 		err = out.Write(*jsonPath)

@@ -47,6 +47,9 @@ type result struct {
 	runs     []runs.Run
 	feedback []runs.Feedback
 	webhooks map[uuid.UUID]webhookStatus
+	// registeredEnded are runs written ended whose webhook workflows were
+	// started by this request, late enough to find them: no signal needed.
+	registeredEnded map[uuid.UUID]bool
 }
 
 type webhookStatus struct {
@@ -242,7 +245,9 @@ func (h *handler) ingest(ctx context.Context, req *batchReq) (*result, *apiError
 	locked = false
 	var ended []uuid.UUID
 	for _, r := range res.runs {
-		if r.EndTime != nil {
+		// A run registered ended in this request is looked at by its
+		// workflow when it starts: no signal.
+		if r.EndTime != nil && !res.registeredEnded[r.ID] {
 			ended = append(ended, r.ID)
 		}
 	}
@@ -276,10 +281,14 @@ func (h *handler) checkWebhook(o *op) *apiError {
 
 // register asks for the webhooks of the runs that gave one, before they are written.
 func (h *handler) register(ctx context.Context, order []uuid.UUID, groups map[uuid.UUID]*group, res *result, urls []string) *apiError {
+	endedNow := map[uuid.UUID]bool{}
+	for _, r := range res.runs {
+		endedNow[r.ID] = r.EndTime != nil
+	}
 	var reqs []runhooks.Request
 	for _, id := range order {
 		if g := groups[id]; g.webhook != nil {
-			reqs = append(reqs, runhooks.Request{RunID: id, URL: *g.webhook})
+			reqs = append(reqs, runhooks.Request{RunID: id, URL: *g.webhook, Ended: endedNow[id]})
 		}
 	}
 	if len(reqs) == 0 {
@@ -304,9 +313,11 @@ func (h *handler) register(ctx context.Context, order []uuid.UUID, groups map[uu
 	for _, r := range reqs {
 		res.webhooks[r.RunID] = webhookStatus{Reason: "not registered: the webhook service returned no registration"}
 	}
+	res.registeredEnded = map[uuid.UUID]bool{}
 	for _, reg := range regs {
 		if _, asked := res.webhooks[reg.RunID]; asked {
 			res.webhooks[reg.RunID] = webhookStatus{Registered: reg.Registered, Reason: scrub(reg.Reason, urls...)}
+			res.registeredEnded[reg.RunID] = reg.Delayed
 		}
 	}
 	return nil

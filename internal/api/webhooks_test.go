@@ -57,9 +57,13 @@ func (f *fakeHooks) Register(ctx context.Context, reqs []runhooks.Request) ([]ru
 	}
 	var out []runhooks.Registration
 	for _, r := range reqs {
-		if strings.Contains(r.URL, "disabled") {
+		switch {
+		case strings.Contains(r.URL, "disabled"):
 			out = append(out, runhooks.Registration{RunID: r.RunID, Reason: runhooks.DisabledReason})
-		} else {
+		case strings.Contains(r.URL, "delayed"):
+			// As runhooks does for a run written ended whose workflow it started now.
+			out = append(out, runhooks.Registration{RunID: r.RunID, Registered: true, Delayed: r.Ended})
+		default:
 			out = append(out, runhooks.Registration{RunID: r.RunID, Registered: true})
 		}
 	}
@@ -138,6 +142,20 @@ func TestRunCompletionWebhooks(t *testing.T) {
 	}
 	if last := hooks.completed[len(hooks.completed)-1]; len(last) != 1 || last[0] != a || !hooks.endedAtCompleted[a] {
 		t.Errorf("completed %v, want [%s] after it was stored", last, a)
+	}
+	if reg := hooks.registered[len(hooks.registered)-1]; len(reg) != 2 || !reg[0].Ended || reg[1].Ended {
+		t.Errorf("register %+v, want a written ended and b not", reg)
+	}
+
+	// A run written ended whose workflow was started now (Delayed) is not
+	// told completed: its workflow looks when it starts.
+	d := uuid.New()
+	calls := len(hooks.completed)
+	s.want(s.do("POST", "/runs/batch", mustJSON(map[string]any{"post": []any{
+		create(d, map[string]any{"webhook": "https://example.com/delayed", "end_time": ts(time.Second)}),
+	}})), http.StatusAccepted)
+	if len(hooks.completed) != calls {
+		t.Errorf("completed %v after a delayed registration, want no call", hooks.completed[calls:])
 	}
 }
 

@@ -28,7 +28,17 @@ import (
 type Request struct {
 	RunID uuid.UUID
 	URL   string // as given; its query (token, secret) is kept and sealed
+	// Ended: the run is being written already ended (an SDK that batched a
+	// finished run). Its workflow then starts after EndedStartDelay, by when
+	// the run is written, and needs no Completed signal.
+	Ended bool
 }
+
+// EndedStartDelay is how long the workflow of a run written already ended
+// waits before its first look: long enough for the run's insert (a group
+// commit) to be stored, so the first look finds it ended. A slower insert is
+// found at the next check.
+const EndedStartDelay = 500 * time.Millisecond
 
 // Registration says what became of one Request.
 type Registration struct {
@@ -36,6 +46,9 @@ type Registration struct {
 	Registered bool
 	// Reason says why it was not registered (e.g. http.disable_webhooks).
 	Reason string
+	// Delayed: its workflow was started now for a run written already ended,
+	// and will look for the end when it starts; Completed need not signal it.
+	Delayed bool
 }
 
 // PolicyError is a webhook URL refused at creation (a 4xx for the API). Its
@@ -146,6 +159,7 @@ func (h *Hooks) Register(ctx context.Context, reqs []Request) ([]Registration, e
 	}
 	now := h.o.Now()
 	var rows []clickhouse.RunWebhook
+	ended := map[uuid.UUID]bool{}
 	last := map[uuid.UUID]int{} // a run listed twice keeps its last URL
 	for _, r := range reqs {
 		if r.RunID == uuid.Nil {
@@ -158,6 +172,7 @@ func (h *Hooks) Register(ctx context.Context, reqs []Request) ([]Registration, e
 		if err != nil {
 			return nil, fmt.Errorf("run %s: %w", r.RunID, err)
 		}
+		ended[r.RunID] = r.Ended
 		if j, dup := last[r.RunID]; dup {
 			rows[j] = w
 		} else {
@@ -174,14 +189,18 @@ func (h *Hooks) Register(ctx context.Context, reqs []Request) ([]Registration, e
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
-	for _, w := range rows {
-		g.Go(func() error { return h.start(gctx, w) })
+	delayed := make([]bool, len(rows))
+	for i, w := range rows {
+		g.Go(func() (err error) {
+			delayed[i], err = h.start(gctx, w, ended[w.RunID])
+			return err
+		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	for i, r := range reqs {
-		out[i] = Registration{RunID: r.RunID, Registered: true}
+		out[i] = Registration{RunID: r.RunID, Registered: true, Delayed: delayed[last[r.RunID]]}
 	}
 	return out, nil
 }
@@ -189,30 +208,38 @@ func (h *Hooks) Register(ctx context.Context, reqs []Request) ([]Registration, e
 // start starts the run's webhook workflow. Its ID is the run's, and an ID
 // once used is never reused (REJECT_DUPLICATE), so a second start for the
 // same run, running or closed, starts nothing.
-func (h *Hooks) start(ctx context.Context, w clickhouse.RunWebhook) error {
+//
+// A run written already ended gets its workflow started EndedStartDelay
+// late (delayed true), so that its first look finds the run stored.
+func (h *Hooks) start(ctx context.Context, w clickhouse.RunWebhook, ended bool) (delayed bool, err error) {
 	id := workflows.RunWebhookID(w.RunID)
-	_, err := h.o.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	opts := client.StartWorkflowOptions{
 		ID:                                       id,
 		TaskQueue:                                h.o.TaskQueue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-	}, workflows.RunWebhook, workflows.RunWebhookInput{
+	}
+	if ended {
+		opts.StartDelay = EndedStartDelay
+	}
+	_, err = h.o.Temporal.ExecuteWorkflow(ctx, opts, workflows.RunWebhook, workflows.RunWebhookInput{
 		RunID: w.RunID, MaxWait: h.o.MaxWait, Retry: h.o.Retry, HTTPTimeout: h.o.HTTPTimeout,
 	})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &started):
 		h.o.Logger.Info("run webhook already registered", "run_id", w.RunID, "workflow_id", id)
-		return nil
+		return false, nil
 	case err != nil:
-		return fmt.Errorf("start webhook workflow of run %s: %w", w.RunID, err)
+		return false, fmt.Errorf("start webhook workflow of run %s: %w", w.RunID, err)
 	}
 	h.o.Logger.Info("run webhook registered", "run_id", w.RunID, "url", w.URLRedacted, "workflow_id", id)
-	return nil
+	return ended, nil
 }
 
 // Completed tells the webhook workflows of these runs (those that have one)
-// that the runs were written ended. A workflow that is already done, or
+// that the runs were written ended. Runs registered Ended need not be
+// listed: their workflows look when they start. A workflow that is already done, or
 // gone, is fine: the workflow checks ClickHouse on its own too.
 func (h *Hooks) Completed(ctx context.Context, runIDs []uuid.UUID) error {
 	if err := h.ready(); err != nil {

@@ -564,3 +564,33 @@ func TestTokenStaysSecret(t *testing.T) {
 		check("ClickHouse table "+table, text)
 	}
 }
+
+// A run registered as written already ended starts its workflow a moment
+// late (Delayed), which then finds the run ended with no Completed signal;
+// a second registration of the same run starts nothing and is not Delayed.
+func TestRunRegisteredEndedNeedsNoSignal(t *testing.T) {
+	h := newHarness(t)
+	r := run(true)
+	req := runhooks.Request{RunID: r.ID, URL: h.recv.srv.URL + "/hook?token=ended", Ended: true}
+	regs := h.register(req)
+	if len(regs) != 1 || !regs[0].Registered || !regs[0].Delayed {
+		t.Fatalf("registrations %+v, want registered and delayed", regs)
+	}
+	if again := h.register(req); !again[0].Registered || again[0].Delayed {
+		t.Errorf("second registration %+v, want registered, not delayed", again[0])
+	}
+	if err := h.store.InsertRuns(context.Background(), []runs.Run{r}); err != nil { // no Completed
+		t.Fatal(err)
+	}
+	if res := h.result(r.ID); !res.Delivered {
+		t.Fatalf("result %+v", res)
+	}
+	if n := len(h.recv.got("/hook")); n != 1 {
+		t.Errorf("%d POSTs, want 1", n)
+	}
+	// A pending run registered so is not delayed: it waits for its end.
+	p := run(false)
+	if regs := h.register(runhooks.Request{RunID: p.ID, URL: h.recv.srv.URL + "/hook"}); regs[0].Delayed {
+		t.Errorf("pending run's registration %+v, want not delayed", regs[0])
+	}
+}

@@ -178,9 +178,10 @@ func ReadDir(dir string) ([]Doc, error) {
 }
 
 // Order is where known benches go in the table, in the order a reader takes
-// the pipeline: runs in, runs out, how fast a rule sees them, what its query
-// costs, many rules, more workers. Others follow by name.
-var Order = []string{"ingest", "api", "delivery", "detect", "match", "rules", "scaling"}
+// the pipeline: runs in, what Temporal alone does, runs out (rule and run
+// webhooks), how fast a rule sees them, what its query costs, many rules,
+// more workers. Others follow by name.
+var Order = []string{"ingest", "api", "floor", "delivery", "runwebhooks", "detect", "match", "rules", "scaling"}
 
 func rank(bench string) int {
 	if i := slices.Index(Order, bench); i >= 0 {
