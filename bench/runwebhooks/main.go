@@ -243,7 +243,7 @@ func requests(n, batch int, hook string) ([][]byte, [][]uuid.UUID, error) {
 				"id": id, "trace_id": id, "name": "agent", "run_type": "chain", "session_name": "bench-runwebhooks",
 				"start_time": start.Format(time.RFC3339Nano), "end_time": now.Format(time.RFC3339Nano),
 				"dotted_order": start.Format("20060102T150405.000000Z") + id.String(),
-				"inputs": map[string]any{"question": "what is runhook?"}, "outputs": map[string]any{"answer": "webhooks"},
+				"inputs":       map[string]any{"question": "what is runhook?"}, "outputs": map[string]any{"answer": "webhooks"},
 				"webhook": fmt.Sprintf("%s?token=bench-%d", hook, i),
 			})
 			group = append(group, id)
