@@ -76,3 +76,53 @@ func (a *Activities) CheckRunWebhook(ctx context.Context, in RunRef) (RunWebhook
 	}
 	return RunWebhookState{Ended: ended}, nil
 }
+
+// RunRefs names runs.
+type RunRefs struct {
+	RunIDs []uuid.UUID
+}
+
+// RunWebhooksState sorts runs by where their webhooks stand.
+type RunWebhooksState struct {
+	// Ended: stored ended, webhook not yet done with: to be sent now.
+	Ended []uuid.UUID `json:",omitempty"`
+	// Waiting: not stored ended yet.
+	Waiting []uuid.UUID `json:",omitempty"`
+	// Done: the webhook already has an outcome (an earlier workflow for the
+	// same run): nothing more is sent.
+	Done []uuid.UUID `json:",omitempty"`
+}
+
+// CheckRunWebhooks is CheckRunWebhook for many runs at once: two reads,
+// whatever their number.
+func (a *Activities) CheckRunWebhooks(ctx context.Context, in RunRefs) (RunWebhooksState, error) {
+	outcomes, err := a.Store.Outcomes(ctx, clickhouse.RunWebhookRuleID, in.RunIDs)
+	if err != nil {
+		return RunWebhooksState{}, err
+	}
+	done := map[uuid.UUID]bool{}
+	for _, o := range outcomes {
+		done[o.RunID] = true
+	}
+	var rest []uuid.UUID
+	var out RunWebhooksState
+	for _, id := range in.RunIDs {
+		if done[id] {
+			out.Done = append(out.Done, id)
+		} else {
+			rest = append(rest, id)
+		}
+	}
+	ended, err := a.Store.RunsEnded(ctx, rest)
+	if err != nil {
+		return RunWebhooksState{}, err
+	}
+	for _, id := range rest {
+		if ended[id] {
+			out.Ended = append(out.Ended, id)
+		} else {
+			out.Waiting = append(out.Waiting, id)
+		}
+	}
+	return out, nil
+}

@@ -1,7 +1,10 @@
 package workflows
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,6 +21,19 @@ import (
 // RunWebhookID is the workflow ID of a run's webhook. There is one per run,
 // so a second start for the same run starts nothing.
 func RunWebhookID(runID uuid.UUID) string { return "run-webhook/" + runID.String() }
+
+// RunWebhooksID is the workflow ID of the shared webhook workflow of runs
+// registered together already ended: derived from the set of runs, so a
+// client retrying its request starts nothing new.
+func RunWebhooksID(runIDs []uuid.UUID) string {
+	sorted := slices.Clone(runIDs)
+	slices.SortFunc(sorted, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	h := sha256.New()
+	for _, id := range sorted {
+		h.Write(id[:])
+	}
+	return fmt.Sprintf("run-webhooks/%x", h.Sum(nil)[:16])
+}
 
 // RunWebhookDeliveryID is the webhook-id of a run's one POST.
 func RunWebhookDeliveryID(runID uuid.UUID) string { return RunWebhookID(runID) + "/delivery" }

@@ -11,4 +11,5 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflow(RuleTick)
 	r.RegisterWorkflow(FeedbackWait)
 	r.RegisterWorkflow(RunWebhook)
+	r.RegisterWorkflow(RunWebhooks)
 }

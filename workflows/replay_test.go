@@ -42,6 +42,8 @@ func TestReplayCapturedHistories(t *testing.T) {
 		{"testdata/deliver_runs_activities.history.json", "deliver-f73b2313-4a47-4acc-993f-42c7ecbecf2f"},
 		{"testdata/deliver_runs_activities_paused.history.json", "deliver-1-412749ca-ece6-4a15-a3e5-3e902b64e238"},
 		{"testdata/run_webhook_activity.history.json", "run-webhook/3ccd7c4d-b72b-4dce-9c2e-bd46a72b36c6"},
+		// Two runs written already ended, sharing one RunWebhooks, each posted once.
+		{"testdata/run_webhooks.history.json", "run-webhooks/c0f01c54037437ae4f1f0721a2dced40"},
 		{"testdata/run_webhook_activity_failed.history.json", "run-webhook/c9ba369f-f79b-4457-92c3-866720c51326"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {

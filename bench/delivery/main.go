@@ -1,5 +1,5 @@
 // Command delivery measures webhook delivery through Temporal as the worker
-// runs it (one DeliverRuns workflow, a Deliver activity per POST that builds
+// runs it (DeliverRuns workflows of a page of runs each, a Deliver activity per POST that builds
 // the payload, sends it and records attempt and outcome) beside the floor of
 // the same Temporal server and worker (one workflow fanning out as many no-op
 // activities) and a bare Go HTTP client posting the same payloads to the same
@@ -178,24 +178,35 @@ func run(posts, perPost, concurrency int, out *report.Doc) error {
 	}
 	floorRate := phases[0].Rate
 
-	// The product: one DeliverRuns of every run, max_runs_per_delivery apart,
-	// so each POST is one Deliver activity (build, send, record).
+	// The product: the runs in pages of rules.page_size, as a tick hands
+	// them on, one DeliverRuns each, max_runs_per_delivery apart, so each
+	// POST is one Deliver activity (build, send, record).
 	var ids []uuid.UUID
 	for _, b := range batches {
 		ids = append(ids, b...)
 	}
+	page := cfg.Rules.PageSize / perPost * perPost
 	received.Store(0)
 	meter.Mark()
 	start = time.Now()
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("bench-deliver-%s", rule), TaskQueue: queue},
-		workflows.DeliverRuns, workflows.DeliverRunsInput{RuleID: rule, WindowStart: now.Add(-time.Minute), WindowEnd: now,
-			RunIDs: ids, MaxRuns: perPost})
-	if err != nil {
-		return err
+	var runs []client.WorkflowRun
+	for k, lo := 0, 0; lo < len(ids); k, lo = k+1, lo+page {
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("bench-deliver-%s-%d", rule, k), TaskQueue: queue},
+			workflows.DeliverRuns, workflows.DeliverRunsInput{RuleID: rule, WindowStart: now.Add(-time.Minute), WindowEnd: now,
+				RunIDs: ids[lo:min(lo+page, len(ids))], MaxRuns: perPost})
+		if err != nil {
+			return err
+		}
+		runs = append(runs, run)
 	}
 	var res workflows.DeliverRunsResult
-	if err := run.Get(ctx, &res); err != nil {
-		return err
+	for _, run := range runs {
+		var r workflows.DeliverRunsResult
+		if err := run.Get(ctx, &r); err != nil {
+			return err
+		}
+		res.Delivered += r.Delivered
+		res.Failed += r.Failed
 	}
 	temporalTime := time.Since(start)
 	cpu := meter.Since()
@@ -211,7 +222,7 @@ func run(posts, perPost, concurrency int, out *report.Doc) error {
 		fmt.Printf("%-60s %10.2f %10.0f %12.0f\n", name, d.Seconds(), float64(posts)/d.Seconds(), float64(posts*perPost)/d.Seconds())
 	}
 	row(fmt.Sprintf("bare Go client, prebuilt payloads, %d in flight", concurrency), bareTime)
-	row("Temporal: one DeliverRuns, a Deliver activity per POST", temporalTime)
+	row(fmt.Sprintf("Temporal: DeliverRuns of %d runs, a Deliver activity per POST", page), temporalTime)
 	rate := float64(posts) / temporalTime.Seconds()
 	fmt.Printf("floor (b), the same server and worker: %.0f no-op activities/s, %d in flight\n", floorRate, concurrency)
 	fmt.Printf("ratio Temporal / floor (b): %.2f; Temporal / bare client: %.5f\n", rate/floorRate, bareTime.Seconds()/temporalTime.Seconds())
@@ -229,6 +240,6 @@ func run(posts, perPost, concurrency int, out *report.Doc) error {
 		out.Add(k+" CPU per POST", v*temporalTime.Seconds()*1000/float64(posts), "ms")
 	}
 	out.SetRatio("Temporal / floor (b)", rate/floorRate)
-	out.Note("One DeliverRuns workflow scheduling a Deliver activity per POST (it builds the payload, sends, records attempt and outcome through group commit); the floor is one workflow fanning out as many no-op activities, %d in flight; worker in the bench's process with the product's worker options. Bare client / Temporal: %.5f.", concurrency, bareTime.Seconds()/temporalTime.Seconds())
+	out.Note("DeliverRuns workflows of rules.page_size runs (%d), as ticks hand them on, each scheduling a Deliver activity per POST (it builds the payload, sends, records attempt and outcome through group commit); the floor is one workflow fanning out as many no-op activities, %d in flight; worker in the bench's process with the product's worker options. Bare client / Temporal: %.5f.", page, concurrency, bareTime.Seconds()/temporalTime.Seconds())
 	return nil
 }

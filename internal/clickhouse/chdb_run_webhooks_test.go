@@ -68,6 +68,10 @@ func TestChdbRunWebhooks(t *testing.T) {
 		if got := c.rows(t, clickhouse.RunEndedSQL, uuid.New()); len(got) != 0 {
 			t.Errorf("unknown run: %v", got)
 		}
+		if got := c.rows(t, clickhouse.RunsEndedSQL, uuidGroupSet(id, uuid.New())); len(got) != 1 ||
+			fmt.Sprint(got[0]["id"]) != id.String() || fmt.Sprint(got[0]["ended"]) != "1" {
+			t.Errorf("RunsEndedSQL: %v, want the run, ended, and no row for the unknown one", got)
+		}
 		if got := c.rows(t, clickhouse.RunInputsSQL, id); len(got) != 1 || got[0]["inputs"] != `{"q":  "spaced"}` {
 			t.Errorf("inputs: %v", got)
 		}

@@ -89,6 +89,11 @@ func (s *Store) FeedbackStats(ctx context.Context, runIDs []uuid.UUID) (perRun m
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(runIDs) == 1 {
+		// The batch is the run: the same feedback rows, the same aggregates,
+		// without a second query (a run-completion webhook's case).
+		return perRun, perRun[runIDs[0]], nil
+	}
 	err = s.queryStats(ctx, FeedbackStatsBatchSQL, runIDs, false, func(_ uuid.UUID, key string, ks runs.KeyStats) {
 		if batch == nil {
 			batch = runs.FeedbackStats{}

@@ -188,6 +188,14 @@ func TestFeedbackStats(t *testing.T) {
 	if got := batch["correctness"]; len(perRun) != 1 || len(batch) != 1 || got.N != 1 || got.Values["useful"] != 1 {
 		t.Errorf("other run: perRun %v batch %v", perRun, batch)
 	}
+	// A batch of one run is that run's stats, taken without the batch query.
+	for _, run := range []uuid.UUID{x.run1, x.run2} {
+		_, batch, err := store.FeedbackStats(ctx, []uuid.UUID{run})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkFeedbackStats(t, "batch of run "+run.String()+" alone", batch, x.perRun[run])
+	}
 }
 
 func TestFeedbackStatsNone(t *testing.T) {

@@ -55,6 +55,14 @@ WHERE id = ?
 ORDER BY modified_at DESC, inserted_at DESC
 LIMIT 1`
 
+// RunsEndedSQL reads, for each stored run of a set, whether its newest
+// version has an end_time: ranges of the sort key, no documents read.
+const RunsEndedSQL = `SELECT id, isNotNull(end_time) AS ended
+FROM runs
+WHERE id IN ?
+ORDER BY id, modified_at DESC, inserted_at DESC
+LIMIT 1 BY id`
+
 // RunInputsSQL and RunOutputsSQL read one document of the newest version of
 // a run, as stored. Two queries, as a column name cannot be bound.
 const (
@@ -126,6 +134,29 @@ func (s *Store) RunEnded(ctx context.Context, runID uuid.UUID) (ended, found boo
 		return false, false, fmt.Errorf("read end of run %s: %w", runID, err)
 	}
 	return v == 1, true, nil
+}
+
+// RunsEnded maps each stored run of ids to whether its newest version has
+// an end_time; runs not stored (yet) are absent.
+func (s *Store) RunsEnded(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]bool, error) {
+	out := map[uuid.UUID]bool{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.conn.Query(ctx, RunsEndedSQL, uuidSet(ids))
+	if err != nil {
+		return nil, fmt.Errorf("read ends of runs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uuid.UUID
+		var ended uint8
+		if err := rows.Scan(&id, &ended); err != nil {
+			return nil, fmt.Errorf("read ends of runs: %w", err)
+		}
+		out[id] = ended == 1
+	}
+	return out, rows.Err()
 }
 
 // RunDocument reads field ("inputs" or "outputs") of the newest version of a

@@ -29,8 +29,9 @@ type Request struct {
 	RunID uuid.UUID
 	URL   string // as given; its query (token, secret) is kept and sealed
 	// Ended: the run is being written already ended (an SDK that batched a
-	// finished run). Its workflow then starts after EndedStartDelay, by when
-	// the run is written, and needs no Completed signal.
+	// finished run). The ended runs of one Register share one RunWebhooks
+	// workflow, started EndedStartDelay late, by when the runs are written;
+	// they need no Completed signal.
 	Ended bool
 }
 
@@ -46,8 +47,8 @@ type Registration struct {
 	Registered bool
 	// Reason says why it was not registered (e.g. http.disable_webhooks).
 	Reason string
-	// Delayed: its workflow was started now for a run written already ended,
-	// and will look for the end when it starts; Completed need not signal it.
+	// Delayed: the run was written already ended and its shared workflow
+	// was started now, to look when it starts; Completed need not signal it.
 	Delayed bool
 }
 
@@ -187,20 +188,34 @@ func (h *Hooks) Register(ctx context.Context, reqs []Request) ([]Registration, e
 	if err := h.o.Store.PutRunWebhooks(ctx, rows); err != nil {
 		return nil, err
 	}
+	// Runs written already ended share one workflow, started with one call;
+	// a run that may still be going gets a workflow of its own to wait in.
+	var endedIDs []uuid.UUID
+	var pending []clickhouse.RunWebhook
+	for _, w := range rows {
+		if ended[w.RunID] {
+			endedIDs = append(endedIDs, w.RunID)
+		} else {
+			pending = append(pending, w)
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
-	delayed := make([]bool, len(rows))
-	for i, w := range rows {
+	delayed := false
+	if len(endedIDs) > 0 {
 		g.Go(func() (err error) {
-			delayed[i], err = h.start(gctx, w, ended[w.RunID])
+			delayed, err = h.startEnded(gctx, endedIDs)
 			return err
 		})
+	}
+	for _, w := range pending {
+		g.Go(func() error { return h.start(gctx, w) })
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	for i, r := range reqs {
-		out[i] = Registration{RunID: r.RunID, Registered: true, Delayed: delayed[last[r.RunID]]}
+		out[i] = Registration{RunID: r.RunID, Registered: true, Delayed: delayed && ended[r.RunID]}
 	}
 	return out, nil
 }
@@ -208,33 +223,54 @@ func (h *Hooks) Register(ctx context.Context, reqs []Request) ([]Registration, e
 // start starts the run's webhook workflow. Its ID is the run's, and an ID
 // once used is never reused (REJECT_DUPLICATE), so a second start for the
 // same run, running or closed, starts nothing.
-//
-// A run written already ended gets its workflow started EndedStartDelay
-// late (delayed true), so that its first look finds the run stored.
-func (h *Hooks) start(ctx context.Context, w clickhouse.RunWebhook, ended bool) (delayed bool, err error) {
+func (h *Hooks) start(ctx context.Context, w clickhouse.RunWebhook) error {
 	id := workflows.RunWebhookID(w.RunID)
-	opts := client.StartWorkflowOptions{
+	_, err := h.o.Temporal.ExecuteWorkflow(ctx, h.startOptions(id, 0), workflows.RunWebhook, workflows.RunWebhookInput{
+		RunID: w.RunID, MaxWait: h.o.MaxWait, Retry: h.o.Retry, HTTPTimeout: h.o.HTTPTimeout,
+	})
+	started, err := h.started(err, id, w.RunID.String())
+	if started {
+		h.o.Logger.Info("run webhook registered", "run_id", w.RunID, "url", w.URLRedacted, "workflow_id", id)
+	}
+	return err
+}
+
+// startEnded starts the shared webhook workflow of runs written already
+// ended, EndedStartDelay late so that its first look finds them stored. Its
+// ID comes from the set of runs, so a retried request starts nothing new
+// (started false).
+func (h *Hooks) startEnded(ctx context.Context, ids []uuid.UUID) (started bool, err error) {
+	id := workflows.RunWebhooksID(ids)
+	_, err = h.o.Temporal.ExecuteWorkflow(ctx, h.startOptions(id, EndedStartDelay), workflows.RunWebhooks, workflows.RunWebhooksInput{
+		RunIDs: ids, MaxWait: h.o.MaxWait, Retry: h.o.Retry, HTTPTimeout: h.o.HTTPTimeout,
+	})
+	if started, err = h.started(err, id, fmt.Sprintf("%d runs", len(ids))); started {
+		h.o.Logger.Info("run webhooks registered", "runs", len(ids), "workflow_id", id)
+	}
+	return started, err
+}
+
+func (h *Hooks) startOptions(id string, delay time.Duration) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
 		ID:                                       id,
 		TaskQueue:                                h.o.TaskQueue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		StartDelay:                               delay,
 	}
-	if ended {
-		opts.StartDelay = EndedStartDelay
-	}
-	_, err = h.o.Temporal.ExecuteWorkflow(ctx, opts, workflows.RunWebhook, workflows.RunWebhookInput{
-		RunID: w.RunID, MaxWait: h.o.MaxWait, Retry: h.o.Retry, HTTPTimeout: h.o.HTTPTimeout,
-	})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
+}
+
+// started reads a start's error: already started is not one.
+func (h *Hooks) started(err error, id, what string) (bool, error) {
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
-	case errors.As(err, &started):
-		h.o.Logger.Info("run webhook already registered", "run_id", w.RunID, "workflow_id", id)
+	case errors.As(err, &already):
+		h.o.Logger.Info("run webhook already registered", "workflow_id", id)
 		return false, nil
 	case err != nil:
-		return false, fmt.Errorf("start webhook workflow of run %s: %w", w.RunID, err)
+		return false, fmt.Errorf("start webhook workflow of %s: %w", what, err)
 	}
-	h.o.Logger.Info("run webhook registered", "run_id", w.RunID, "url", w.URLRedacted, "workflow_id", id)
-	return ended, nil
+	return true, nil
 }
 
 // Completed tells the webhook workflows of these runs (those that have one)

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -565,32 +566,53 @@ func TestTokenStaysSecret(t *testing.T) {
 	}
 }
 
-// A run registered as written already ended starts its workflow a moment
-// late (Delayed), which then finds the run ended with no Completed signal;
-// a second registration of the same run starts nothing and is not Delayed.
-func TestRunRegisteredEndedNeedsNoSignal(t *testing.T) {
+// Runs registered as written already ended share one RunWebhooks workflow,
+// started a moment late (Delayed), which finds them ended with no Completed
+// signal and posts each once, under its own webhook-id; registering the same
+// runs again starts nothing and is not Delayed.
+func TestRunsRegisteredEndedShareAWorkflow(t *testing.T) {
 	h := newHarness(t)
-	r := run(true)
-	req := runhooks.Request{RunID: r.ID, URL: h.recv.srv.URL + "/hook?token=ended", Ended: true}
-	regs := h.register(req)
-	if len(regs) != 1 || !regs[0].Registered || !regs[0].Delayed {
+	a, b := run(true), run(true)
+	reqs := []runhooks.Request{
+		{RunID: a.ID, URL: h.recv.srv.URL + "/hook?token=a", Ended: true},
+		{RunID: b.ID, URL: h.recv.srv.URL + "/hook?token=b", Ended: true},
+	}
+	regs := h.register(reqs...)
+	if len(regs) != 2 || !regs[0].Registered || !regs[0].Delayed || !regs[1].Delayed {
 		t.Fatalf("registrations %+v, want registered and delayed", regs)
 	}
-	if again := h.register(req); !again[0].Registered || again[0].Delayed {
+	if again := h.register(reqs...); !again[0].Registered || again[0].Delayed {
 		t.Errorf("second registration %+v, want registered, not delayed", again[0])
 	}
-	if err := h.store.InsertRuns(context.Background(), []runs.Run{r}); err != nil { // no Completed
+	if err := h.store.InsertRuns(context.Background(), []runs.Run{a, b}); err != nil { // no Completed
 		t.Fatal(err)
 	}
-	if res := h.result(r.ID); !res.Delivered {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var res workflows.RunWebhooksResult
+	if err := h.c.GetWorkflow(ctx, workflows.RunWebhooksID([]uuid.UUID{b.ID, a.ID}), "").Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Delivered != 2 {
 		t.Fatalf("result %+v", res)
 	}
-	if n := len(h.recv.got("/hook")); n != 1 {
-		t.Errorf("%d POSTs, want 1", n)
+	posts := h.recv.got("/hook")
+	if len(posts) != 2 {
+		t.Fatalf("%d POSTs, want 2", len(posts))
 	}
-	// A pending run registered so is not delayed: it waits for its end.
+	for _, p := range posts {
+		id := decodeRun(t, p.body)["id"]
+		if want := "run-webhook/" + fmt.Sprint(id) + "/delivery"; p.header.Get("webhook-id") != want {
+			t.Errorf("webhook-id %q, want %q", p.header.Get("webhook-id"), want)
+		}
+	}
+	// A pending run registered so is not delayed: it waits for its end in a
+	// workflow of its own.
 	p := run(false)
 	if regs := h.register(runhooks.Request{RunID: p.ID, URL: h.recv.srv.URL + "/hook"}); regs[0].Delayed {
 		t.Errorf("pending run's registration %+v, want not delayed", regs[0])
+	}
+	if _, err := h.c.DescribeWorkflowExecution(context.Background(), workflows.RunWebhookID(p.ID), ""); err != nil {
+		t.Errorf("pending run's own workflow: %v", err)
 	}
 }
