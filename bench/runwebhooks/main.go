@@ -223,7 +223,7 @@ func run(n int, rate float64, batch, floorN int, out *report.Doc) error {
 		out.Add("floor (a)", floorRate, "workflows/s")
 		out.SetRatio("delivered / floor (a)", delivered/floorRate)
 	}
-	out.Note("Each run is created ended with a webhook of its own; a RunWebhook workflow per run posts it in one Deliver activity. Offered at %.0f runs/s, %d runs a request; latency from the API's answer to the receiver.", rate, batch)
+	out.Note("Each run is created ended with a webhook of its own; the runs of a request share one RunWebhooks workflow, and each is posted by a Deliver activity of its own. Offered at %.0f runs/s, %d runs a request; latency from the API's answer to the receiver.", rate, batch)
 	return nil
 }
 
