@@ -85,18 +85,8 @@ func RuleTick(ctx workflow.Context, in TickInput) (TickResult, error) {
 	}
 
 	t := tick{rule: rule, ruleID: in.RuleID, info: info}
-	first := &begun.Page
-	for result.Windows < rule.Windows.MaxWindowsPerTick {
-		w, err := t.window(ctx, result.Watermark, time.Time{}, "", first)
-		if err != nil {
-			return result, err
-		}
-		first = nil
-		result.Watermark, result.Matched = w.UpTo, result.Matched+w.matched
-		result.Windows++
-		if w.CaughtUp {
-			break
-		}
+	if err := t.windows(ctx, &result, &begun.Page); err != nil {
+		return result, err
 	}
 	return result, t.backfill(ctx, begun.Backfill, &result)
 }
@@ -149,16 +139,8 @@ func ruleTickThreeActivities(ctx workflow.Context, in TickInput) (TickResult, er
 	}
 
 	t := tick{rule: rule, ruleID: in.RuleID, info: workflow.GetInfo(ctx)}
-	for result.Windows < rule.Windows.MaxWindowsPerTick {
-		w, err := t.window(ctx, result.Watermark, time.Time{}, "", nil)
-		if err != nil {
-			return result, err
-		}
-		result.Watermark, result.Matched = w.UpTo, result.Matched+w.matched
-		result.Windows++
-		if w.CaughtUp {
-			break
-		}
+	if err := t.windows(ctx, &result, nil); err != nil {
+		return result, err
 	}
 
 	var bf activities.BackfillState
@@ -166,6 +148,25 @@ func ruleTickThreeActivities(ctx workflow.Context, in TickInput) (TickResult, er
 		return result, err
 	}
 	return result, t.backfill(ctx, bf, &result)
+}
+
+// windows works through the rule's windows from the watermark, within the
+// tick's budget, until one reaches the settle lag. first, when set, is the
+// first window's first page, already matched and claimed.
+func (t tick) windows(ctx workflow.Context, result *TickResult, first *activities.MatchResult) error {
+	for result.Windows < t.rule.Windows.MaxWindowsPerTick {
+		w, err := t.window(ctx, result.Watermark, time.Time{}, "", first)
+		if err != nil {
+			return err
+		}
+		first = nil
+		result.Watermark, result.Matched = w.UpTo, result.Matched+w.matched
+		result.Windows++
+		if w.CaughtUp {
+			return nil
+		}
+	}
+	return nil
 }
 
 // backfill works on the rule's oldest pending backfill, within the tick's

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"syscall"
 	"time"
 
+	"github.com/runhook/runhook/bench/internal/rig"
 	"github.com/runhook/runhook/internal/api"
 	"github.com/runhook/runhook/internal/config"
 )
@@ -23,22 +23,11 @@ type server struct {
 	done    chan struct{}
 }
 
-// freeAddr is a loopback address nothing listens on at the moment: the server
-// takes its address from config, so the port is chosen here.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 // startServer runs bin on database with one API key and waits until it answers
 // GET /info. Other settings come from the environment and config file, as for
 // a deployed server.
 func startServer(ctx context.Context, bin, logPath string, cfg config.ClickHouse, database, key string) (*server, error) {
-	addr, err := freeAddr()
+	addr, err := rig.FreeAddr()
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -106,7 +105,7 @@ func run(n int, rate float64, batch, floorN int, out *report.Doc) error {
 	if err := r.WaitPolling(ctx, []*rig.Worker{wk}, time.Minute); err != nil {
 		return err
 	}
-	addr, err := freeAddr()
+	addr, err := rig.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -255,15 +254,6 @@ func requests(n, batch int, hook string) ([][]byte, [][]uuid.UUID, error) {
 		bodies, ids = append(bodies, body), append(ids, group)
 	}
 	return bodies, ids, nil
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 func waitUp(ctx context.Context, base string, srv *rig.Worker) error {

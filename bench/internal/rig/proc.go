@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -256,4 +257,15 @@ func MachineCPU() (float64, bool) {
 		}
 	}
 	return busy / clockTicks, true
+}
+
+// FreeAddr is a loopback address nothing listens on at the moment: the API
+// server takes its address from config, so the bench chooses the port.
+func FreeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
