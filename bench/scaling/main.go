@@ -1,7 +1,7 @@
 // Command scaling measures what a second worker process adds: the same load
-// of Delivery workflows (one per POST: Deliver and RecordOutcome activities,
-// attempts and outcomes written to ClickHouse, the POST to a loopback
-// receiver) is delivered through one bin/worker process and then through N on
+// of DeliverRuns workflows (a page of runs each, a Deliver activity per POST
+// that builds it, sends it to a loopback receiver and records attempt and
+// outcome) is delivered through one bin/worker process and then through N on
 // the same task queue, and it prints runs/s for each and the ratio. It reads
 // the CPU the workers, the bench, the Temporal dev server, ClickHouse and the
 // whole machine used in each phase from /proc, which says what bounds the
@@ -127,7 +127,7 @@ func run(ctx context.Context, o options, out *report.Doc) error {
 		}
 	}
 
-	fmt.Printf("scaling benchmark: %d Delivery workflows of %d runs each per phase, %d in flight, bin/worker processes on one task queue, %d rounds; %d cores, %s; Temporal dev server and ClickHouse on loopback\n",
+	fmt.Printf("scaling benchmark: %d POSTs of %d runs each per phase in DeliverRuns pages, %d pages in flight, bin/worker processes on one task queue, %d rounds; %d cores, %s; Temporal dev server and ClickHouse on loopback\n",
 		o.posts, o.perPost, o.concurrency, o.rounds, runtime.NumCPU(), runtime.Version())
 	fmt.Printf("%-20s %10s %10s %12s   %s\n", "worker processes", "seconds", "POSTs/s", "runs/s", "cores busy on average")
 	var order []string
@@ -209,21 +209,29 @@ func measure(ctx context.Context, r *rig.Rig, o options, bin, tmp string, rule u
 		return phase{}, err
 	}
 
+	// The first n batches, in DeliverRuns of a page of runs each as ticks
+	// hand them on, concurrency at a time; each POST is a Deliver activity.
+	perPage := max(1, r.Cfg.Rules.PageSize/o.perPost)
 	deliver := func(prefix string, n int) error {
-		return rig.Parallel(n, o.concurrency, func(i int) error {
+		pages := (n + perPage - 1) / perPage
+		return rig.Parallel(pages, o.concurrency, func(p int) error {
 			// The phase's session makes the ids unique across rounds.
-			id := fmt.Sprintf("%s-%s-%d", prefix, session, i)
-			run, err := r.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: r.Queue}, workflows.Delivery,
-				workflows.DeliveryInput{DeliveryID: id, RuleID: rule, WindowStart: now.Add(-time.Minute), WindowEnd: end, RunIDs: batches[i]})
+			id := fmt.Sprintf("%s-%s-%d", prefix, session, p)
+			var ids []uuid.UUID
+			for _, b := range batches[p*perPage : min((p+1)*perPage, n)] {
+				ids = append(ids, b...)
+			}
+			run, err := r.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: r.Queue}, workflows.DeliverRuns,
+				workflows.DeliverRunsInput{RuleID: rule, WindowStart: now.Add(-time.Minute), WindowEnd: end, RunIDs: ids, MaxRuns: o.perPost})
 			if err != nil {
 				return err
 			}
-			var res workflows.DeliveryResult
+			var res workflows.DeliverRunsResult
 			if err := run.Get(ctx, &res); err != nil {
 				return err
 			}
-			if !res.Delivered {
-				return fmt.Errorf("delivery %s not delivered: %s", id, res.Class)
+			if res.Failed > 0 {
+				return fmt.Errorf("deliveries of %s: %d failed", id, res.Failed)
 			}
 			return nil
 		})
