@@ -5,6 +5,7 @@ package clickhouse_test
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"testing"
 
@@ -61,6 +62,14 @@ func TestChdbFeedbackStats(t *testing.T) {
 
 	if rows := c.rows(t, clickhouse.FeedbackStatsBatchSQL, uuidGroupSet(x.run3)); len(rows) != 0 {
 		t.Errorf("batch stats of a run without feedback = %v, want no rows", rows)
+	}
+
+	var with []string
+	for _, row := range c.rows(t, clickhouse.RunsWithFeedbackSQL+" ORDER BY run_id", ids) {
+		with = append(with, fmt.Sprint(row["run_id"]))
+	}
+	if want := sortedIDs(x.run1, x.run2); !reflect.DeepEqual(with, want) {
+		t.Errorf("RunsWithFeedbackSQL = %v, want the runs with feedback %v", with, want)
 	}
 }
 

@@ -72,15 +72,28 @@ FROM
 GROUP BY key
 ORDER BY key`
 
+// RunsWithFeedbackSQL says which of a set of runs have any feedback: ranges
+// of feedback's sort key (run_id, id), one column read.
+const RunsWithFeedbackSQL = `SELECT DISTINCT run_id FROM feedback WHERE run_id IN ?`
+
 // FeedbackStats computes feedback_stats over the current version of the
 // feedback on runIDs: perRun for each run that has feedback (runs without any
 // are absent), batch for all of them together (nil when there is none).
+//
+// It first asks which runs have feedback at all, a key read far cheaper for
+// ClickHouse than the stats queries it then spares: none when no run has
+// feedback (most payloads), the batch query when one run has (the batch is
+// that run: the same feedback rows, the same aggregates).
 func (s *Store) FeedbackStats(ctx context.Context, runIDs []uuid.UUID) (perRun map[uuid.UUID]runs.FeedbackStats, batch runs.FeedbackStats, err error) {
 	perRun = map[uuid.UUID]runs.FeedbackStats{}
 	if len(runIDs) == 0 {
 		return perRun, nil, nil
 	}
-	err = s.queryStats(ctx, FeedbackStatsByRunSQL, runIDs, true, func(run uuid.UUID, key string, ks runs.KeyStats) {
+	with, err := s.queryIDs(ctx, "feedback stats", RunsWithFeedbackSQL, uuidSet(runIDs))
+	if err != nil || len(with) == 0 {
+		return perRun, nil, err
+	}
+	err = s.queryStats(ctx, FeedbackStatsByRunSQL, with, true, func(run uuid.UUID, key string, ks runs.KeyStats) {
 		if perRun[run] == nil {
 			perRun[run] = runs.FeedbackStats{}
 		}
@@ -89,12 +102,10 @@ func (s *Store) FeedbackStats(ctx context.Context, runIDs []uuid.UUID) (perRun m
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(runIDs) == 1 {
-		// The batch is the run: the same feedback rows, the same aggregates,
-		// without a second query (a run-completion webhook's case).
-		return perRun, perRun[runIDs[0]], nil
+	if len(with) == 1 {
+		return perRun, perRun[with[0]], nil
 	}
-	err = s.queryStats(ctx, FeedbackStatsBatchSQL, runIDs, false, func(_ uuid.UUID, key string, ks runs.KeyStats) {
+	err = s.queryStats(ctx, FeedbackStatsBatchSQL, with, false, func(_ uuid.UUID, key string, ks runs.KeyStats) {
 		if batch == nil {
 			batch = runs.FeedbackStats{}
 		}

@@ -225,7 +225,7 @@ func TestFeedbackStatsUsesSortKey(t *testing.T) {
 	if err := store.InsertFeedback(ctx, rows); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{clickhouse.FeedbackStatsByRunSQL, clickhouse.FeedbackStatsBatchSQL} {
+	for _, q := range []string{clickhouse.RunsWithFeedbackSQL, clickhouse.FeedbackStatsByRunSQL, clickhouse.FeedbackStatsBatchSQL} {
 		read, err := store.RowsRead(ctx, q, statsIDSet(rows[0].RunID, uuid.New()))
 		if err != nil {
 			t.Fatal(err)
