@@ -42,6 +42,8 @@ type Activities struct {
 	Delivery DeliverySettings
 	// Schedules pauses a rule's schedule when the rule pauses itself; nil: only recorded.
 	Schedules Schedules
+
+	webhooks fanOutWebhooks
 }
 
 // Schedules is the part of the rule schedules an activity may change.

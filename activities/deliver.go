@@ -178,7 +178,7 @@ func (a *Activities) openTarget(ctx context.Context, in DeliverInput) (t deliver
 		// Run webhooks have a URL only: no custom headers, no signing secret.
 		return delivery.Target{URL: url}, w.URLRedacted, nil, nil
 	}
-	w, found, err := a.Store.Webhook(ctx, in.RuleID, in.WebhookIndex)
+	w, found, err := a.webhook(ctx, in.RuleID, in.WebhookIndex)
 	if err != nil || !found {
 		return t, "", &delivery.Result{Class: delivery.Invalid, Err: fmt.Sprintf("rule %s has no webhook %d", in.RuleID, in.WebhookIndex)}, err
 	}
