@@ -70,17 +70,8 @@ func RuleTick(ctx workflow.Context, in TickInput) (TickResult, error) {
 		return TickResult{}, err
 	}
 	rule := begun.Rule
-	result := TickResult{Watermark: last.Watermark}
-	if result.Watermark.IsZero() {
-		result.Watermark = rule.Start
-	}
-	switch {
-	case !rule.Found:
-		result.Missing = true
-		return result, nil
-	case rule.Paused:
-		// A trigger reaches a paused schedule too; the watermark waits for the resume.
-		result.Paused = true
+	result, done := startFrom(rule, last)
+	if done {
 		return result, nil
 	}
 
@@ -97,6 +88,25 @@ const (
 	beginTickChange  = "begin-tick"
 	beginTickVersion = 1
 )
+
+// startFrom is where a tick begins: the last tick's watermark, or the
+// rule's start. done: the rule is gone or paused, and the watermark waits
+// (a trigger reaches a paused schedule too).
+func startFrom(rule activities.RuleInfo, last TickResult) (result TickResult, done bool) {
+	result = TickResult{Watermark: last.Watermark}
+	if result.Watermark.IsZero() {
+		result.Watermark = rule.Start
+	}
+	switch {
+	case !rule.Found:
+		result.Missing = true
+		return result, true
+	case rule.Paused:
+		result.Paused = true
+		return result, true
+	}
+	return result, false
+}
 
 func lastTick(ctx workflow.Context) (TickResult, error) {
 	var last TickResult
@@ -125,16 +135,8 @@ func ruleTickThreeActivities(ctx workflow.Context, in TickInput) (TickResult, er
 	if err != nil {
 		return TickResult{}, err
 	}
-	result := TickResult{Watermark: last.Watermark}
-	if result.Watermark.IsZero() {
-		result.Watermark = rule.Start
-	}
-	switch {
-	case !rule.Found:
-		result.Missing = true
-		return result, nil
-	case rule.Paused:
-		result.Paused = true
+	result, done := startFrom(rule, last)
+	if done {
 		return result, nil
 	}
 
