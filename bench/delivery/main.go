@@ -20,8 +20,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
-	"sort"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -226,19 +224,11 @@ func run(posts, perPost, concurrency int, out *report.Doc) error {
 	rate := float64(posts) / temporalTime.Seconds()
 	fmt.Printf("floor (b), the same server and worker: %.0f no-op activities/s, %d in flight\n", floorRate, concurrency)
 	fmt.Printf("ratio Temporal / floor (b): %.2f; Temporal / bare client: %.5f\n", rate/floorRate, bareTime.Seconds()/temporalTime.Seconds())
-	var cores []string
-	for k, v := range cpu {
-		cores = append(cores, fmt.Sprintf("%s %.2f (%.2f ms per POST)", k, v, v*temporalTime.Seconds()*1000/float64(posts)))
-	}
-	sort.Strings(cores)
-	fmt.Printf("CPU during delivery, cores busy: %s\n", strings.Join(cores, ", "))
 	out.Add("Temporal", rate, "POSTs/s")
 	out.Add("Temporal", float64(posts*perPost)/temporalTime.Seconds(), "runs/s")
 	out.Add("floor (b)", floorRate, "activities/s")
 	out.Add("bare client", float64(posts)/bareTime.Seconds(), "POSTs/s")
-	for k, v := range cpu {
-		out.Add(k+" CPU per POST", v*temporalTime.Seconds()*1000/float64(posts), "ms")
-	}
+	fmt.Printf("CPU during delivery, cores busy: %s\n", floor.PerUnit(out, cpu, temporalTime.Seconds(), posts, "POST"))
 	out.SetRatio("Temporal / floor (b)", rate/floorRate)
 	out.Note("DeliverRuns workflows of rules.page_size runs (%d), as ticks hand them on, each scheduling a Deliver activity per POST (it builds the payload, sends, records attempt and outcome through group commit); the floor is one workflow fanning out as many no-op activities, %d in flight; worker in the bench's process with the product's worker options. Bare client / Temporal: %.5f.", page, concurrency, bareTime.Seconds()/temporalTime.Seconds())
 	return nil

@@ -19,8 +19,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -205,18 +203,10 @@ func run(n int, rate float64, batch, floorN int, out *report.Doc) error {
 	fmt.Printf("delivered: %.1f runs/s (first request to last arrival %.1f s); %d POSTs, %d runs received\n", delivered, elapsed.Seconds(), posts, runs)
 	fmt.Printf("latency, API answered -> receiver: p50 %s, p99 %s, max %s\n",
 		rig.Pct(lat, 0.5).Round(time.Millisecond), rig.Pct(lat, 0.99).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
-	var cores []string
-	for k, v := range cpu {
-		cores = append(cores, fmt.Sprintf("%s %.2f (%.1f ms per run)", k, v, v*elapsed.Seconds()*1000/float64(n)))
-	}
-	sort.Strings(cores)
-	fmt.Printf("CPU, cores busy: %s\n", strings.Join(cores, ", "))
 	out.Add("delivered", delivered, "runs/s")
 	out.Add("latency p50", rig.Pct(lat, 0.5).Seconds(), "s")
 	out.Add("latency p99", rig.Pct(lat, 0.99).Seconds(), "s")
-	for k, v := range cpu {
-		out.Add(k+" CPU per run", v*elapsed.Seconds()*1000/float64(n), "ms")
-	}
+	fmt.Printf("CPU, cores busy: %s\n", floor.PerUnit(out, cpu, elapsed.Seconds(), n, "run"))
 	if floorRate > 0 {
 		fmt.Printf("floor (a), workflows of one no-op activity on the same server: %.1f/s; ratio delivered / floor (a): %.2f\n", floorRate, delivered/floorRate)
 		out.Add("floor (a)", floorRate, "workflows/s")

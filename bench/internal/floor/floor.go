@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/runhook/runhook/bench/internal/report"
 	"github.com/runhook/runhook/bench/internal/rig"
 )
 
@@ -210,4 +211,18 @@ func Print(phases []Phase) {
 		sort.Strings(cpu)
 		fmt.Printf("%-66s %8d %8.2f %12.1f  %s\n", p.Name, p.Units, p.Seconds, p.Rate, strings.Join(cpu, ", "))
 	}
+}
+
+// PerUnit turns the cores each process group kept busy over seconds into
+// milliseconds of CPU per unit of work (one of units), adds them to out as
+// "<group> CPU per <unit>" rows, and returns them as one printable line.
+func PerUnit(out *report.Doc, cpu map[string]float64, seconds float64, units int, unit string) string {
+	var line []string
+	for k, cores := range cpu {
+		ms := cores * seconds * 1000 / float64(units)
+		line = append(line, fmt.Sprintf("%s %.2f (%.2f ms per %s)", k, cores, ms, unit))
+		out.Add(k+" CPU per "+unit, ms, "ms")
+	}
+	sort.Strings(line)
+	return strings.Join(line, ", ")
 }
