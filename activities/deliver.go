@@ -322,7 +322,7 @@ func (a *Activities) RecordOutcome(ctx context.Context, in OutcomeInput) (Outcom
 		}
 		since = last.At // resumed: the streak starts again
 	}
-	n, err := a.Store.ConsecutiveFailedDeliveries(ctx, in.RuleID, since)
+	n, err := a.Store.ConsecutiveFailedDeliveries(ctx, in.RuleID, since, a.PauseAfterFailures)
 	if err != nil {
 		return OutcomeResult{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/google/uuid"
@@ -136,35 +137,17 @@ WHERE rule_id = ? AND run_id IN ?
 ORDER BY run_id, webhook_idx, at DESC, inserted_at DESC
 LIMIT 1 BY run_id, webhook_idx`
 
-// ConsecutiveFailedDeliveriesSQL counts a rule's failure streak; see
-// ConsecutiveFailedDeliveries for the definition. From the inside out: the
-// current outcome per (run, webhook), as OutcomesSQL picks it; one row per
-// delivery that delivered or failed something, with its newest time and
-// whether anything was delivered; those flags newest first (ties put
-// delivered first, so a failure must be strictly newer to count); the
-// position of the first delivered flag, with a sentinel appended so that
-// "none delivered" counts them all. The plainer count of failures newer than
-// the newest delivery needs a lambda that captures a column, which 18.16
-// rejects (Unknown identifier) when the column comes from a subquery.
-const ConsecutiveFailedDeliveriesSQL = `SELECT indexOf(arrayPushBack(newest_first, 1), 1) - 1 AS failures
-FROM
-(
-    SELECT arrayMap(d -> tupleElement(d, 2), arrayReverseSort(groupArray((last_at, delivered)))) AS newest_first
-    FROM
-    (
-        SELECT max(at) AS last_at, max(outcome = 'delivered') AS delivered
-        FROM
-        (
-            SELECT delivery_id, outcome, at
-            FROM delivery_outcomes
-            WHERE rule_id = ?
-            ORDER BY run_id, webhook_idx, at DESC, inserted_at DESC
-            LIMIT 1 BY run_id, webhook_idx
-        )
-        GROUP BY delivery_id
-        HAVING max(outcome IN ('delivered', 'failed')) AND max(at) > ?
-    )
-)`
+// StreakSliceSQL reads the deliveries of a rule that ended in (after, upTo],
+// newest first, at most LIMIT of them: a range of delivery_ends' sort key.
+// Ties put delivered first, so a failure must be strictly newer to count. A
+// delivery's outcomes written in several inserts are several rows, grouped
+// here.
+const StreakSliceSQL = `SELECT delivery_id, max(at) AS last_at, max(delivered) AS any_delivered
+FROM delivery_ends
+WHERE rule_id = ? AND at > ? AND at <= ?
+GROUP BY delivery_id
+ORDER BY last_at DESC, any_delivered DESC
+LIMIT ?`
 
 const pauseColumns = `rule_id, at, reason, failures, paused`
 
@@ -407,30 +390,88 @@ func (s *Store) Outcomes(ctx context.Context, ruleID uuid.UUID, runIDs []uuid.UU
 }
 
 // ConsecutiveFailedDeliveries is the length of a rule's current failure
-// streak: how many of its deliveries, newest first, ended failed before the
-// newest one that delivered (all of them if none did).
+// streak, counted up to atMost: how many of its deliveries, newest first,
+// ended failed before the newest one that delivered (all of them if none
+// did).
 //
-// A delivery is the set of current outcomes (newest per run and webhook, as
-// Outcomes reads them) that carry its delivery_id, and is as new as the
+// A delivery is the outcomes that carry its delivery_id, and is as new as the
 // newest of them. It delivered if any of them is delivered: a rule is paused
 // as a whole, so it is paused only when its deliveries reach no receiver at
 // all. It ended failed if none is delivered and one is failed. A delivery of
-// nothing but skips is neither and does not break a streak. Outcomes a later
-// delivery superseded no longer belong to their first delivery, so the count
-// is the same before and after the table's merges discard them.
+// nothing but skips is neither and does not break a streak. A redelivery is a
+// delivery of its own: if it fails too, that is one more failure in a row.
 //
 // Only deliveries newer than since count: a resumed rule starts a new streak.
-func (s *Store) ConsecutiveFailedDeliveries(ctx context.Context, ruleID uuid.UUID, since time.Time) (int, error) {
-	var n int64
-	var after uint64
+//
+// The read goes back in time in slices, each streakGrowth times longer than
+// the one before, and stops at the newest delivered delivery or at atMost
+// failures: it reads what the answer needs, not the rule's history.
+func (s *Store) ConsecutiveFailedDeliveries(ctx context.Context, ruleID uuid.UUID, since time.Time, atMost int) (int, error) {
+	if atMost <= 0 {
+		return 0, nil
+	}
+	var floor uint64
 	if since.After(time.Unix(0, 0)) {
-		after = runs.Micros(since)
+		floor = runs.Micros(since)
 	}
-	if err := s.conn.QueryRow(ctx, ConsecutiveFailedDeliveriesSQL, ruleID, after).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count failed deliveries of rule %s: %w", ruleID, err)
+	now := runs.Micros(time.Now())
+	upTo := uint64(math.MaxUint64) // outcomes stamped by a clock running ahead count too
+	span := uint64(streakFirstSlice.Microseconds())
+	seen := map[string]bool{}
+	n := 0
+	for {
+		after := floor
+		if now > span && now-span > floor {
+			after = now - span
+		}
+		rows, err := s.conn.Query(ctx, StreakSliceSQL, ruleID, after, upTo, uint64(atMost+1))
+		if err != nil {
+			return 0, fmt.Errorf("count failed deliveries of rule %s: %w", ruleID, err)
+		}
+		var ends []streakRow
+		for rows.Next() {
+			var e streakRow
+			if err := rows.Scan(&e.id, &e.at, &e.delivered); err != nil {
+				rows.Close()
+				return 0, fmt.Errorf("count failed deliveries of rule %s: %w", ruleID, err)
+			}
+			ends = append(ends, e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, fmt.Errorf("count failed deliveries of rule %s: %w", ruleID, err)
+		}
+		for _, e := range ends {
+			if seen[e.id] { // a delivery whose outcomes straddle two slices
+				continue
+			}
+			seen[e.id] = true
+			if e.delivered == 1 {
+				return n, nil
+			}
+			if n++; n >= atMost {
+				return n, nil
+			}
+		}
+		if after <= floor {
+			return n, nil
+		}
+		upTo, span = after, span*streakGrowth
 	}
-	return int(n), nil
 }
+
+type streakRow struct {
+	id        string
+	at        uint64
+	delivered uint8
+}
+
+// A failing rule's streak is in its last minutes; a healthy rule's newest
+// delivery usually is too.
+const (
+	streakFirstSlice = 10 * time.Minute
+	streakGrowth     = 8
+)
 
 // RecordPause writes a pause or resumption of a rule, in one INSERT with
 // the pauses other callers write at the same time.

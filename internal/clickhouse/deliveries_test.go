@@ -3,6 +3,7 @@ package clickhouse_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"reflect"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/testenv"
 )
 
@@ -240,8 +242,14 @@ func TestConsecutiveFailedDeliveries(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}); err != nil || got != c.want {
+			if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}, 100); err != nil || got != c.want {
 				t.Errorf("ConsecutiveFailedDeliveries = %d, %v; want %d", got, err, c.want)
+			}
+			// Counted up to the pause threshold, which is all a caller needs.
+			if c.want > 1 {
+				if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}, c.want-1); err != nil || got != c.want-1 {
+					t.Errorf("ConsecutiveFailedDeliveries up to %d = %d, %v", c.want-1, got, err)
+				}
 			}
 		})
 	}
@@ -261,17 +269,15 @@ func TestConsecutiveFailedDeliveries(t *testing.T) {
 			t.Fatal(err)
 		}
 		for r, want := range map[uuid.UUID]int{rule: 1, other: 2} {
-			if got, err := store.ConsecutiveFailedDeliveries(ctx, r, time.Time{}); err != nil || got != want {
+			if got, err := store.ConsecutiveFailedDeliveries(ctx, r, time.Time{}, 100); err != nil || got != want {
 				t.Errorf("rule %s: %d, %v; want %d", r, got, err, want)
 			}
 		}
 	})
 
-	// A run delivered again supersedes its outcome in the earlier delivery,
-	// which then counts no more: two failed deliveries of the same run are a
-	// streak of one. Merges discard the superseded row; the count is the same
-	// before and after.
-	t.Run("superseded outcomes", func(t *testing.T) {
+	// A redelivery is a delivery of its own: two failed deliveries of the
+	// same run are two failures in a row, before and after merges.
+	t.Run("redelivered runs", func(t *testing.T) {
 		rule, run := uuid.New(), uuid.New()
 		outs := []clickhouse.Outcome{
 			outcome(rule, uuid.New(), 0, "first", D, at(0)),
@@ -284,13 +290,44 @@ func TestConsecutiveFailedDeliveries(t *testing.T) {
 			}
 		}
 		check := func(when string) {
-			if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}); err != nil || got != 1 {
-				t.Errorf("%s: %d, %v; want 1", when, got, err)
+			if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}, 100); err != nil || got != 2 {
+				t.Errorf("%s: %d, %v; want 2", when, got, err)
 			}
 		}
 		check("before merging")
 		optimizeFinal(t, store, "delivery_outcomes")
+		optimizeFinal(t, store, "delivery_ends")
 		check("after OPTIMIZE FINAL")
+	})
+
+	// The streak is read back from now in slices: deliveries of this hour,
+	// of days ago and of years ago are counted across them, and the newest
+	// delivered one ends the count wherever it falls.
+	t.Run("across slices", func(t *testing.T) {
+		rule := uuid.New()
+		now := time.Now()
+		outs := []clickhouse.Outcome{
+			outcome(rule, uuid.New(), 0, "years ago", D, now.Add(-3*365*24*time.Hour)),
+			outcome(rule, uuid.New(), 0, "days ago", F, now.Add(-50*time.Hour)),
+			outcome(rule, uuid.New(), 0, "an hour ago", F, now.Add(-time.Hour)),
+			outcome(rule, uuid.New(), 0, "a minute ago", F, now.Add(-time.Minute)),
+			outcome(rule, uuid.New(), 0, "ahead", F, now.Add(time.Minute)), // a worker clock running ahead
+		}
+		if err := store.RecordOutcomes(ctx, outs); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}, 100); err != nil || got != 4 {
+			t.Errorf("streak = %d, %v; want 4", got, err)
+		}
+		if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, now.Add(-2*time.Hour), 100); err != nil || got != 3 {
+			t.Errorf("streak since a resume 2 h ago = %d, %v; want 3", got, err)
+		}
+		if err := store.RecordOutcomes(ctx, []clickhouse.Outcome{outcome(rule, uuid.New(), 0, "days ago too", D, now.Add(-49*time.Hour))}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}, 100); err != nil || got != 3 {
+			t.Errorf("streak after a delivery 49 h ago = %d, %v; want 3", got, err)
+		}
 	})
 }
 
@@ -380,7 +417,8 @@ func TestDeliveryLookupsUseSortKey(t *testing.T) {
 		{"WebhookSQL", clickhouse.WebhookSQL, []any{hooks[n/2].RuleID, hooks[n/2].Index}},
 		{"OutcomesSQL", clickhouse.OutcomesSQL, []any{rule, ch.GroupSet{Value: []any{runIDs[n/2].String()}}}},
 		{"OutcomesSQL (unknown rule)", clickhouse.OutcomesSQL, []any{uuid.New(), ch.GroupSet{Value: []any{runIDs[n/2].String()}}}},
-		{"ConsecutiveFailedDeliveriesSQL (small rule)", clickhouse.ConsecutiveFailedDeliveriesSQL, []any{small, uint64(0)}},
+		{"StreakSliceSQL (small rule)", clickhouse.StreakSliceSQL, []any{small, uint64(0), uint64(math.MaxUint64), uint64(11)}},
+		{"StreakSliceSQL (newest deliveries)", clickhouse.StreakSliceSQL, []any{rule, runs.Micros(at(n - 1000)), uint64(math.MaxUint64), uint64(11)}},
 	} {
 		read, err := store.RowsRead(ctx, q.query, q.args...)
 		if err != nil {
@@ -390,11 +428,58 @@ func TestDeliveryLookupsUseSortKey(t *testing.T) {
 			t.Errorf("%s read %d rows of %d; the sort key is not used", q.name, read, n)
 		}
 	}
-	if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}); err != nil || got != n/100 {
+	if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}, n); err != nil || got != n/100 {
 		t.Errorf("ConsecutiveFailedDeliveries = %d, %v; want %d", got, err, n/100)
 	}
 	// A resumption starts a new streak: nothing after it, nothing counted.
-	if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Now().Add(time.Hour)); err != nil || got != 0 {
+	if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Now().Add(time.Hour), n); err != nil || got != 0 {
 		t.Errorf("ConsecutiveFailedDeliveries since a later resume = %d, %v; want 0", got, err)
+	}
+}
+
+// Migration 0006 builds delivery_ends from the outcomes written before it,
+// and applied again after an interruption it counts nothing twice.
+func TestMigrateDeliveryEndsFromOutcomes(t *testing.T) {
+	store := testenv.ClickHouse(t)
+	ctx := context.Background()
+	forget := func() {
+		t.Helper()
+		if err := store.Exec(ctx, `ALTER TABLE schema_migrations DELETE WHERE version = 6`); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond) // mutations are asynchronous
+	}
+	for _, stmt := range []string{`DROP TABLE delivery_ends_mv`, `DROP TABLE delivery_ends`} {
+		if err := store.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	forget()
+	rule := uuid.New()
+	outs := []clickhouse.Outcome{
+		outcome(rule, uuid.New(), 0, "a", clickhouse.OutcomeFailed, at(0)),
+		outcome(rule, uuid.New(), 0, "b", clickhouse.OutcomeDelivered, at(10)),
+		outcome(rule, uuid.New(), 0, "c", clickhouse.OutcomeFailed, at(20)),
+		outcome(rule, uuid.New(), 1, "c", clickhouse.OutcomeFailed, at(21)),
+		outcome(rule, uuid.New(), 0, "d", clickhouse.OutcomeFailed, at(30)),
+	}
+	if err := store.RecordOutcomes(ctx, outs); err != nil {
+		t.Fatal(err)
+	}
+	for _, when := range []string{"migrated", "migrated again"} {
+		if _, err := store.Migrate(ctx); err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}, 100); err != nil || got != 2 {
+			t.Errorf("%s: streak = %d, %v; want 2", when, got, err)
+		}
+		forget()
+	}
+	// Outcomes written after the migration reach delivery_ends by the view.
+	if err := store.RecordOutcomes(ctx, []clickhouse.Outcome{outcome(rule, uuid.New(), 0, "e", clickhouse.OutcomeFailed, at(40))}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}, 100); err != nil || got != 3 {
+		t.Errorf("after a new failure: streak = %d, %v; want 3", got, err)
 	}
 }
