@@ -57,15 +57,13 @@ func (a *Activities) PlanDelivery(ctx context.Context, in PlanInput) (Plan, erro
 	if len(plan.Webhooks) == 0 || len(in.RunIDs) == 0 {
 		return plan, nil
 	}
-	p, err := a.payload(ctx, in.RuleID, in.WindowStart, in.WindowEnd, in.RunIDs) // offloaded, as Deliver sends it
-	if err != nil {
-		return Plan{}, fmt.Errorf("plan: %w", err)
-	}
 	maxRuns := in.MaxRuns
 	if maxRuns <= 0 {
 		maxRuns = a.MaxRunsPerDelivery
 	}
-	batches, err := payload.Batches(p, maxRuns, a.MaxBodyBytes)
+	// From the sizes stored beside the runs, offloaded as Deliver sends them:
+	// the runs' documents are read once, by the attempt that sends them.
+	batches, err := payload.Plan(ctx, a.Store, a.Offload, in.RuleID, in.WindowStart, in.WindowEnd, in.RunIDs, maxRuns, a.MaxBodyBytes)
 	var oversize *payload.OversizeError
 	switch {
 	case errors.As(err, &oversize):
@@ -81,7 +79,7 @@ func (a *Activities) PlanDelivery(ctx context.Context, in PlanInput) (Plan, erro
 		}
 		plan.Oversize = oversize.IDs
 	case err != nil:
-		return Plan{}, err
+		return Plan{}, fmt.Errorf("plan: %w", err)
 	default:
 		plan.Batches = batches
 	}

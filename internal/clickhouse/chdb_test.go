@@ -188,7 +188,7 @@ func literal(v any) (string, error) {
 		return "'" + v.String() + "'", nil
 	case float64:
 		return "cast(" + strconv.FormatFloat(v, 'g', -1, 64) + ", 'Float64')", nil
-	case uint8, uint32, uint64:
+	case uint8, uint32, uint64, int32:
 		return fmt.Sprint(v), nil
 	case ch.GroupSet:
 		list, err := literals(reflect.ValueOf(v.Value))
@@ -227,7 +227,7 @@ func jsonOf(v any) any {
 		return v.String()
 	case string:
 		return v
-	case uint8, uint32, uint64:
+	case uint8, uint32, uint64, int32:
 		return json.Number(fmt.Sprint(v))
 	case float64:
 		return json.Number(strconv.FormatFloat(v, 'g', -1, 64))
@@ -345,6 +345,7 @@ func (r run) values() []any {
 		r.extra, ptr(`[{"name":"start","time":"2024-04-05T01:28:54.085646"}]`), // events
 		nilString, nilString, nilString, // feedback_stats, serialized, share_token
 		mk, mv, ik, iv, ok, ov, // pair columns, as InsertRuns derives them
+		uint32(r.modified % 5000), uint32(10), int32(-3), uint32(20), int32(r.start % 700), // sizes
 	}
 }
 
@@ -461,10 +462,28 @@ func TestChdb(t *testing.T) {
 		if len(got) != len(want) {
 			t.Fatalf("read %d rows, want %d (newest version of each known id): %v", len(got), len(want), got)
 		}
-		// LatestRunsSQL reads the run's fields, not the derived pair columns at the end.
-		fields := len(runCols) - 6
+		// LatestRunsSQL reads the run's fields, not the derived pair and size columns at the end.
+		fields := len(runCols) - 11
 		for i, w := range want {
 			wantRow(t, got[i], runCols[:fields], w.values()[:fields])
+		}
+	})
+
+	t.Run("RunSizesSQL", func(t *testing.T) {
+		got := c.rows(t, clickhouse.RunSizesSQL, uuidGroupSet(rootID, childID, uuid.New()))
+		want := []run{childPatched, rootPatched} // in the server's UUID order
+		if len(got) != len(want) {
+			t.Fatalf("read %d rows, want %d (newest version of each known id): %v", len(got), len(want), got)
+		}
+		sizes := len(runCols) - 5
+		for i, w := range want {
+			wantGot := map[string]any{"id": w.id.String()}
+			for j, col := range runCols[sizes:] {
+				wantGot[col] = jsonOf(w.values()[sizes+j])
+			}
+			if !reflect.DeepEqual(got[i], wantGot) {
+				t.Errorf("row %d = %v, want %v", i, got[i], wantGot)
+			}
 		}
 	})
 

@@ -24,12 +24,23 @@ const runColumns = `id, trace_id, session_id, tenant_id, parent_run_id, referenc
 // pairColumns are derived at ingest (filter.Flatten) for the filter language.
 const pairColumns = `metadata_keys, metadata_values, input_keys, input_values, output_keys, output_values`
 
+// sizeColumns are runs.Size, derived at ingest for delivery plans.
+const sizeColumns = `size_base, size_inputs, size_inputs_inline, size_outputs, size_outputs_inline`
+
 // InsertRunsSQL names its columns: 18.16 needs the list for batches, and
 // inserted_at is left to the server.
-const InsertRunsSQL = `INSERT INTO runs (` + runColumns + `, ` + pairColumns + `)`
+const InsertRunsSQL = `INSERT INTO runs (` + runColumns + `, ` + pairColumns + `, ` + sizeColumns + `)`
 
 // LatestRunsSQL reads the newest version of each of a set of runs, by the sort key.
 const LatestRunsSQL = `SELECT ` + runColumns + `, inserted_at
+FROM runs
+WHERE id IN ?
+ORDER BY id, modified_at DESC, inserted_at DESC
+LIMIT 1 BY id`
+
+// RunSizesSQL reads the stored size of the newest version of each of a set
+// of runs, by the sort key, without their documents.
+const RunSizesSQL = `SELECT id, ` + sizeColumns + `
 FROM runs
 WHERE id IN ?
 ORDER BY id, modified_at DESC, inserted_at DESC
@@ -111,6 +122,11 @@ func (s *Store) InsertRuns(ctx context.Context, rs []runs.Run) error {
 			mk, mv := filter.Metadata(r.Extra)
 			ik, iv := filter.Flatten(r.Inputs)
 			ok, ov := filter.Flatten(r.Outputs)
+			size, err := runs.SizeOf(r)
+			if err != nil {
+				batch.Abort()
+				return fmt.Errorf("insert runs: %w", err)
+			}
 			if err := batch.Append(
 				r.ID, r.TraceID, r.SessionID, r.TenantID, r.ParentRunID, r.ReferenceExampleID,
 				r.Name, r.RunType, r.Status, boolByte(r.IsRoot), r.DottedOrder,
@@ -122,6 +138,7 @@ func (s *Store) InsertRuns(ctx context.Context, rs []runs.Run) error {
 				rawPtr(r.Inputs), rawPtr(r.Outputs), rawPtr(r.InputsS3URLs), rawPtr(r.OutputsS3URLs),
 				rawPtr(r.Extra), rawPtr(r.Events), rawPtr(r.FeedbackStats), rawPtr(r.Serialized), r.ShareToken,
 				mk, mv, ik, iv, ok, ov,
+				size.Base, size.Inputs, size.InputsInline, size.Outputs, size.OutputsInline,
 			); err != nil {
 				batch.Abort()
 				return fmt.Errorf("insert runs: run %s: %w", r.ID, err)
@@ -184,6 +201,29 @@ func (s *Store) LatestRuns(ctx context.Context, ids []uuid.UUID) ([]runs.Run, er
 		r.Extra, r.Events, r.FeedbackStats, r.Serialized = rawFrom(extra), rawFrom(events), rawFrom(feedbackStats), rawFrom(serialized)
 		r.InsertedAt = r.InsertedAt.UTC()
 		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// RunSizes reads the stored size of the newest version of each run in ids;
+// unknown ids are absent, and versions written before sizes were have a zero
+// size (runs.Size.Known).
+func (s *Store) RunSizes(ctx context.Context, ids []uuid.UUID) ([]runs.Size, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.conn.Query(pointRead(ctx), RunSizesSQL, uuidSet(ids))
+	if err != nil {
+		return nil, fmt.Errorf("read run sizes: %w", err)
+	}
+	defer rows.Close()
+	var out []runs.Size
+	for rows.Next() {
+		var z runs.Size
+		if err := rows.Scan(&z.ID, &z.Base, &z.Inputs, &z.InputsInline, &z.Outputs, &z.OutputsInline); err != nil {
+			return nil, fmt.Errorf("read run sizes: %w", err)
+		}
+		out = append(out, z)
 	}
 	return out, rows.Err()
 }

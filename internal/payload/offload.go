@@ -41,16 +41,28 @@ func (o Offload) Run(r *runs.Run) error {
 		{"inputs", &r.Inputs, &r.InputsS3URLs},
 		{"outputs", &r.Outputs, &r.OutputsS3URLs},
 	} {
-		if len(*f.doc) <= o.MaxBytes {
+		if !o.offloads(len(*f.doc)) {
 			continue
 		}
-		urls, err := runs.MarshalJSON(map[string]map[string]string{"ROOT": {"presigned_url": o.Signer.URL(r.ID, f.name)}})
+		urls, err := o.urls(r.ID, f.name)
 		if err != nil {
-			return fmt.Errorf("payload: %s_s3_urls of run %s: %w", f.name, r.ID, err)
+			return err
 		}
 		*f.doc, *f.urls = nil, urls
 	}
 	return nil
+}
+
+// offloads says whether a document of n bytes, as stored, goes by URL.
+func (o Offload) offloads(n int) bool { return o.enabled() && n > o.MaxBytes }
+
+// urls is the *_s3_urls document that stands for a run's field.
+func (o Offload) urls(runID uuid.UUID, field string) (json.RawMessage, error) {
+	urls, err := runs.MarshalJSON(map[string]map[string]string{"ROOT": {"presigned_url": o.Signer.URL(runID, field)}})
+	if err != nil {
+		return nil, fmt.Errorf("payload: %s_s3_urls of run %s: %w", field, runID, err)
+	}
+	return urls, nil
 }
 
 // Apply offloads every run of p. Batches measures runs as they are, so a

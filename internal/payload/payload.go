@@ -172,14 +172,44 @@ func Batches(p Payload, maxRuns, maxBodyBytes int) ([][]uuid.UUID, error) {
 	if maxRuns < 1 || maxBodyBytes < 1 {
 		return nil, fmt.Errorf("payload: batch limits must be positive, got %d runs and %d bytes", maxRuns, maxBodyBytes)
 	}
-	empty := p
-	empty.Runs = nil
-	head, err := runs.MarshalJSON(empty)
+	fixed, err := headSize(p.RuleID, p.StartTime, p.EndTime, p.FeedbackStats)
 	if err != nil {
 		return nil, err
 	}
-	fixed := len(head) + len(p.FeedbackStats)*4*maxNumberJSON
+	sized := make([]sizedRun, len(p.Runs))
+	for i, r := range p.Runs {
+		body, err := runs.MarshalJSON(r)
+		if err != nil {
+			return nil, fmt.Errorf("payload: %v: %w", r, err)
+		}
+		sized[i] = sizedRun{r.ID, len(body)}
+	}
+	return split(sized, fixed, maxRuns, maxBodyBytes)
+}
 
+// headSize is what a payload takes besides its runs. Its feedback_stats is
+// over a batch, which is not known until the batch is: it is taken to be
+// stats, over every run the batches come from, which has the same keys or
+// more, as many comments and categories or more, and counts as large or
+// larger. Only avg, stdev, min and max can grow longer, so each is allowed
+// the longest number.
+func headSize(ruleID uuid.UUID, start, end time.Time, stats runs.FeedbackStats) (int, error) {
+	head, err := runs.MarshalJSON(Payload{RuleID: ruleID, StartTime: start, EndTime: end, FeedbackStats: stats})
+	if err != nil {
+		return 0, err
+	}
+	return len(head) + len(stats)*4*maxNumberJSON, nil
+}
+
+type sizedRun struct {
+	id    uuid.UUID
+	bytes int
+}
+
+// split cuts runs, in order, into batches of at most maxRuns runs whose
+// payloads, fixed bytes and their runs with commas between, are at most
+// maxBodyBytes; see Batches.
+func split(sized []sizedRun, fixed, maxRuns, maxBodyBytes int) ([][]uuid.UUID, error) {
 	var (
 		batches  [][]uuid.UUID
 		oversize []uuid.UUID
@@ -192,26 +222,22 @@ func Batches(p Payload, maxRuns, maxBodyBytes int) ([][]uuid.UUID, error) {
 		}
 		cur, size = nil, fixed
 	}
-	for _, r := range p.Runs {
-		body, err := runs.MarshalJSON(r)
-		if err != nil {
-			return nil, fmt.Errorf("payload: %v: %w", r, err)
-		}
-		if fixed+len(body) > maxBodyBytes {
+	for _, r := range sized {
+		if fixed+r.bytes > maxBodyBytes {
 			flush()
-			batches = append(batches, []uuid.UUID{r.ID})
-			oversize = append(oversize, r.ID)
+			batches = append(batches, []uuid.UUID{r.id})
+			oversize = append(oversize, r.id)
 			continue
 		}
-		grow := len(body)
+		grow := r.bytes
 		if len(cur) > 0 {
 			grow++ // the comma before it
 		}
 		if len(cur) == maxRuns || size+grow > maxBodyBytes {
 			flush()
-			grow = len(body)
+			grow = r.bytes
 		}
-		cur = append(cur, r.ID)
+		cur = append(cur, r.id)
 		size += grow
 	}
 	flush()
