@@ -100,7 +100,7 @@ bench-quick: services
 	$(GO) run ./bench/runwebhooks -runs 100 -rate 50 -floor-workflows 50 -json $(BENCH_QUICK_OUT)/runwebhooks.json
 	$(GO) run ./bench/match -runs 200000 -projects 10 -hours 1 -reps 5 -all-reps 1 -json $(BENCH_QUICK_OUT)/match.json
 	$(GO) run ./bench/detect -runs 10 -over 20s -interval 5s -json $(BENCH_QUICK_OUT)/detect.json
-	$(GO) run ./bench/rules -rules 20 -projects 5 -active 2 -interval 10s -duration 40s -history 20 -json $(BENCH_QUICK_OUT)/rules.json
+	$(GO) run ./bench/rules -rules 20 -projects 5 -active 2 -interval 10s -duration 40s -history 20 -floor-workflows 50 -json $(BENCH_QUICK_OUT)/rules.json
 	$(GO) run ./bench/scaling -posts 60 -runs-per-post 10 -concurrency 16 -workers 2 -rounds 2 -json $(BENCH_QUICK_OUT)/scaling.json
 	$(GO) run ./bench/report -o $(BENCH_QUICK_OUT)/table.md $(BENCH_QUICK_OUT)
 

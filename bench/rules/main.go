@@ -28,6 +28,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/runhook/runhook/bench/internal/floor"
 	"github.com/runhook/runhook/bench/internal/report"
 	"github.com/runhook/runhook/bench/internal/rig"
 	"github.com/runhook/runhook/internal/rules"
@@ -47,6 +48,8 @@ var filters = []string{
 
 type options struct {
 	rules, projects, active int
+	floorN                  int
+	floorRate               float64 // floor (a), workflows/s
 	interval, duration      time.Duration
 	feedEvery               time.Duration
 	workerBin               string
@@ -63,6 +66,7 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 4*time.Minute, "how long the rules run once applied")
 	flag.DurationVar(&o.feedEvery, "feed-every", 10*time.Second, "a few runs go to each active project this often")
 	flag.StringVar(&o.workerBin, "worker", "", "worker binary (default: build ./worker into a temporary directory)")
+	flag.IntVar(&o.floorN, "floor-workflows", 300, "workflows of floor (a), measured first on the same server (0: none)")
 	flag.IntVar(&o.history, "history", 300, "ticks whose history is read for the worker pickup lag (0: none)")
 	jsonPath := flag.String("json", "", "also write the headline figures to this file as JSON (bench/report reads it)")
 	flag.Parse()
@@ -97,6 +101,14 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer r.Close()
+
+	// The floor first, on the same server, before the rules load it: a tick
+	// is a workflow of its own, so floor (a) is what it is measured against.
+	if o.floorN > 0 {
+		if o.floorRate, err = floor.OwnWorker(ctx, r, o.floorN); err != nil {
+			return err
+		}
+	}
 
 	// The worker, as its own process.
 	logPath := filepath.Join(tmp, "worker.log")
@@ -468,6 +480,17 @@ func printReport(o options, r *rig.Rig, in reportInput) {
 	o.out.Add("worker RSS max", mib(in.rssMax), "MiB")
 	if expected > 0 {
 		o.out.Add("ticks run", 100*float64(len(in.ticks))/float64(expected), "% of nominal times")
+	}
+	if ran := in.end.Sub(in.applied).Seconds(); o.floorRate > 0 && ran > 0 {
+		rate := float64(len(in.ticks)) / ran
+		fmt.Printf("ticks: %.1f/s; floor (a), workflows of one no-op activity on the same server: %.1f/s; ratio ticks / floor (a): %.2f\n",
+			rate, o.floorRate, rate/o.floorRate)
+		o.out.Add("ticks", rate, "/s")
+		o.out.Add("floor (a)", o.floorRate, "workflows/s")
+		o.out.SetRatio("ticks / floor (a)", rate/o.floorRate)
+	}
+	if ran := in.end.Sub(in.applied).Seconds(); len(in.ticks) > 0 && ran > 0 {
+		fmt.Printf("CPU per tick (feeding and deliveries included): %s\n", floor.PerUnit(o.out, in.cpu, ran, len(in.ticks), "tick"))
 	}
 	o.out.Note("Tick lag is a tick's close vs its nominal time, start lag its start; %d of %d nominal ticks ran; cores busy: %s.",
 		len(in.ticks), expected, strings.Join(cpu, ", "))

@@ -13,7 +13,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,15 +21,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"go.temporal.io/sdk/worker"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/runhook/runhook/bench/internal/floor"
 	"github.com/runhook/runhook/bench/internal/report"
 	"github.com/runhook/runhook/bench/internal/rig"
 	"github.com/runhook/runhook/internal/api"
-	"github.com/runhook/runhook/internal/app"
-	"github.com/runhook/runhook/internal/temporal"
 )
 
 func main() {
@@ -67,24 +63,9 @@ func run(n int, rate float64, batch, floorN int, out *report.Doc) error {
 	// The floor first, on the same server, with the worker's options.
 	var floorRate float64
 	if floorN > 0 {
-		c, err := temporal.Dial(ctx, r.Cfg.Temporal, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
+		if floorRate, err = floor.OwnWorker(ctx, r, floorN); err != nil {
 			return err
 		}
-		q := r.Queue + "-floor"
-		w := worker.New(c, q, app.WorkerOptions(r.Cfg.Worker))
-		floor.Register(w)
-		if err := w.Start(); err != nil {
-			return err
-		}
-		phases, err := floor.Run(ctx, c, q, floor.Sizes{Workflows: floorN, InFlight: 64}, floor.NewMeter())
-		w.Stop()
-		c.Close()
-		if err != nil {
-			return err
-		}
-		floor.Print(phases)
-		floorRate = phases[0].Rate
 	}
 
 	workerBin, err := rig.Build(ctx, dir, "worker")

@@ -7,6 +7,8 @@ package floor
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
@@ -21,6 +23,8 @@ import (
 
 	"github.com/runhook/runhook/bench/internal/report"
 	"github.com/runhook/runhook/bench/internal/rig"
+	"github.com/runhook/runhook/internal/app"
+	rhtemporal "github.com/runhook/runhook/internal/temporal"
 )
 
 // Register puts the floor's workflows and activity on a worker.
@@ -225,4 +229,29 @@ func PerUnit(out *report.Doc, cpu map[string]float64, seconds float64, units int
 	}
 	sort.Strings(line)
 	return strings.Join(line, ", ")
+}
+
+// OwnWorker measures floor (a) with n workflows on a worker of the product's
+// options, in this process, on the rig's server and a queue of its own; it
+// prints the phase and returns its rate in workflows a second. The benches
+// whose unit of work has a workflow of its own print theirs against it.
+func OwnWorker(ctx context.Context, r *rig.Rig, n int) (float64, error) {
+	c, err := rhtemporal.Dial(ctx, r.Cfg.Temporal, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	q := r.Queue + "-floor"
+	w := worker.New(c, q, app.WorkerOptions(r.Cfg.Worker))
+	Register(w)
+	if err := w.Start(); err != nil {
+		return 0, err
+	}
+	defer w.Stop()
+	phases, err := Run(ctx, c, q, Sizes{Workflows: n, InFlight: 64}, NewMeter())
+	if err != nil {
+		return 0, err
+	}
+	Print(phases)
+	return phases[0].Rate, nil
 }
