@@ -35,7 +35,7 @@ func main() {
 	maxBatch := flag.Int("max-batch", 3, "largest batch; each batch is 1..max-batch runs")
 	over := flag.Duration("over", 150*time.Second, "the inserts are spread at random over this long")
 	interval := flag.Duration("interval", 5*time.Second, "the rule's interval")
-	settle := flag.Duration("settle-lag", 0, "rules.settle_lag for the worker (0: the configured value, default 2s)")
+	settle := flag.Duration("settle-lag", 0, "rules.settle_lag for the worker (0: the configured value, default 1s)")
 	jsonPath := flag.String("json", "", "also write the headline figures to this file as JSON (bench/report reads it)")
 	flag.Parse()
 	out := report.Start("detect", fmt.Sprintf("detection latency at %s interval", human(*interval)), flag.CommandLine)

@@ -193,7 +193,7 @@ func Default() Config {
 			MaxURLLength:       2048,
 		},
 		Rules: Rules{
-			SettleLag:         2 * time.Second,
+			SettleLag:         time.Second,
 			Lookback:          time.Minute,
 			MaxWindow:         time.Hour,
 			PageSize:          1000,
