@@ -89,9 +89,13 @@ func (s *Store) FeedbackStats(ctx context.Context, runIDs []uuid.UUID) (perRun m
 	if len(runIDs) == 0 {
 		return perRun, nil, nil
 	}
-	with, err := s.queryIDs(ctx, "feedback stats", RunsWithFeedbackSQL, uuidSet(runIDs))
-	if err != nil || len(with) == 0 {
+	found, err := s.r.withFeedback.Read(ctx, runIDs)
+	if err != nil || len(found) == 0 {
 		return perRun, nil, err
+	}
+	with := make([]uuid.UUID, 0, len(found))
+	for id := range found {
+		with = append(with, id)
 	}
 	err = s.queryStats(ctx, FeedbackStatsByRunSQL, with, true, func(run uuid.UUID, key string, ks runs.KeyStats) {
 		if perRun[run] == nil {

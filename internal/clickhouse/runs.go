@@ -160,18 +160,35 @@ func pointRead(ctx context.Context) context.Context {
 	return ch.Context(ctx, ch.WithSettings(ch.Settings{"use_uncompressed_cache": 1}))
 }
 
-// LatestRuns reads the newest version of each run in ids; unknown ids are
-// absent from the result, which is ordered by id.
+// LatestRuns reads the newest version of each run in ids, in the order of
+// ids; unknown ids are absent from the result. Concurrent calls share one
+// read (readers).
 func (s *Store) LatestRuns(ctx context.Context, ids []uuid.UUID) ([]runs.Run, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
+	got, err := s.r.runs.Read(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]runs.Run, 0, len(got))
+	for _, id := range ids {
+		if r, ok := got[id]; ok {
+			out = append(out, r)
+			delete(got, id) // an id listed twice is returned once
+		}
+	}
+	return out, nil
+}
+
+// latestRuns is the read LatestRuns' callers share.
+func (s *Store) latestRuns(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]runs.Run, error) {
 	rows, err := s.conn.Query(pointRead(ctx), LatestRunsSQL, uuidSet(ids))
 	if err != nil {
 		return nil, fmt.Errorf("read runs: %w", err)
 	}
 	defer rows.Close()
-	var out []runs.Run
+	out := make(map[uuid.UUID]runs.Run, len(ids))
 	for rows.Next() {
 		var (
 			r                                           runs.Run
@@ -200,7 +217,7 @@ func (s *Store) LatestRuns(ctx context.Context, ids []uuid.UUID) ([]runs.Run, er
 		r.Inputs, r.Outputs, r.InputsS3URLs, r.OutputsS3URLs = rawFrom(inputs), rawFrom(outputs), rawFrom(inS3), rawFrom(outS3)
 		r.Extra, r.Events, r.FeedbackStats, r.Serialized = rawFrom(extra), rawFrom(events), rawFrom(feedbackStats), rawFrom(serialized)
 		r.InsertedAt = r.InsertedAt.UTC()
-		out = append(out, r)
+		out[r.ID] = r
 	}
 	return out, rows.Err()
 }

@@ -22,6 +22,7 @@ type Store struct {
 	database  string
 	batchSize int
 	w         writers
+	r         readers
 }
 
 // Open connects to the configured database, creating it if needed, and checks
@@ -44,6 +45,7 @@ func Open(ctx context.Context, cfg config.ClickHouse) (*Store, error) {
 	}
 	s := &Store{conn: conn, database: cfg.Database, batchSize: batch}
 	s.w = s.newWriters(groupcommit.Options{MaxRows: cfg.CommitRows, Wait: cfg.CommitWait})
+	s.r = s.newReaders()
 	return s, nil
 }
 

@@ -3,6 +3,7 @@ package groupcommit
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -37,8 +38,9 @@ func (f *fakeInserts) got() []int {
 func someRuns(n int) []int { return make([]int, n) }
 
 // waitQueued waits until n requests wait behind the insert in flight.
-func waitQueued(t *testing.T, g *Writer[int], n int) {
+func waitQueued(t *testing.T, w *Writer[int], n int) {
 	t.Helper()
+	g := w.g
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		g.mu.Lock()
@@ -85,9 +87,9 @@ func TestWriterJoinsRequestsThatWait(t *testing.T) {
 	if len(got) != 4 || got[0] != 100 || got[1] != 200 || got[2] != 200 || got[3] != 100 {
 		t.Errorf("insert sizes %v, want [100 200 200 100]", got)
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.flushing || len(g.queue) != 0 {
+	g.g.mu.Lock()
+	defer g.g.mu.Unlock()
+	if g.g.flushing || len(g.g.queue) != 0 {
 		t.Error("the flusher is still running with nothing to do")
 	}
 }
@@ -153,4 +155,99 @@ func TestWriterNothingToWrite(t *testing.T) {
 	if err := g.Write(context.Background(), nil); err != nil || len(f.got()) != 0 {
 		t.Errorf("err %v, writes %v", err, f.got())
 	}
+}
+
+// fakeLookups serves squares of the keys it is asked for, except 13, which it
+// does not have, and blocks each lookup until released.
+type fakeLookups struct {
+	mu      sync.Mutex
+	asked   [][]int
+	release chan struct{}
+	err     error
+}
+
+func (f *fakeLookups) read(_ context.Context, keys []int) (map[int]int, error) {
+	f.mu.Lock()
+	f.asked = append(f.asked, append([]int(nil), keys...))
+	f.mu.Unlock()
+	<-f.release
+	if f.err != nil {
+		return nil, f.err
+	}
+	out := map[int]int{}
+	for _, k := range keys {
+		if k != 13 {
+			out[k] = k * k
+		}
+	}
+	return out, nil
+}
+
+func TestReaderSharesOneReadAmongWaitingCallers(t *testing.T) {
+	f := &fakeLookups{release: make(chan struct{})}
+	r := NewReader(f.read, Options{MaxRows: 100})
+	var wg sync.WaitGroup
+	got := make([]map[int]int, 4)
+	errs := make([]error, 4)
+	ask := func(i int, keys ...int) {
+		defer wg.Done()
+		got[i], errs[i] = r.Read(context.Background(), keys)
+	}
+	wg.Add(1)
+	go ask(0, 1, 2) // read alone, at once
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		f.mu.Lock()
+		n := len(f.asked)
+		f.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first read did not start")
+		}
+	}
+	wg.Add(3)
+	go ask(1, 2, 3)
+	go ask(2, 3, 13)
+	go ask(3, 4, 4)
+	r.g.mu.Lock()
+	for len(r.g.queue) < 3 {
+		r.g.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		r.g.mu.Lock()
+	}
+	r.g.mu.Unlock()
+	close(f.release)
+	wg.Wait()
+
+	want := []map[int]int{{1: 1, 2: 4}, {2: 4, 3: 9}, {3: 9}, {4: 16}}
+	for i := range want {
+		if errs[i] != nil || !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("caller %d: %v, %v; want %v", i, got[i], errs[i], want[i])
+		}
+	}
+	// The three waiting callers shared one read of their keys, each once.
+	if len(f.asked) != 2 || len(f.asked[1]) != 4 {
+		t.Errorf("reads %v, want [1 2] and then 2, 3, 13 and 4 in one", f.asked)
+	}
+	if m, err := r.Read(context.Background(), nil); err != nil || len(m) != 0 {
+		t.Errorf("no keys: %v, %v", m, err)
+	}
+}
+
+func TestReaderGivesEveryCallerTheReadsError(t *testing.T) {
+	f := &fakeLookups{release: make(chan struct{}), err: errors.New("server gone")}
+	close(f.release)
+	r := NewReader(f.read, Options{})
+	var wg sync.WaitGroup
+	for i := 0; i < 5; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if m, err := r.Read(context.Background(), []int{i}); err == nil || m != nil {
+				t.Errorf("caller %d: %v, %v; want the read's error", i, m, err)
+			}
+		}()
+	}
+	wg.Wait()
 }
