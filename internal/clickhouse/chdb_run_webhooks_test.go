@@ -40,8 +40,11 @@ func TestChdbRunWebhooks(t *testing.T) {
 		c.insert(t, clickhouse.InsertRunWebhooksSQL, runWebhookRow(retried), runWebhookRow(other))
 		c.insert(t, clickhouse.InsertRunWebhooksSQL, runWebhookRow(first))
 
-		wantColumns(t, c.rows(t, clickhouse.RunWebhookSQL, a), cols, runWebhookRow(retried))
-		wantColumns(t, c.rows(t, clickhouse.RunWebhookSQL, uuid.New()), cols)
+		wantColumns(t, c.rows(t, clickhouse.RunWebhooksByRunSQL, uuidGroupSet(a)), cols, runWebhookRow(retried))
+		wantColumns(t, c.rows(t, clickhouse.RunWebhooksByRunSQL, uuidGroupSet(uuid.New())), cols)
+		if got := c.rows(t, clickhouse.RunWebhooksByRunSQL, uuidGroupSet(a, b, uuid.New())); len(got) != 2 {
+			t.Errorf("webhooks of two runs that have one: %v", got)
+		}
 		got := c.rows(t, clickhouse.RunsWithWebhooksSQL+" ORDER BY run_id", uuidGroupSet(a, b, uuid.New()))
 		want := sortedIDs(a, b)
 		if len(got) != 2 || got[0]["run_id"] != want[0] || got[1]["run_id"] != want[1] {

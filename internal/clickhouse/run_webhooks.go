@@ -34,12 +34,13 @@ const runWebhookColumns = `run_id, url_sealed, url_redacted, key_id, created_at`
 // InsertRunWebhooksSQL names its columns, as 18.16 batches need.
 const InsertRunWebhooksSQL = `INSERT INTO run_webhooks (` + runWebhookColumns + `)`
 
-// RunWebhookSQL reads a run's newest webhook by the sort key.
-const RunWebhookSQL = `SELECT ` + runWebhookColumns + `
+// RunWebhooksByRunSQL reads the newest webhook of each of a set of runs by
+// the sort key.
+const RunWebhooksByRunSQL = `SELECT ` + runWebhookColumns + `
 FROM run_webhooks
-WHERE run_id = ?
-ORDER BY created_at DESC
-LIMIT 1`
+WHERE run_id IN ?
+ORDER BY run_id, created_at DESC
+LIMIT 1 BY run_id`
 
 // RunsWithWebhooksSQL says which of a set of runs have a webhook: ranges of
 // the sort key.
@@ -97,21 +98,36 @@ func (s *Store) insertRunWebhooks(ctx context.Context, ws []RunWebhook) error {
 	})
 }
 
-// RunWebhook reads the webhook of a run; false when it has none.
+// RunWebhook reads the webhook of a run; false when it has none. Concurrent
+// calls share one read (readers).
 func (s *Store) RunWebhook(ctx context.Context, runID uuid.UUID) (RunWebhook, bool, error) {
-	var (
-		w       RunWebhook
-		created uint64
-	)
-	err := s.conn.QueryRow(ctx, RunWebhookSQL, runID).Scan(&w.RunID, &w.URLSealed, &w.URLRedacted, &w.KeyID, &created)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return RunWebhook{}, false, nil
-	case err != nil:
-		return RunWebhook{}, false, fmt.Errorf("read webhook of run %s: %w", runID, err)
+	got, err := s.r.runWebhooks.Read(ctx, []uuid.UUID{runID})
+	if err != nil {
+		return RunWebhook{}, false, err
 	}
-	w.CreatedAt = runs.FromMicros(created)
-	return w, true, nil
+	w, ok := got[runID]
+	return w, ok, nil
+}
+
+func (s *Store) runWebhooksByRun(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]RunWebhook, error) {
+	rows, err := s.conn.Query(ctx, RunWebhooksByRunSQL, uuidSet(ids))
+	if err != nil {
+		return nil, fmt.Errorf("read run webhooks: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[uuid.UUID]RunWebhook, len(ids))
+	for rows.Next() {
+		var (
+			w       RunWebhook
+			created uint64
+		)
+		if err := rows.Scan(&w.RunID, &w.URLSealed, &w.URLRedacted, &w.KeyID, &created); err != nil {
+			return nil, fmt.Errorf("read run webhooks: %w", err)
+		}
+		w.CreatedAt = runs.FromMicros(created)
+		out[w.RunID] = w
+	}
+	return out, rows.Err()
 }
 
 // RunsWithWebhooks returns those of ids that have a webhook, in any order.

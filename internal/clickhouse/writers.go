@@ -41,6 +41,7 @@ func (s *Store) newWriters(o groupcommit.Options) writers {
 type readers struct {
 	runs         *groupcommit.Reader[uuid.UUID, runs.Run]
 	withFeedback *groupcommit.Reader[uuid.UUID, struct{}]
+	runWebhooks  *groupcommit.Reader[uuid.UUID, RunWebhook]
 }
 
 // maxReadKeys bounds the ids of one shared read; a larger call is read whole.
@@ -51,6 +52,7 @@ func (s *Store) newReaders() readers {
 	return readers{
 		runs:         groupcommit.NewReader(s.latestRuns, o),
 		withFeedback: groupcommit.NewReader(s.runsWithFeedback, o),
+		runWebhooks:  groupcommit.NewReader(s.runWebhooksByRun, o),
 	}
 }
 
