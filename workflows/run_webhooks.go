@@ -11,10 +11,9 @@ import (
 	"github.com/runhook/runhook/internal/clickhouse"
 )
 
-// RunWebhooksInput names runs written already ended, each with a webhook of
-// its own, registered together (one API request's): they share one
-// workflow, and each is still one POST, a Deliver activity with its own
-// retries and webhook-id.
+// RunWebhooksInput names runs, each with a webhook of its own, registered
+// together (one API request's): they share one workflow, and each is still
+// one POST, a Deliver activity with its own retries and webhook-id.
 type RunWebhooksInput struct {
 	RunIDs []uuid.UUID
 	// MaxWait is http.webhook_max_wait: a run not stored ended by then (its
@@ -32,12 +31,13 @@ type RunWebhooksResult struct {
 	AlreadyDone int `json:",omitempty"`
 }
 
-// RunWebhooks sends the run-completion webhooks of runs written already
-// ended. It starts a moment after the API registered them
-// (runhooks.EndedStartDelay), looks which are stored ended, posts those,
-// and looks again, backing off, for any whose write is not visible yet, up
-// to MaxWait. Each run gets one POST, whose webhook-id is
-// run-webhook/<run id>/delivery, as from RunWebhook.
+// RunWebhooks sends the run-completion webhooks of runs registered
+// together. It looks which are stored ended, posts those, and looks again,
+// backing off, for the rest, up to MaxWait; a RunEndedSignal (the API wrote
+// one of them ended) makes it look at once. Runs written already ended are
+// registered a moment before their write is visible, so the API starts it
+// that much later (runhooks.EndedStartDelay). Each run gets one POST, whose
+// webhook-id is run-webhook/<run id>/delivery, as from RunWebhook.
 func RunWebhooks(ctx workflow.Context, in RunWebhooksInput) (RunWebhooksResult, error) {
 	ctx = storageOptions(ctx)
 	var a *activities.Activities
@@ -46,6 +46,7 @@ func RunWebhooks(ctx workflow.Context, in RunWebhooksInput) (RunWebhooksResult, 
 		in.MaxWait = defaultMaxWait
 	}
 	deadline := workflow.Now(ctx).Add(in.MaxWait)
+	ended := workflow.GetSignalChannel(ctx, RunEndedSignal)
 
 	type sent struct {
 		d DeliveryInput
@@ -81,7 +82,7 @@ func RunWebhooks(ctx workflow.Context, in RunWebhooksInput) (RunWebhooksResult, 
 			result.GaveUp = len(pending)
 			break
 		}
-		if err := workflow.Sleep(ctx, min(delay, left)); err != nil {
+		if err := sleepUnlessEnded(ctx, ended, min(delay, left)); err != nil {
 			return result, err
 		}
 	}
@@ -98,4 +99,25 @@ func RunWebhooks(ctx workflow.Context, in RunWebhooksInput) (RunWebhooksResult, 
 		}
 	}
 	return result, nil
+}
+
+// sleepUnlessEnded waits d, or less if a run-ended signal comes: then every
+// signal already waiting is taken, as one look covers them all. Executions
+// begun before the signal was listened for slept through it.
+func sleepUnlessEnded(ctx workflow.Context, ended workflow.ReceiveChannel, d time.Duration) error {
+	if workflow.GetVersion(ctx, "run-webhooks-ended-signal", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return workflow.Sleep(ctx, d)
+	}
+	tctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	var err error
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(workflow.NewTimer(tctx, d), func(f workflow.Future) { err = f.Get(ctx, nil) })
+	sel.AddReceive(ended, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		for c.ReceiveAsync(nil) {
+		}
+	})
+	sel.Select(ctx)
+	return err
 }

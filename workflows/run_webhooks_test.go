@@ -17,8 +17,9 @@ import (
 
 // runWebhooksEnv runs RunWebhooks over runs with mocked activities: a run
 // reads as stored ended once storedAt (since the start) has passed; a
-// negative storedAt never; done runs already have an outcome.
-func runWebhooksEnv(t *testing.T, storedAt map[uuid.UUID]time.Duration, done map[uuid.UUID]bool, maxWait time.Duration) (workflows.RunWebhooksResult, []activities.DeliverInput, []activities.OutcomeInput, []time.Duration) {
+// negative storedAt never; done runs already have an outcome. A run-ended
+// signal comes at each of signals (since the start).
+func runWebhooksEnv(t *testing.T, storedAt map[uuid.UUID]time.Duration, done map[uuid.UUID]bool, maxWait time.Duration, signals ...time.Duration) (workflows.RunWebhooksResult, []activities.DeliverInput, []activities.OutcomeInput, []time.Duration) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
@@ -66,6 +67,9 @@ func runWebhooksEnv(t *testing.T, storedAt map[uuid.UUID]time.Duration, done map
 		ids = append(ids, id)
 	}
 	slices.SortFunc(ids, func(a, b uuid.UUID) int { return slices.Compare(a[:], b[:]) })
+	for _, at := range signals {
+		env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.RunEndedSignal, nil) }, at)
+	}
 	env.ExecuteWorkflow(workflows.RunWebhooks, workflows.RunWebhooksInput{RunIDs: ids, MaxWait: maxWait})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
@@ -98,6 +102,25 @@ func TestRunWebhooksPostsEachRunOnce(t *testing.T) {
 	}
 	if want := []time.Duration{0, time.Second, 3 * time.Second}; !slices.Equal(checks, want) {
 		t.Errorf("looks at %v, want %v (backing off)", checks, want)
+	}
+}
+
+// Runs created still going share the workflow too: the API's run-ended
+// signal makes it look at once, instead of at its next backed-off look.
+func TestRunWebhooksLooksWhenSignalled(t *testing.T) {
+	a, b := uuid.New(), uuid.New()
+	res, sent, _, checks := runWebhooksEnv(t,
+		map[uuid.UUID]time.Duration{a: 4 * time.Second, b: 20 * time.Second}, nil, time.Hour,
+		4500*time.Millisecond, 20*time.Second)
+	if res.Delivered != 2 || len(sent) != 2 || sent[0].RunWebhookOf != a || sent[1].RunWebhookOf != b {
+		t.Fatalf("result %+v, sent %+v", res, sent)
+	}
+	// Backed-off looks at 0, 1 and 3 s (the next due at 7 s); the signal at
+	// 4.5 s; the backed-off look 8 s later; the signal at 20 s, before the
+	// look due at 28.5 s.
+	want := []time.Duration{0, time.Second, 3 * time.Second, 4500 * time.Millisecond, 12500 * time.Millisecond, 20 * time.Second}
+	if !slices.Equal(checks, want) {
+		t.Errorf("looks at %v, want %v", checks, want)
 	}
 }
 
