@@ -45,6 +45,9 @@ func TestReplayCapturedHistories(t *testing.T) {
 		// Two runs written already ended, sharing one RunWebhooks, each posted once.
 		{"testdata/run_webhooks.history.json", "run-webhooks/c0f01c54037437ae4f1f0721a2dced40"},
 		{"testdata/run_webhook_activity_failed.history.json", "run-webhook/c9ba369f-f79b-4457-92c3-866720c51326"},
+		// A run registered pending in a RunWebhooks, looked at on backed-off
+		// timers, then at once on the run-ended signal.
+		{"testdata/run_webhooks_pending_signal.history.json", "run-webhooks/b3f91ef9f4996b6e90034e5e909299c1"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			f, err := os.Open(tc.file)

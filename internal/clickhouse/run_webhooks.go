@@ -27,9 +27,12 @@ type RunWebhook struct {
 	KeyID       string
 	// CreatedAt orders rows of the same run: the greatest wins.
 	CreatedAt time.Time
+	// WorkflowID is the workflow that posts it; empty for runs registered
+	// before workflows were shared, whose workflow is named by the run alone.
+	WorkflowID string
 }
 
-const runWebhookColumns = `run_id, url_sealed, url_redacted, key_id, created_at`
+const runWebhookColumns = `run_id, url_sealed, url_redacted, key_id, created_at, workflow_id`
 
 // InsertRunWebhooksSQL names its columns, as 18.16 batches need.
 const InsertRunWebhooksSQL = `INSERT INTO run_webhooks (` + runWebhookColumns + `)`
@@ -41,12 +44,6 @@ FROM run_webhooks
 WHERE run_id IN ?
 ORDER BY run_id, created_at DESC
 LIMIT 1 BY run_id`
-
-// RunsWithWebhooksSQL says which of a set of runs have a webhook: ranges of
-// the sort key.
-const RunsWithWebhooksSQL = `SELECT DISTINCT run_id
-FROM run_webhooks
-WHERE run_id IN ?`
 
 // RunEndedSQL reads whether the newest version of a run has an end_time,
 // without reading its documents.
@@ -94,7 +91,7 @@ func (s *Store) insertRunWebhooks(ctx context.Context, ws []RunWebhook) error {
 		if err != nil {
 			return nil, fmt.Errorf("run %s: %w", w.RunID, err)
 		}
-		return []any{w.RunID, w.URLSealed, w.URLRedacted, w.KeyID, created}, nil
+		return []any{w.RunID, w.URLSealed, w.URLRedacted, w.KeyID, created, w.WorkflowID}, nil
 	})
 }
 
@@ -121,7 +118,7 @@ func (s *Store) runWebhooksByRun(ctx context.Context, ids []uuid.UUID) (map[uuid
 			w       RunWebhook
 			created uint64
 		)
-		if err := rows.Scan(&w.RunID, &w.URLSealed, &w.URLRedacted, &w.KeyID, &created); err != nil {
+		if err := rows.Scan(&w.RunID, &w.URLSealed, &w.URLRedacted, &w.KeyID, &created, &w.WorkflowID); err != nil {
 			return nil, fmt.Errorf("read run webhooks: %w", err)
 		}
 		w.CreatedAt = runs.FromMicros(created)
@@ -130,12 +127,13 @@ func (s *Store) runWebhooksByRun(ctx context.Context, ids []uuid.UUID) (map[uuid
 	return out, rows.Err()
 }
 
-// RunsWithWebhooks returns those of ids that have a webhook, in any order.
-func (s *Store) RunsWithWebhooks(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID, error) {
+// RunWebhooks reads the webhooks of those of ids that have one. Concurrent
+// calls share one read (readers).
+func (s *Store) RunWebhooks(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]RunWebhook, error) {
 	if len(ids) == 0 {
-		return nil, nil
+		return map[uuid.UUID]RunWebhook{}, nil
 	}
-	return s.queryIDs(ctx, "read run webhooks", RunsWithWebhooksSQL, uuidSet(ids))
+	return s.r.runWebhooks.Read(ctx, ids)
 }
 
 // RunEnded says whether the newest version of a run has an end_time; found

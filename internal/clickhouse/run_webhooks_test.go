@@ -3,7 +3,6 @@ package clickhouse_test
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"testing"
 	"time"
 
@@ -27,7 +26,7 @@ func TestRunWebhooks(t *testing.T) {
 	}
 	// A client retrying its create writes the run's webhook again: the newest wins.
 	if err := store.PutRunWebhooks(ctx, []clickhouse.RunWebhook{
-		{RunID: a, URLSealed: "rh1:k:second", URLRedacted: "https://h/a2?token=***", KeyID: "k", CreatedAt: t0.Add(time.Millisecond)},
+		{RunID: a, URLSealed: "rh1:k:second", URLRedacted: "https://h/a2?token=***", KeyID: "k", CreatedAt: t0.Add(time.Millisecond), WorkflowID: "run-webhooks/x"},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +34,7 @@ func TestRunWebhooks(t *testing.T) {
 	if err != nil || !found {
 		t.Fatalf("RunWebhook = %v, %v", found, err)
 	}
-	want := clickhouse.RunWebhook{RunID: a, URLSealed: "rh1:k:second", URLRedacted: "https://h/a2?token=***", KeyID: "k", CreatedAt: t0.Add(time.Millisecond)}
+	want := clickhouse.RunWebhook{RunID: a, URLSealed: "rh1:k:second", URLRedacted: "https://h/a2?token=***", KeyID: "k", CreatedAt: t0.Add(time.Millisecond), WorkflowID: "run-webhooks/x"}
 	if w != want {
 		t.Errorf("RunWebhook = %+v\nwant %+v", w, want)
 	}
@@ -43,18 +42,15 @@ func TestRunWebhooks(t *testing.T) {
 		t.Errorf("RunWebhook of a run without one = %v, %v", found, err)
 	}
 
-	got, err := store.RunsWithWebhooks(ctx, []uuid.UUID{a, b, none})
+	got, err := store.RunWebhooks(ctx, []uuid.UUID{a, b, none, a})
 	if err != nil {
 		t.Fatal(err)
 	}
-	slices.SortFunc(got, func(x, y uuid.UUID) int { return slices.Compare(x[:], y[:]) })
-	wantIDs := []uuid.UUID{a, b}
-	slices.SortFunc(wantIDs, func(x, y uuid.UUID) int { return slices.Compare(x[:], y[:]) })
-	if !slices.Equal(got, wantIDs) {
-		t.Errorf("RunsWithWebhooks = %v, want %v (each once)", got, wantIDs)
+	if len(got) != 2 || got[a] != want || got[b].URLSealed != "rh1:k:b" || got[b].WorkflowID != "" {
+		t.Errorf("RunWebhooks = %+v, want a's newest and b's", got)
 	}
-	if got, err := store.RunsWithWebhooks(ctx, nil); err != nil || got != nil {
-		t.Errorf("RunsWithWebhooks(nil) = %v, %v", got, err)
+	if got, err := store.RunWebhooks(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("RunWebhooks(nil) = %v, %v", got, err)
 	}
 
 	if err := store.PutRunWebhooks(ctx, []clickhouse.RunWebhook{{RunID: a}}); err == nil {

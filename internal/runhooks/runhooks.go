@@ -29,9 +29,9 @@ type Request struct {
 	RunID uuid.UUID
 	URL   string // as given; its query (token, secret) is kept and sealed
 	// Ended: the run is being written already ended (an SDK that batched a
-	// finished run). The ended runs of one Register share one RunWebhooks
-	// workflow, started EndedStartDelay late, by when the runs are written;
-	// they need no Completed signal.
+	// finished run). The runs of one Register share one RunWebhooks
+	// workflow; when some are ended it starts EndedStartDelay late, by when
+	// the runs are written, and those need no Completed signal.
 	Ended bool
 }
 
@@ -67,7 +67,7 @@ var ErrNotConfigured = errors.New("run-completion webhooks are not configured (r
 // Store is the part of ClickHouse the hooks use (*clickhouse.Store).
 type Store interface {
 	PutRunWebhooks(ctx context.Context, ws []clickhouse.RunWebhook) error
-	RunsWithWebhooks(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID, error)
+	RunWebhooks(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]clickhouse.RunWebhook, error)
 }
 
 // Options configure New.
@@ -138,11 +138,11 @@ func (h *Hooks) Check(rawURL string) error {
 	return &PolicyError{Msg: "webhook: URL refused"}
 }
 
-// Register stores each request's URL sealed and starts the run's webhook
-// workflow, before the runs are written. Under http.disable_webhooks it
-// stores nothing and says so in each Registration. Registering a run again
-// (a client retrying its create) starts nothing new: the run still gets one
-// POST.
+// Register stores each request's URL sealed and starts one webhook workflow
+// for all the runs, before they are written: one Temporal call, whatever the
+// number of runs. Under http.disable_webhooks it stores nothing and says so
+// in each Registration. Registering the same runs again (a client retrying
+// its create) starts nothing new: each run still gets one POST.
 func (h *Hooks) Register(ctx context.Context, reqs []Request) ([]Registration, error) {
 	if err := h.ready(); err != nil {
 		return nil, err
@@ -184,70 +184,39 @@ func (h *Hooks) Register(ctx context.Context, reqs []Request) ([]Registration, e
 	if len(rows) == 0 {
 		return out, nil
 	}
-	// Stored before the workflows start, so a workflow always finds its URL.
+	ids := make([]uuid.UUID, len(rows))
+	anyEnded := false
+	for i, w := range rows {
+		ids[i] = w.RunID
+		anyEnded = anyEnded || ended[w.RunID]
+	}
+	id := workflows.RunWebhooksID(ids)
+	for i := range rows {
+		rows[i].WorkflowID = id
+	}
+	// Stored before the workflow starts, so it always finds the URLs, and
+	// Completed finds the workflow to signal.
 	if err := h.o.Store.PutRunWebhooks(ctx, rows); err != nil {
 		return nil, err
 	}
-	// Runs written already ended share one workflow, started with one call;
-	// a run that may still be going gets a workflow of its own to wait in.
-	var endedIDs []uuid.UUID
-	var pending []clickhouse.RunWebhook
-	for _, w := range rows {
-		if ended[w.RunID] {
-			endedIDs = append(endedIDs, w.RunID)
-		} else {
-			pending = append(pending, w)
-		}
+	var delay time.Duration
+	if anyEnded {
+		delay = EndedStartDelay
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	delayed := false
-	if len(endedIDs) > 0 {
-		g.Go(func() (err error) {
-			delayed, err = h.startEnded(gctx, endedIDs)
-			return err
-		})
-	}
-	for _, w := range pending {
-		g.Go(func() error { return h.start(gctx, w) })
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	for i, r := range reqs {
-		out[i] = Registration{RunID: r.RunID, Registered: true, Delayed: delayed && ended[r.RunID]}
-	}
-	return out, nil
-}
-
-// start starts the run's webhook workflow. Its ID is the run's, and an ID
-// once used is never reused (REJECT_DUPLICATE), so a second start for the
-// same run, running or closed, starts nothing.
-func (h *Hooks) start(ctx context.Context, w clickhouse.RunWebhook) error {
-	id := workflows.RunWebhookID(w.RunID)
-	_, err := h.o.Temporal.ExecuteWorkflow(ctx, h.startOptions(id, 0), workflows.RunWebhook, workflows.RunWebhookInput{
-		RunID: w.RunID, MaxWait: h.o.MaxWait, Retry: h.o.Retry, HTTPTimeout: h.o.HTTPTimeout,
-	})
-	started, err := h.started(err, id, w.RunID.String())
-	if started {
-		h.o.Logger.Info("run webhook registered", "run_id", w.RunID, "url", w.URLRedacted, "workflow_id", id)
-	}
-	return err
-}
-
-// startEnded starts the shared webhook workflow of runs written already
-// ended, EndedStartDelay late so that its first look finds them stored. Its
-// ID comes from the set of runs, so a retried request starts nothing new
-// (started false).
-func (h *Hooks) startEnded(ctx context.Context, ids []uuid.UUID) (started bool, err error) {
-	id := workflows.RunWebhooksID(ids)
-	_, err = h.o.Temporal.ExecuteWorkflow(ctx, h.startOptions(id, EndedStartDelay), workflows.RunWebhooks, workflows.RunWebhooksInput{
+	_, err := h.o.Temporal.ExecuteWorkflow(ctx, h.startOptions(id, delay), workflows.RunWebhooks, workflows.RunWebhooksInput{
 		RunIDs: ids, MaxWait: h.o.MaxWait, Retry: h.o.Retry, HTTPTimeout: h.o.HTTPTimeout,
 	})
-	if started, err = h.started(err, id, fmt.Sprintf("%d runs", len(ids))); started {
+	started, err := h.started(err, id, fmt.Sprintf("%d runs", len(ids)))
+	if err != nil {
+		return nil, err
+	}
+	if started {
 		h.o.Logger.Info("run webhooks registered", "runs", len(ids), "workflow_id", id)
 	}
-	return started, err
+	for i, r := range reqs {
+		out[i] = Registration{RunID: r.RunID, Registered: true, Delayed: started && anyEnded && ended[r.RunID]}
+	}
+	return out, nil
 }
 
 func (h *Hooks) startOptions(id string, delay time.Duration) client.StartWorkflowOptions {
@@ -274,9 +243,10 @@ func (h *Hooks) started(err error, id, what string) (bool, error) {
 }
 
 // Completed tells the webhook workflows of these runs (those that have one)
-// that the runs were written ended. Runs registered Ended need not be
-// listed: their workflows look when they start. A workflow that is already done, or
-// gone, is fine: the workflow checks ClickHouse on its own too.
+// that the runs were written ended: one signal per workflow, so the runs of
+// one request cost one call. Runs registered Ended need not be listed: their
+// workflow looks when it starts. A workflow that is already done, or gone,
+// is fine: the workflow checks ClickHouse on its own too.
 func (h *Hooks) Completed(ctx context.Context, runIDs []uuid.UUID) error {
 	if err := h.ready(); err != nil {
 		return err
@@ -284,18 +254,26 @@ func (h *Hooks) Completed(ctx context.Context, runIDs []uuid.UUID) error {
 	if h.o.Disabled || len(runIDs) == 0 {
 		return nil
 	}
-	hooked, err := h.o.Store.RunsWithWebhooks(ctx, runIDs)
+	hooked, err := h.o.Store.RunWebhooks(ctx, runIDs)
 	if err != nil {
 		return err
 	}
+	targets := map[string]bool{}
+	for _, w := range hooked {
+		id := w.WorkflowID
+		if id == "" { // registered before workflows were shared
+			id = workflows.RunWebhookID(w.RunID)
+		}
+		targets[id] = true
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
-	for _, id := range hooked {
+	for id := range targets {
 		g.Go(func() error {
-			err := h.o.Temporal.SignalWorkflow(gctx, workflows.RunWebhookID(id), "", workflows.RunEndedSignal, nil)
+			err := h.o.Temporal.SignalWorkflow(gctx, id, "", workflows.RunEndedSignal, nil)
 			var notFound *serviceerror.NotFound
 			if err != nil && !errors.As(err, &notFound) {
-				return fmt.Errorf("signal webhook workflow of run %s: %w", id, err)
+				return fmt.Errorf("signal webhook workflow %s: %w", id, err)
 			}
 			return nil
 		})

@@ -82,7 +82,7 @@ type harness struct {
 	recv    *receiver
 	api     *httptest.Server // serves /presigned/ as the API mounts it
 	logs    *testenv.Buffer
-	started []uuid.UUID
+	started []string // workflow IDs
 }
 
 func newHarness(t *testing.T, tune ...func(*config.Config)) *harness {
@@ -131,7 +131,7 @@ func newHarness(t *testing.T, tune ...func(*config.Config)) *harness {
 	// Workflows of runs a test left pending would wait on the shared server for a day.
 	t.Cleanup(func() {
 		for _, id := range h.started {
-			_ = c.TerminateWorkflow(context.Background(), workflows.RunWebhookID(id), "", "test over")
+			_ = c.TerminateWorkflow(context.Background(), id, "", "test over")
 		}
 	})
 	return h
@@ -166,9 +166,11 @@ func (h *harness) register(reqs ...runhooks.Request) []runhooks.Registration {
 	if err != nil {
 		h.t.Fatalf("Register: %v", err)
 	}
-	for _, r := range reqs {
-		h.started = append(h.started, r.RunID)
+	ids := make([]uuid.UUID, len(reqs))
+	for i, r := range reqs {
+		ids[i] = r.RunID
 	}
+	h.started = append(h.started, workflows.RunWebhooksID(ids))
 	return regs
 }
 
@@ -190,13 +192,17 @@ func (h *harness) write(rs ...runs.Run) {
 	}
 }
 
-// result waits for the run's webhook workflow to end.
-func (h *harness) result(id uuid.UUID) workflows.RunWebhookResult {
+// result waits for the webhook workflow of the run, which its row names, to end.
+func (h *harness) result(id uuid.UUID) workflows.RunWebhooksResult {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var res workflows.RunWebhookResult
-	if err := h.c.GetWorkflow(ctx, workflows.RunWebhookID(id), "").Get(ctx, &res); err != nil {
+	hooks, err := h.store.RunWebhooks(ctx, []uuid.UUID{id})
+	if err != nil || hooks[id].WorkflowID == "" {
+		h.t.Fatalf("run %s: webhook %+v (%v), want its workflow named", id, hooks[id], err)
+	}
+	var res workflows.RunWebhooksResult
+	if err := h.c.GetWorkflow(ctx, hooks[id].WorkflowID, "").Get(ctx, &res); err != nil {
 		h.t.Fatalf("workflow of run %s: %v", id, err)
 	}
 	return res
@@ -222,7 +228,7 @@ func TestRunCreatedEnded(t *testing.T) {
 	}
 	h.write(r)
 	res := h.result(r.ID)
-	if !res.Delivered || res.StatusCode != 200 {
+	if res.Delivered != 1 || res.Failed != 0 {
 		t.Fatalf("result %+v", res)
 	}
 	time.Sleep(time.Second)
@@ -276,7 +282,7 @@ func TestRunPendingThenEnded(t *testing.T) {
 	end(&r)
 	endedAt := time.Now()
 	h.write(r)
-	if res := h.result(r.ID); !res.Delivered {
+	if res := h.result(r.ID); res.Delivered != 1 {
 		t.Fatalf("result %+v", res)
 	}
 	posts := h.recv.got("/hook")
@@ -302,7 +308,7 @@ func TestDuplicateRegisterAndCompleted(t *testing.T) {
 	h.register(req)
 	h.write(r)
 	h.write(r)
-	if res := h.result(r.ID); !res.Delivered {
+	if res := h.result(r.ID); res.Delivered != 1 {
 		t.Fatalf("result %+v", res)
 	}
 	regs := h.register(req) // after the workflow closed
@@ -334,13 +340,13 @@ func TestDisabled(t *testing.T) {
 	if n := len(h.recv.got("/hook")); n != 0 {
 		t.Errorf("%d POSTs, want none", n)
 	}
-	if got, err := h.store.RunsWithWebhooks(context.Background(), []uuid.UUID{r.ID}); err != nil || len(got) != 0 {
+	if got, err := h.store.RunWebhooks(context.Background(), []uuid.UUID{r.ID}); err != nil || len(got) != 0 {
 		t.Errorf("stored webhooks %v, %v", got, err)
 	}
 	if stored, err := h.store.LatestRuns(context.Background(), []uuid.UUID{r.ID}); err != nil || len(stored) != 1 {
 		t.Errorf("the run itself was not stored: %v", err)
 	}
-	if _, err := h.c.DescribeWorkflowExecution(context.Background(), workflows.RunWebhookID(r.ID), ""); err == nil {
+	if _, err := h.c.DescribeWorkflowExecution(context.Background(), workflows.RunWebhooksID([]uuid.UUID{r.ID}), ""); err == nil {
 		t.Error("a webhook workflow was started")
 	}
 	var line map[string]any
@@ -420,7 +426,7 @@ func TestReceiver500Retried(t *testing.T) {
 	h.register(runhooks.Request{RunID: r.ID, URL: h.recv.srv.URL + "/down?token=t500"})
 	h.write(r)
 	res := h.result(r.ID)
-	if res.Delivered || res.Class != "server_error" {
+	if res.Delivered != 0 || res.Failed != 1 {
 		t.Fatalf("result %+v", res)
 	}
 	posts := h.recv.got("/down")
@@ -439,7 +445,7 @@ func TestReceiver500Retried(t *testing.T) {
 		t.Fatalf("%d attempts recorded (%v)", len(attempts), err)
 	}
 	for _, a := range attempts {
-		if a.RuleID != uuid.Nil || a.URLRedacted != h.recv.srv.URL+"/down?token=***" {
+		if a.RuleID != uuid.Nil || a.URLRedacted != h.recv.srv.URL+"/down?token=***" || a.Class != "server_error" {
 			t.Errorf("attempt %+v", a)
 		}
 	}
@@ -459,7 +465,7 @@ func TestLargeInputsByPresignedURL(t *testing.T) {
 	r := run(true, func(r *runs.Run) { r.Inputs = big })
 	h.register(runhooks.Request{RunID: r.ID, URL: h.recv.srv.URL + "/hook"})
 	h.write(r)
-	if res := h.result(r.ID); !res.Delivered {
+	if res := h.result(r.ID); res.Delivered != 1 {
 		t.Fatalf("result %+v", res)
 	}
 	posts := h.recv.got("/hook")
@@ -540,18 +546,18 @@ func TestTokenStaysSecret(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
+	// Both runs' POSTs are activities of their shared workflow.
+	wf := workflows.RunWebhooksID([]uuid.UUID{ok.ID, flaky.ID})
+	text, err := testenv.HistoryText(ctx, h.c, wf)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, id := range []uuid.UUID{ok.ID, flaky.ID} {
-		for _, wf := range []string{workflows.RunWebhookID(id)} { // its POST is an activity of this workflow
-			text, err := testenv.HistoryText(ctx, h.c, wf)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(text, id.String()) {
-				t.Fatalf("history of %s does not show its run: the search sees nothing", wf)
-			}
-			check("history of "+wf, text)
+		if !strings.Contains(text, id.String()) {
+			t.Fatalf("history of %s does not show run %s: the search sees nothing", wf, id)
 		}
 	}
+	check("history of "+wf, text)
 	logs := h.logs.String()
 	if !strings.Contains(logs, "token=***") || !strings.Contains(logs, "webhook attempt failed") {
 		t.Errorf("logs lack the redacted URL or the failed attempts:\n%s", logs)
@@ -606,13 +612,13 @@ func TestRunsRegisteredEndedShareAWorkflow(t *testing.T) {
 			t.Errorf("webhook-id %q, want %q", p.header.Get("webhook-id"), want)
 		}
 	}
-	// A pending run registered so is not delayed: it waits for its end in a
-	// workflow of its own.
+	// A pending run registered so is not delayed: its workflow waits for its
+	// end, woken by Completed.
 	p := run(false)
 	if regs := h.register(runhooks.Request{RunID: p.ID, URL: h.recv.srv.URL + "/hook"}); regs[0].Delayed {
 		t.Errorf("pending run's registration %+v, want not delayed", regs[0])
 	}
-	if _, err := h.c.DescribeWorkflowExecution(context.Background(), workflows.RunWebhookID(p.ID), ""); err != nil {
-		t.Errorf("pending run's own workflow: %v", err)
+	if _, err := h.c.DescribeWorkflowExecution(context.Background(), workflows.RunWebhooksID([]uuid.UUID{p.ID}), ""); err != nil {
+		t.Errorf("pending run's workflow: %v", err)
 	}
 }
