@@ -18,13 +18,14 @@ import (
 // retry, replay and worker restart, and the Temporal UI's search by ID relies
 // on these shapes.
 
-// RunWebhookID is the workflow ID of a run's webhook. There is one per run,
-// so a second start for the same run starts nothing.
+// RunWebhookID is the workflow ID of the webhook of a run registered before
+// runs shared workflows (RunWebhooks): one per run. Such workflows may still
+// be running, and are signalled under it.
 func RunWebhookID(runID uuid.UUID) string { return "run-webhook/" + runID.String() }
 
 // RunWebhooksID is the workflow ID of the shared webhook workflow of runs
-// registered together already ended: derived from the set of runs, so a
-// client retrying its request starts nothing new.
+// registered together: derived from the set of runs, so a client retrying
+// its request starts nothing new.
 func RunWebhooksID(runIDs []uuid.UUID) string {
 	sorted := slices.Clone(runIDs)
 	slices.SortFunc(sorted, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })

@@ -76,6 +76,19 @@ ORDER BY key`
 // of feedback's sort key (run_id, id), one column read.
 const RunsWithFeedbackSQL = `SELECT DISTINCT run_id FROM feedback WHERE run_id IN ?`
 
+// runsWithFeedback is the read FeedbackStats' callers share (readers).
+func (s *Store) runsWithFeedback(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]struct{}, error) {
+	with, err := s.queryIDs(ctx, "feedback stats", RunsWithFeedbackSQL, uuidSet(ids))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uuid.UUID]struct{}, len(with))
+	for _, id := range with {
+		out[id] = struct{}{}
+	}
+	return out, nil
+}
+
 // FeedbackStats computes feedback_stats over the current version of the
 // feedback on runIDs: perRun for each run that has feedback (runs without any
 // are absent), batch for all of them together (nil when there is none).

@@ -130,9 +130,6 @@ func (s *Store) runWebhooksByRun(ctx context.Context, ids []uuid.UUID) (map[uuid
 // RunWebhooks reads the webhooks of those of ids that have one. Concurrent
 // calls share one read (readers).
 func (s *Store) RunWebhooks(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]RunWebhook, error) {
-	if len(ids) == 0 {
-		return map[uuid.UUID]RunWebhook{}, nil
-	}
 	return s.r.runWebhooks.Read(ctx, ids)
 }
 

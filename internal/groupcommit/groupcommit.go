@@ -89,11 +89,11 @@ func (r *Reader[K, V]) Read(ctx context.Context, keys []K) (map[K]V, error) {
 	return out, nil
 }
 
-// group runs do once for the items of every caller waiting, and hands each
+// group runs fn once for the items of every caller waiting, and hands each
 // the shared result.
 type group[T, R any] struct {
-	do_ func(ctx context.Context, items []T) (R, error)
-	o   Options
+	fn func(ctx context.Context, items []T) (R, error)
+	o  Options
 
 	mu       sync.Mutex
 	queue    []*pending[T, R]
@@ -119,7 +119,7 @@ func newGroup[T, R any](do func(ctx context.Context, items []T) (R, error), o Op
 	if o.Timeout <= 0 {
 		o.Timeout = 2 * time.Minute
 	}
-	return &group[T, R]{do_: do, o: o}
+	return &group[T, R]{fn: do, o: o}
 }
 
 func (g *group[T, R]) do(ctx context.Context, items []T) (R, error) {
@@ -185,7 +185,7 @@ func (g *group[T, R]) flush() {
 			all = append(all, p.items...)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), g.o.Timeout)
-		r, err := g.do_(ctx, all)
+		r, err := g.fn(ctx, all)
 		cancel()
 		for _, p := range batch {
 			p.done <- result[R]{r, err}
