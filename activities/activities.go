@@ -14,6 +14,7 @@ import (
 	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/metrics"
 	"github.com/runhook/runhook/internal/payload"
+	"github.com/runhook/runhook/internal/retention"
 	"github.com/runhook/runhook/internal/secrets"
 )
 
@@ -42,6 +43,9 @@ type Activities struct {
 	Delivery DeliverySettings
 	// Schedules pauses a rule's schedule when the rule pauses itself; nil: only recorded.
 	Schedules Schedules
+	// Retention is config retention.*, which ApplyRetention applies; the
+	// zero value keeps everything.
+	Retention retention.Policy
 
 	webhooks fanOutWebhooks
 }

@@ -20,6 +20,7 @@ type Windows struct {
 	MaxWindow         time.Duration
 	PageSize          int
 	MaxWindowsPerTick int
+	Recent            time.Duration
 }
 
 // DeliverySettings are the delivery.* values workflows put in their inputs.
@@ -216,13 +217,11 @@ func (a *Activities) matchWindow(ctx context.Context, spec rules.Spec, stored cl
 	}
 
 	m := clickhouse.Match{RuleID: in.RuleID, Project: spec.Project, Window: read,
-		SamplingRate: spec.SamplingRate, Owner: in.Owner, Limit: a.Windows.PageSize}
-	candidates := filter.Scope{SQL: clickhouse.CandidatesSQL, Args: clickhouse.CandidateArgs(spec.Project, m.Window)}
-	if m.Filter, m.FilterArgs, err = compile(spec.Filter, candidates); err != nil {
+		SamplingRate: spec.SamplingRate, Owner: in.Owner, Limit: a.Windows.PageSize, Recent: a.Windows.Recent}
+	if m.Filter, err = parse(spec.Filter); err != nil {
 		return MatchResult{}, fmt.Errorf("rule %s: filter: %w", in.RuleID, err)
 	}
-	roots := filter.Scope{SQL: clickhouse.TraceScopeSQL, Args: clickhouse.CandidateArgs(spec.Project, m.Window)}
-	if m.TraceFilter, m.TraceFilterArgs, err = compile(spec.TraceFilter, roots); err != nil {
+	if m.TraceFilter, err = parse(spec.TraceFilter); err != nil {
 		return MatchResult{}, fmt.Errorf("rule %s: trace_filter: %w", in.RuleID, err)
 	}
 	ids, err := a.Store.MatchRuns(ctx, m)
@@ -242,19 +241,12 @@ func (a *Activities) matchWindow(ctx context.Context, spec rules.Spec, stored cl
 	return res, nil
 }
 
-// compile turns stored filter source into SQL; "" compiles to nothing.
-func compile(src string, scope filter.Scope) (string, []any, error) {
+// parse reads stored filter source; "" is no filter.
+func parse(src string) (filter.Expr, error) {
 	if src == "" {
-		return "", nil, nil
+		return nil, nil
 	}
-	e, err := filter.Parse(src)
-	if err != nil {
-		return "", nil, err
-	}
-	if e == nil {
-		return "", nil, nil
-	}
-	return filter.Compile(e, scope)
+	return filter.Parse(src)
 }
 
 // recordEvents writes rule events; losing them loses log lines, not runs, so

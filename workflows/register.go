@@ -12,4 +12,5 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflow(FeedbackWait)
 	r.RegisterWorkflow(RunWebhook)
 	r.RegisterWorkflow(RunWebhooks)
+	r.RegisterWorkflow(Retention)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/runhook/runhook/internal/netguard"
 	"github.com/runhook/runhook/internal/payload"
 	"github.com/runhook/runhook/internal/presign"
+	"github.com/runhook/runhook/internal/retention"
 	"github.com/runhook/runhook/internal/runhooks"
 	"github.com/runhook/runhook/internal/secrets"
 	"github.com/runhook/runhook/workflows"
@@ -151,13 +152,20 @@ func Activities(cfg config.Config, store *clickhouse.Store, logger *slog.Logger)
 		RunWebhooksDisabled: cfg.HTTP.DisableWebhooks,
 		Windows: activities.Windows{
 			SettleLag: cfg.Rules.SettleLag, Lookback: cfg.Rules.Lookback, MaxWindow: cfg.Rules.MaxWindow,
-			PageSize: cfg.Rules.PageSize, MaxWindowsPerTick: cfg.Rules.MaxWindowsPerTick,
+			PageSize: cfg.Rules.PageSize, MaxWindowsPerTick: cfg.Rules.MaxWindowsPerTick, Recent: cfg.Rules.Recent,
 		},
 		Delivery: activities.DeliverySettings{
 			InitialInterval: cfg.Delivery.InitialInterval, BackoffCoefficient: cfg.Delivery.BackoffCoefficient,
 			HTTPTimeout: cfg.Delivery.Timeout,
 		},
+		Retention: Retention(cfg.Retention),
 	}, nil
+}
+
+// Retention is the retention policy from retention.*, for the worker's
+// scheduled runs and `starter retention` alike.
+func Retention(cfg config.Retention) retention.Policy {
+	return retention.Policy{Runs: cfg.Runs, Feedback: cfg.Feedback, Arrivals: cfg.Arrivals, Events: cfg.Events, Attempts: cfg.Attempts}
 }
 
 // WorkerOptions are the worker's Temporal options from worker.*: fixed

@@ -56,3 +56,17 @@ func TestPresignerAndOffloadFromConfig(t *testing.T) {
 		t.Errorf("bad api.public_url: %v", err)
 	}
 }
+
+func TestRetentionFromConfig(t *testing.T) {
+	cfg := config.Default()
+	day := 24 * time.Hour
+	cfg.Retention = config.Retention{Runs: 90 * day, Feedback: 60 * day, Arrivals: 7 * day, Events: 30 * day, Attempts: 14 * day}
+	acts, err := app.Activities(cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := acts.Retention
+	if p.Runs != 90*day || p.Feedback != 60*day || p.Arrivals != 7*day || p.Events != 30*day || p.Attempts != 14*day {
+		t.Errorf("activities' retention %+v, want config's %+v", p, cfg.Retention)
+	}
+}

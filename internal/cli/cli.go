@@ -50,7 +50,7 @@ func New(stdin io.Reader, environ []string) *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVar(&a.configFile, "config", "", "config file (default: ./"+config.DefaultFile+" if present)")
-	root.AddCommand(a.configCmd(), a.migrateCmd(), a.ingestCmd(), a.pingCmd(), a.rulesCmd(), a.statusCmd(), a.inboxCmd(), a.demoCmd(), a.apikeyCmd())
+	root.AddCommand(a.configCmd(), a.migrateCmd(), a.ingestCmd(), a.pingCmd(), a.rulesCmd(), a.statusCmd(), a.inboxCmd(), a.demoCmd(), a.apikeyCmd(), a.retentionCmd())
 	return root
 }
 

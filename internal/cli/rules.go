@@ -112,7 +112,8 @@ func (a *app) rulesApplyCmd() *cobra.Command {
 			"${VAR} in the file is replaced from the environment (a missing variable is an error).\n" +
 			"Then print the plan (create / update / unchanged / delete) and apply it: store the rules with their\n" +
 			"webhook URLs, headers and signing secrets encrypted, and create or update one Temporal Schedule\n" +
-			"per rule (paused when enabled: false). Applying the same file twice changes nothing.",
+			"per rule (paused when enabled: false), and the hourly retention schedule. Applying the same file\n" +
+			"twice changes nothing.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
@@ -149,6 +150,13 @@ func (a *app) rulesApplyCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "applied")
+			// Retention is kept in sync here because this is where every
+			// deployment (the quick start's included) sets up its schedules.
+			state, err := env.sched.EnsureRetention(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "retention schedule %s: %s (hourly)\n", schedules.RetentionID(a.cfg.Temporal.TaskQueue), state)
 			return nil
 		},
 	}

@@ -444,8 +444,10 @@ func TestMigrateDeliveryEndsFromOutcomes(t *testing.T) {
 	ctx := context.Background()
 	forget := func() {
 		t.Helper()
-		if err := store.Exec(ctx, `ALTER TABLE schema_migrations DELETE WHERE version = 6`); err != nil {
-			t.Fatal(err)
+		for _, table := range []string{"schema_migrations", "schema_migration_steps"} {
+			if err := store.Exec(ctx, `ALTER TABLE `+table+` DELETE WHERE version = 6`); err != nil {
+				t.Fatal(err)
+			}
 		}
 		time.Sleep(500 * time.Millisecond) // mutations are asynchronous
 	}

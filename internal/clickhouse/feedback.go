@@ -1,8 +1,10 @@
 package clickhouse
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -14,16 +16,42 @@ const feedbackColumns = `id, run_id, trace_id, session_id, key, score, value, co
 // InsertFeedbackSQL names its columns, as 18.16 batches need.
 const InsertFeedbackSQL = `INSERT INTO feedback (` + feedbackColumns + `)`
 
+// feedbackByRuns restricts a read of feedback to the feedback of a set of runs
+// (the placeholder) on the days feedback_keys holds for them, as runsByIDs.
+const feedbackByRuns = `(toDate(inserted_at), run_id) IN (SELECT day, run_id FROM feedback_keys WHERE run_id IN ?)`
+
 // FeedbackForRunsSQL reads the newest version of every feedback row on a set
 // of runs, by the sort key (run_id, id).
 const FeedbackForRunsSQL = `SELECT ` + feedbackColumns + `, inserted_at
 FROM feedback
-WHERE run_id IN ?
+WHERE ` + feedbackByRuns + `
 ORDER BY run_id, id, modified_at DESC, inserted_at DESC
 LIMIT 1 BY run_id, id`
 
 // InsertFeedback writes feedback rows in batches.
+//
+// Feedback without a project takes its run's, when the run is stored:
+// rules find feedback through the project's arrivals (run_arrivals and
+// feedback_arrivals are sorted by project first).
 func (s *Store) InsertFeedback(ctx context.Context, fs []runs.Feedback) error {
+	var orphans []uuid.UUID
+	for _, f := range fs {
+		if f.SessionID == nil {
+			orphans = append(orphans, f.RunID)
+		}
+	}
+	if len(orphans) > 0 {
+		projects, err := s.runProjects(ctx, orphans)
+		if err != nil {
+			return fmt.Errorf("insert feedback: %w", err)
+		}
+		fs = slices.Clone(fs)
+		for i, f := range fs {
+			if p, ok := projects[f.RunID]; ok && f.SessionID == nil {
+				fs[i].SessionID, fs[i].TraceID = &p.session, cmp.Or(f.TraceID, &p.trace)
+			}
+		}
+	}
 	for start := 0; start < len(fs); start += s.batchSize {
 		end := min(start+s.batchSize, len(fs))
 		batch, err := s.conn.PrepareBatch(ctx, InsertFeedbackSQL)
@@ -45,6 +73,42 @@ func (s *Store) InsertFeedback(ctx context.Context, fs []runs.Feedback) error {
 		}
 	}
 	return nil
+}
+
+// RunProjectsSQL reads the project and trace of each of a set of stored runs.
+const RunProjectsSQL = `SELECT id, any(session_id), any(trace_id) FROM runs WHERE ` + runsByIDs + ` GROUP BY id`
+
+type runProject struct{ session, trace uuid.UUID }
+
+func (s *Store) runProjects(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]runProject, error) {
+	out := map[uuid.UUID]runProject{}
+	for chunk := range slices.Chunk(ids, idChunk) {
+		if err := s.readRunProjects(ctx, chunk, out); err != nil {
+			return nil, fmt.Errorf("read the projects of runs: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// idChunk bounds the ids bound into one query (about 40 bytes each of the
+// query text, which ClickHouse caps at 256 KiB).
+const idChunk = 1000
+
+func (s *Store) readRunProjects(ctx context.Context, ids []uuid.UUID, out map[uuid.UUID]runProject) error {
+	rows, err := s.conn.Query(ctx, RunProjectsSQL, uuidSet(ids))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id uuid.UUID
+		var p runProject
+		if err := rows.Scan(&id, &p.session, &p.trace); err != nil {
+			return err
+		}
+		out[id] = p
+	}
+	return rows.Err()
 }
 
 // FeedbackForRuns reads the current feedback on the given runs, ordered by run then feedback id.

@@ -17,7 +17,7 @@ const latestFeedbackSQL = `SELECT run_id, key, score, comment, created_at,
         ifNull(value, '') LIKE '"%' AS is_category,
         visitParamExtractString(concat('{"v":', ifNull(value, ''), '}'), 'v') AS category
     FROM feedback
-    WHERE run_id IN ?
+    WHERE ` + feedbackByRuns + `
     ORDER BY run_id, id, modified_at DESC, inserted_at DESC
     LIMIT 1 BY run_id, id`
 
@@ -72,9 +72,9 @@ FROM
 GROUP BY key
 ORDER BY key`
 
-// RunsWithFeedbackSQL says which of a set of runs have any feedback: ranges
-// of feedback's sort key (run_id, id), one column read.
-const RunsWithFeedbackSQL = `SELECT DISTINCT run_id FROM feedback WHERE run_id IN ?`
+// RunsWithFeedbackSQL says which of a set of runs have any feedback, from
+// feedback_keys alone.
+const RunsWithFeedbackSQL = `SELECT DISTINCT run_id FROM feedback_keys WHERE run_id IN ?`
 
 // runsWithFeedback is the read FeedbackStats' callers share (readers).
 func (s *Store) runsWithFeedback(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]struct{}, error) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/clickhouse"
@@ -62,13 +63,15 @@ func TestMatchRunsWindowClaimsAndFeedback(t *testing.T) {
 		t.Fatalf("match = %v, want the completed runs of the project %v", idStrings(got), want)
 	}
 
-	// A compiled filter narrows it; its args are bound, never spliced.
-	m.Filter, m.FilterArgs = "name = ?", []any{"b"}
+	// A filter narrows it.
+	if m.Filter, err = filter.Parse(`eq(name, "b")`); err != nil {
+		t.Fatal(err)
+	}
 	got, err = store.MatchRuns(ctx, m)
 	if err != nil || len(got) != 1 || got[0] != done2.ID {
 		t.Fatalf("filtered match = %v, %v; want [%s]", got, err, done2.ID)
 	}
-	m.Filter, m.FilterArgs = "", nil
+	m.Filter = nil
 
 	// Claims by another owner exclude; the owner's own claims do not.
 	if err := store.Claim(ctx, rule, []uuid.UUID{done1.ID}, "tick-1/p0", time.Now()); err != nil {
@@ -219,13 +222,8 @@ func TestMatchRunsReadsWhatEachFieldNeeds(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", src, err)
 		}
-		m := clickhouse.Match{RuleID: uuid.New(), Project: project, Window: w, SamplingRate: 1, Owner: "o", Limit: 10}
-		if m.Filter, m.FilterArgs, err = filter.Compile(e, filter.Scope{SQL: clickhouse.CandidatesSQL, Args: clickhouse.CandidateArgs(project, w)}); err != nil {
-			t.Fatal(err)
-		}
-		if m.TraceFilter, m.TraceFilterArgs, err = filter.Compile(e, filter.Scope{SQL: clickhouse.TraceScopeSQL, Args: clickhouse.CandidateArgs(project, w)}); err != nil {
-			t.Fatal(err)
-		}
+		m := clickhouse.Match{RuleID: uuid.New(), Project: project, Window: w, SamplingRate: 1, Owner: "o", Limit: 10,
+			Filter: e, TraceFilter: e, Recent: 15 * time.Minute}
 		if _, err := store.MatchRuns(ctx, m); err != nil {
 			t.Errorf("%s: %v", src, err)
 		}
@@ -244,20 +242,16 @@ func TestMatchRunsTraceFilterTestsTheRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := wideWindow(t, store)
-	compile := func(src string, scope string) (string, []any) {
+	parse := func(src string) filter.Expr {
 		e, err := filter.Parse(src)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sql, args, err := filter.Compile(e, filter.Scope{SQL: scope, Args: clickhouse.CandidateArgs(project, w)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return sql, args
+		return e
 	}
 	m := clickhouse.Match{RuleID: uuid.New(), Project: project, Window: w, SamplingRate: 1, Owner: "o", Limit: 10}
-	m.Filter, m.FilterArgs = compile(`eq(run_type, "llm")`, clickhouse.CandidatesSQL)
-	m.TraceFilter, m.TraceFilterArgs = compile(`eq(name, "qa_agent")`, clickhouse.TraceScopeSQL)
+	m.Filter = parse(`eq(run_type, "llm")`)
+	m.TraceFilter = parse(`eq(name, "qa_agent")`)
 	got, err := store.MatchRuns(ctx, m)
 	if err != nil || len(got) != 1 || got[0] != childA.ID {
 		t.Fatalf("match = %v, %v; want only the llm run of the qa_agent trace", got, err)
@@ -276,9 +270,9 @@ func TestMatchClaimsReadIsBoundedByTheCandidates(t *testing.T) {
 	}
 	m := clickhouse.Match{RuleID: rule, Project: project, Window: wideWindow(t, store), SamplingRate: 1, Owner: "tick/p0", Limit: 100}
 	read := func() uint64 {
-		query, args := clickhouse.MatchSQL(m)
-		n, err := store.RowsRead(ctx, query, args...)
-		if err != nil {
+		var n uint64
+		pctx := ch.Context(ctx, ch.WithProgress(func(p *ch.Progress) { n += p.Rows }))
+		if _, err := store.MatchRuns(pctx, m); err != nil {
 			t.Fatal(err)
 		}
 		return n

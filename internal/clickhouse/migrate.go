@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/runhook/runhook/schema"
@@ -41,17 +43,49 @@ func checksum(m schema.Migration) string {
 	return hex.EncodeToString(h[:8])
 }
 
-// Migrate applies every migration not yet recorded, in order. Statements are
-// idempotent (IF NOT EXISTS), so a migration interrupted halfway is simply
-// applied again. A recorded migration whose text changed since is an error:
-// schema changes go in a new file.
+// CreateStepsTableSQL records each statement of a migration as it completes,
+// so a migration cut short resumes after its last completed statement rather
+// than running a table rebuild's fill and swap again.
+const CreateStepsTableSQL = `CREATE TABLE IF NOT EXISTS schema_migration_steps
+(
+    version    UInt32,
+    step       UInt32,
+    checksum   String,
+    applied_at DateTime DEFAULT now()
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (version, step)`
+
+// AppliedStepsSQL lists the completed statements of one migration text.
+const AppliedStepsSQL = `SELECT DISTINCT step FROM schema_migration_steps WHERE version = ? AND checksum = ?`
+
+// RecordStepSQL is batch-inserted, as RecordMigrationSQL.
+const RecordStepSQL = `INSERT INTO schema_migration_steps (version, step, checksum)`
+
+// Migrate applies every migration not yet recorded, in order. A migration
+// interrupted halfway resumes at its first statement not recorded as done;
+// that statement itself may have run, so each is idempotent: IF [NOT] EXISTS,
+// ADD COLUMN (skipped when the column exists), RENAME (skipped when done),
+// INSERT ... SELECT into a ReplacingMergeTree table (a row written twice is
+// one) or into a rebuild's <name>_next table (emptied first). A recorded
+// migration whose text changed since is an error: schema changes go in a new
+// file.
 func (s *Store) Migrate(ctx context.Context) ([]MigrationResult, error) {
+	return s.MigrateTo(ctx, math.MaxUint32)
+}
+
+// MigrateTo is Migrate up to and including version: tests use it to build
+// a database as an earlier release left it.
+func (s *Store) MigrateTo(ctx context.Context, version uint32) ([]MigrationResult, error) {
 	migrations, err := schema.Migrations()
 	if err != nil {
 		return nil, err
 	}
-	if err := s.conn.Exec(ctx, CreateMigrationsTableSQL); err != nil {
-		return nil, fmt.Errorf("create schema_migrations: %w", err)
+	migrations = slices.DeleteFunc(migrations, func(m schema.Migration) bool { return m.Version > version })
+	for _, ddl := range []string{CreateMigrationsTableSQL, CreateStepsTableSQL} {
+		if err := s.conn.Exec(ctx, ddl); err != nil {
+			return nil, fmt.Errorf("create migration records: %w", err)
+		}
 	}
 	applied := map[uint32]string{}
 	rows, err := s.conn.Query(ctx, AppliedMigrationsSQL)
@@ -82,29 +116,120 @@ func (s *Store) Migrate(ctx context.Context) ([]MigrationResult, error) {
 			results = append(results, MigrationResult{Version: m.Version, Name: m.Name})
 			continue
 		}
-		for i, stmt := range m.Statements {
-			if done, err := s.columnAdded(ctx, stmt); err != nil {
-				return results, fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
-			} else if done {
-				continue
-			}
-			if err := s.conn.Exec(ctx, stmt); err != nil {
-				return results, fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
-			}
+		if err := s.applySteps(ctx, m, sum); err != nil {
+			return results, err
 		}
-		batch, err := s.conn.PrepareBatch(ctx, RecordMigrationSQL)
-		if err != nil {
-			return results, fmt.Errorf("record migration %04d: %w", m.Version, err)
-		}
-		if err := batch.Append(m.Version, m.Name, sum); err != nil {
-			return results, fmt.Errorf("record migration %04d: %w", m.Version, err)
-		}
-		if err := batch.Send(); err != nil {
+		if err := s.record(ctx, RecordMigrationSQL, m.Version, m.Name, sum); err != nil {
 			return results, fmt.Errorf("record migration %04d: %w", m.Version, err)
 		}
 		results = append(results, MigrationResult{Version: m.Version, Name: m.Name, Applied: true})
 	}
 	return results, nil
+}
+
+func (s *Store) applySteps(ctx context.Context, m schema.Migration, sum string) error {
+	done := map[uint32]bool{}
+	rows, err := s.conn.Query(ctx, AppliedStepsSQL, m.Version, sum)
+	if err != nil {
+		return fmt.Errorf("read schema_migration_steps: %w", err)
+	}
+	for rows.Next() {
+		var step uint32
+		if err := rows.Scan(&step); err != nil {
+			rows.Close()
+			return err
+		}
+		done[step] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i, stmt := range m.Statements {
+		step := uint32(i + 1)
+		if done[step] {
+			continue
+		}
+		if err := s.applyStatement(ctx, stmt); err != nil {
+			return fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, step, err)
+		}
+		if err := s.record(ctx, RecordStepSQL, m.Version, step, sum); err != nil {
+			return fmt.Errorf("record migration %04d statement %d: %w", m.Version, step, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) record(ctx context.Context, insert string, values ...any) error {
+	batch, err := s.conn.PrepareBatch(ctx, insert)
+	if err != nil {
+		return err
+	}
+	if err := batch.Append(values...); err != nil {
+		return err
+	}
+	return batch.Send()
+}
+
+// applyStatement runs one statement of a migration, skipping or preparing
+// the forms that are not idempotent by themselves.
+func (s *Store) applyStatement(ctx context.Context, stmt string) error {
+	if done, err := s.columnAdded(ctx, stmt); err != nil || done {
+		return err
+	}
+	if from, to, ok := Renames(stmt); ok {
+		fromExists, err := s.tableExists(ctx, from)
+		if err != nil {
+			return err
+		}
+		toExists, err := s.tableExists(ctx, to)
+		if err != nil {
+			return err
+		}
+		if !fromExists && toExists {
+			return nil // renamed before a crash
+		}
+	}
+	if table, ok := FillsRebuild(stmt); ok {
+		if err := s.conn.Exec(ctx, "TRUNCATE TABLE "+table); err != nil {
+			return fmt.Errorf("empty %s before filling it: %w", table, err)
+		}
+	}
+	return s.conn.Exec(ctx, stmt)
+}
+
+var (
+	renameTable = regexp.MustCompile(`(?is)^\s*RENAME\s+TABLE\s+(\w+)\s+TO\s+(\w+)\s*$`)
+	fillRebuild = regexp.MustCompile(`(?is)^\s*INSERT\s+INTO\s+(\w+_next)\s*\(`)
+)
+
+// Renames names the tables of a RENAME TABLE of one table.
+func Renames(stmt string) (from, to string, ok bool) {
+	m := renameTable.FindStringSubmatch(stmt)
+	if m == nil {
+		return "", "", false
+	}
+	return m[1], m[2], true
+}
+
+// FillsRebuild names the <name>_next table an INSERT fills.
+func FillsRebuild(stmt string) (table string, ok bool) {
+	m := fillRebuild.FindStringSubmatch(stmt)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+// TableExistsSQL asks whether the current database has a table.
+const TableExistsSQL = `SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = ?`
+
+func (s *Store) tableExists(ctx context.Context, table string) (bool, error) {
+	var n uint64
+	if err := s.conn.QueryRow(ctx, TableExistsSQL, table).Scan(&n); err != nil {
+		return false, fmt.Errorf("check table %s: %w", table, err)
+	}
+	return n > 0, nil
 }
 
 // addColumn matches the one non-idempotent statement migrations use: 18.16

@@ -49,7 +49,7 @@ LIMIT 1 BY run_id`
 // without reading its documents.
 const RunEndedSQL = `SELECT isNotNull(end_time)
 FROM runs
-WHERE id = ?
+WHERE ` + runByID + `
 ORDER BY modified_at DESC, inserted_at DESC
 LIMIT 1`
 
@@ -57,15 +57,15 @@ LIMIT 1`
 // version has an end_time: ranges of the sort key, no documents read.
 const RunsEndedSQL = `SELECT id, isNotNull(end_time) AS ended
 FROM runs
-WHERE id IN ?
+WHERE ` + runsByIDs + `
 ORDER BY id, modified_at DESC, inserted_at DESC
 LIMIT 1 BY id`
 
 // RunInputsSQL and RunOutputsSQL read one document of the newest version of
 // a run, as stored. Two queries, as a column name cannot be bound.
 const (
-	RunInputsSQL  = `SELECT inputs FROM runs WHERE id = ? ORDER BY modified_at DESC, inserted_at DESC LIMIT 1`
-	RunOutputsSQL = `SELECT outputs FROM runs WHERE id = ? ORDER BY modified_at DESC, inserted_at DESC LIMIT 1`
+	RunInputsSQL  = `SELECT inputs FROM runs WHERE ` + runByID + ` ORDER BY modified_at DESC, inserted_at DESC LIMIT 1`
+	RunOutputsSQL = `SELECT outputs FROM runs WHERE ` + runByID + ` ORDER BY modified_at DESC, inserted_at DESC LIMIT 1`
 )
 
 var runDocumentSQL = map[string]string{"inputs": RunInputsSQL, "outputs": RunOutputsSQL}

@@ -31,10 +31,18 @@ const sizeColumns = `size_base, size_inputs, size_inputs_inline, size_outputs, s
 // inserted_at is left to the server.
 const InsertRunsSQL = `INSERT INTO runs (` + runColumns + `, ` + pairColumns + `, ` + sizeColumns + `)`
 
+// runsByIDs restricts a read of runs to a set of ids (the placeholder) on
+// the days run_keys holds for them: runs are partitioned by day, and without
+// the days an id would be looked for in every day's parts.
+const runsByIDs = `(toDate(inserted_at), id) IN (SELECT day, id FROM run_keys WHERE id IN ?)`
+
+// runByID is runsByIDs for one id.
+const runByID = `(toDate(inserted_at), id) IN (SELECT day, id FROM run_keys WHERE id = ?)`
+
 // LatestRunsSQL reads the newest version of each of a set of runs, by the sort key.
 const LatestRunsSQL = `SELECT ` + runColumns + `, inserted_at
 FROM runs
-WHERE id IN ?
+WHERE ` + runsByIDs + `
 ORDER BY id, modified_at DESC, inserted_at DESC
 LIMIT 1 BY id`
 
@@ -42,15 +50,13 @@ LIMIT 1 BY id`
 // of runs, by the sort key, without their documents.
 const RunSizesSQL = `SELECT id, ` + sizeColumns + `
 FROM runs
-WHERE id IN ?
+WHERE ` + runsByIDs + `
 ORDER BY id, modified_at DESC, inserted_at DESC
 LIMIT 1 BY id`
 
-// StoredRunIDsSQL finds which of some ids are stored, reading only the id
-// column: runs are ordered by random UUIDs, so a handful of ids touch as many
-// granules, and reading every column of them (inputs, outputs) for runs that
-// are not there is most of an ingest request's cost.
-const StoredRunIDsSQL = `SELECT DISTINCT id FROM runs WHERE id IN ?`
+// StoredRunIDsSQL finds which of some ids are stored from run_keys alone:
+// two small columns in granules of 256, instead of the runs themselves.
+const StoredRunIDsSQL = `SELECT DISTINCT id FROM run_keys WHERE id IN ?`
 
 // CompletedArrivalsSQL is the rule window: ids of runs of one project written
 // in a completed state with server time in (after, upTo]. A range of

@@ -149,4 +149,9 @@ func (s *Store) QueryRow(ctx context.Context, query string, args ...any) driver.
 	return s.conn.QueryRow(ctx, query, args...)
 }
 
+// Query runs a query and returns its rows; for tests and tools.
+func (s *Store) Query(ctx context.Context, query string, args ...any) (driver.Rows, error) {
+	return s.conn.Query(ctx, query, args...)
+}
+
 func groupSet(vals []any) ch.GroupSet { return ch.GroupSet{Value: vals} }

@@ -41,6 +41,7 @@ type Config struct {
 	API        API        `koanf:"api"`
 	HTTP       HTTP       `koanf:"http"`
 	Payload    Payload    `koanf:"payload"`
+	Retention  Retention  `koanf:"retention"`
 }
 
 type ClickHouse struct {
@@ -121,6 +122,11 @@ type Rules struct {
 	PageSize int `koanf:"page_size"`
 	// MaxWindowsPerTick bounds a tick's work (and history); the next tick goes on.
 	MaxWindowsPerTick int `koanf:"max_windows_per_tick"`
+	// Recent is how far before a window its match reads the project's run and
+	// feedback arrivals for runs that started recently: their feedback, the
+	// roots of their traces and runs given feedback in the window are found in
+	// that range. Runs that started earlier are looked up by id.
+	Recent time.Duration `koanf:"recent"`
 }
 
 type Metrics struct {
@@ -163,6 +169,22 @@ type Payload struct {
 	PresignTTL time.Duration `koanf:"presign_ttl"`
 }
 
+// Retention is how long each kind of data is kept before its partitions are
+// dropped (internal/retention): whole days, 0 keeps it forever. ClickHouse
+// 18.16 has no TTL, so dropping whole day or month partitions is the one way
+// that works on every supported version.
+type Retention struct {
+	Runs     time.Duration `koanf:"runs"`
+	Feedback time.Duration `koanf:"feedback"`
+	// Arrivals (run_arrivals, feedback_arrivals) bounds how far back a
+	// backfill can re-read windows.
+	Arrivals time.Duration `koanf:"arrivals"`
+	// Events covers rule_events, delivery_outcomes and delivery_ends: what
+	// `rules logs` and `rules redeliver --failed` can see.
+	Events   time.Duration `koanf:"events"`
+	Attempts time.Duration `koanf:"attempts"`
+}
+
 // Default is the configuration with nothing set: it points at the local services
 // that `make services` starts.
 func Default() Config {
@@ -198,6 +220,7 @@ func Default() Config {
 			MaxWindow:         time.Hour,
 			PageSize:          1000,
 			MaxWindowsPerTick: 24,
+			Recent:            15 * time.Minute,
 		},
 		Metrics: Metrics{Addr: "127.0.0.1:9464"},
 		Log:     Log{Level: "info", Format: "text"},
@@ -208,6 +231,11 @@ func Default() Config {
 		},
 		HTTP:    HTTP{WebhookMaxWait: 24 * time.Hour},
 		Payload: Payload{InlineMaxBytes: 256 << 10, PresignTTL: 24 * time.Hour},
+		Retention: Retention{
+			Arrivals: 7 * 24 * time.Hour,
+			Events:   30 * 24 * time.Hour,
+			Attempts: 30 * 24 * time.Hour,
+		},
 	}
 }
 
@@ -392,6 +420,9 @@ func (c Config) Validate() error {
 	if c.Rules.SettleLag < time.Second {
 		bad("rules.settle_lag", "must be at least 1s (server insertion time has whole seconds), got %s", c.Rules.SettleLag)
 	}
+	if c.Rules.Recent < 0 {
+		bad("rules.recent", "must not be negative, got %s", c.Rules.Recent)
+	}
 	if c.Rules.Lookback < 0 {
 		bad("rules.lookback", "must not be negative, got %s", c.Rules.Lookback)
 	}
@@ -482,6 +513,7 @@ func (c Config) Validate() error {
 	if c.Payload.PresignTTL < time.Second {
 		bad("payload.presign_ttl", "must be at least 1s, got %s", c.Payload.PresignTTL)
 	}
+	c.validateRetention(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -493,6 +525,35 @@ func (c Config) Validate() error {
 		bad("log.format", "%q is not one of text, json", c.Log.Format)
 	}
 	return errors.Join(errs...)
+}
+
+// validateRetention checks retention.*: partitions are days, so only whole
+// days can be honoured.
+func (c Config) validateRetention(bad func(key, format string, args ...any)) {
+	const day = 24 * time.Hour
+	for _, r := range []struct {
+		key string
+		d   time.Duration
+	}{
+		{"retention.runs", c.Retention.Runs},
+		{"retention.feedback", c.Retention.Feedback},
+		{"retention.arrivals", c.Retention.Arrivals},
+		{"retention.events", c.Retention.Events},
+		{"retention.attempts", c.Retention.Attempts},
+	} {
+		if r.d != 0 && (r.d < day || r.d%day != 0) {
+			bad(r.key, "must be 0 (keep) or at least 1 day, in whole days (24h, 168h, 720h), got %s", r.d)
+		}
+	}
+	// A tick may still re-read arrivals this old: a window of up to
+	// max_window that can lag the clock by another max_window, re-read from
+	// lookback before its start, and the project's arrivals for recent before
+	// that. Dropping them sooner would lose runs that window should match.
+	if a := c.Retention.Arrivals; a != 0 {
+		if least := 2*c.Rules.MaxWindow + c.Rules.Lookback + c.Rules.Recent; a < least {
+			bad("retention.arrivals", "must be 0 (keep) or at least 2 × rules.max_window + rules.lookback + rules.recent = %s, as a rule's window may re-read arrivals that old, got %s", least, a)
+		}
+	}
 }
 
 // KeyBytes decodes secrets.key. Its errors never contain the key itself.

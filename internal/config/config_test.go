@@ -238,3 +238,58 @@ func TestListsFromEnvAndFile(t *testing.T) {
 		t.Fatalf("err = %v, want delivery.allow_cidrs named", err)
 	}
 }
+
+func TestRetention(t *testing.T) {
+	c, err := config.Load(config.Options{Environ: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := 24 * time.Hour
+	if want := (config.Retention{Arrivals: 7 * day, Events: 30 * day, Attempts: 30 * day}); c.Retention != want {
+		t.Errorf("default retention = %+v, want %+v", c.Retention, want)
+	}
+	c, err = config.Load(config.Options{File: writeFile(t, "retention:\n  runs: 2160h\n  feedback: 0s\n"),
+		Environ: []string{"RUNHOOK_RETENTION_ARRIVALS=48h", "RUNHOOK_RETENTION_EVENTS=0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (config.Retention{Runs: 90 * day, Arrivals: 2 * day, Attempts: 30 * day}); c.Retention != want {
+		t.Errorf("retention from file and environment = %+v, want %+v", c.Retention, want)
+	}
+
+	for _, tc := range []struct {
+		name    string
+		env     []string
+		wantErr []string
+	}{
+		{"part of a day", []string{"RUNHOOK_RETENTION_RUNS=36h"}, []string{"retention.runs", "must be 0 (keep) or at least 1 day", "36h"}},
+		{"under a day", []string{"RUNHOOK_RETENTION_FEEDBACK=12h"}, []string{"retention.feedback", "at least 1 day"}},
+		{"negative", []string{"RUNHOOK_RETENTION_EVENTS=-24h"}, []string{"retention.events"}},
+		{"attempts", []string{"RUNHOOK_RETENTION_ATTEMPTS=1h"}, []string{"retention.attempts"}},
+		{"arrivals shorter than a window re-reads", []string{"RUNHOOK_RULES_MAX_WINDOW=12h", "RUNHOOK_RETENTION_ARRIVALS=24h"},
+			[]string{"retention.arrivals", "2 × rules.max_window + rules.lookback + rules.recent", "24h"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Load(config.Options{Environ: tc.env})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, want := range tc.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not mention %q", err, want)
+				}
+			}
+		})
+	}
+	// Keeping arrivals forever needs no check against the windows.
+	if _, err := config.Load(config.Options{Environ: []string{"RUNHOOK_RULES_MAX_WINDOW=48h", "RUNHOOK_RETENTION_ARRIVALS=0"}}); err != nil {
+		t.Errorf("arrivals kept forever with long windows: %v", err)
+	}
+	// Day windows need 2 days + lookback + recent: 48h is short, 72h enough.
+	if _, err := config.Load(config.Options{Environ: []string{"RUNHOOK_RULES_MAX_WINDOW=24h", "RUNHOOK_RETENTION_ARRIVALS=48h"}}); err == nil {
+		t.Error("arrivals of 48h accepted with windows of 24h")
+	}
+	if _, err := config.Load(config.Options{Environ: []string{"RUNHOOK_RULES_MAX_WINDOW=24h", "RUNHOOK_RETENTION_ARRIVALS=72h"}}); err != nil {
+		t.Errorf("arrivals of 72h with windows of 24h: %v", err)
+	}
+}

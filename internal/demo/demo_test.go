@@ -200,22 +200,17 @@ func TestDemoFeedsTheExampleRules(t *testing.T) {
 	match := func(src, traceSrc string) []uuid.UUID {
 		t.Helper()
 		m := clickhouse.Match{RuleID: uuid.New(), Project: project, Window: w, SamplingRate: 1, Owner: "test", Limit: 100000}
-		compile := func(src, scope string) (string, []any) {
+		parse := func(src string) filter.Expr {
 			if src == "" {
-				return "", nil
+				return nil
 			}
 			e, err := filter.Parse(src)
 			if err != nil {
 				t.Fatal(err)
 			}
-			sql, args, err := filter.Compile(e, filter.Scope{SQL: scope, Args: clickhouse.CandidateArgs(project, w)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return sql, args
+			return e
 		}
-		m.Filter, m.FilterArgs = compile(src, clickhouse.CandidatesSQL)
-		m.TraceFilter, m.TraceFilterArgs = compile(traceSrc, clickhouse.TraceScopeSQL)
+		m.Filter, m.TraceFilter = parse(src), parse(traceSrc)
 		ids, err := store.MatchRuns(ctx, m)
 		if err != nil {
 			t.Fatal(err)

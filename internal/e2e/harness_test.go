@@ -110,6 +110,9 @@ func newHarnessOn(t *testing.T, c client.Client, queue, temporalAddr string, sto
 				t.Logf("cleanup: %v", err)
 			}
 		}
+		if err := h.schedule.DeleteRetention(ctx); err != nil { // rules apply made it
+			t.Logf("cleanup: %v", err)
+		}
 	})
 	return h
 }

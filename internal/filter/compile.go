@@ -45,6 +45,49 @@ func Compile(e Expr, scope Scope) (string, []any, error) {
 // exceed it: search() repeats its text, feedback conditions their subquery.
 const MaxSQL = 128 << 10
 
+// Target says what the rows a compiled expression runs on hold, for
+// CompileTarget.
+type Target struct {
+	// Feedback is a subquery of the current feedback rows that feedback
+	// conditions look at, with columns id, run_id, key, score and value
+	// (one row per feedback id), and its args.
+	Feedback Scope
+	// Documents says the rows hold inputs and outputs. Without them,
+	// search() cannot look in the documents, and the expression compiles to
+	// a necessary condition of the filter: each test of a document counts as
+	// true where it is not negated and as false where it is, so every run the
+	// filter matches passes, and the filter, compiled with documents, decides
+	// on the few that do.
+	Documents bool
+}
+
+// Compiled is a filter compiled by CompileTarget.
+type Compiled struct {
+	SQL  string
+	Args []any
+	// Documents: the filter reads inputs or outputs. Compiled without
+	// them (Target.Documents false), SQL is only a necessary condition.
+	Documents bool
+	// Feedback: the filter has feedback conditions.
+	Feedback bool
+}
+
+// CompileTarget is Compile for rows that t describes.
+func CompileTarget(e Expr, t Target) (Compiled, error) {
+	if e == nil {
+		return Compiled{SQL: "1"}, nil
+	}
+	if err := validate(e, 1); err != nil {
+		return Compiled{}, err
+	}
+	c := &compiler{feedback: &t.Feedback, noDocs: !t.Documents}
+	f := c.expr(e)
+	if n := boundSize(f); n > MaxSQL {
+		return Compiled{}, &Error{Msg: fmt.Sprintf("filter compiles to about %d bytes of SQL; the limit is %d (ClickHouse refuses long queries)", n, MaxSQL)}
+	}
+	return Compiled{SQL: f.sql, Args: f.args, Documents: c.docs, Feedback: c.usedFeedback}, nil
+}
+
 // boundSize is about how long sql is once the driver has bound its args.
 func boundSize(f frag) int {
 	n := len(f.sql)
@@ -172,6 +215,16 @@ func not(f frag) frag {
 
 type compiler struct {
 	scope Scope
+	// feedback, when set, is the source of current feedback rows itself.
+	feedback *Scope
+	// noDocs: inputs and outputs are not in the rows (Target.Documents).
+	noDocs bool
+	// negated: the expression being compiled is under an odd number of not().
+	negated bool
+	// docs: some condition reads inputs or outputs.
+	docs bool
+	// usedFeedback: some condition reads feedback.
+	usedFeedback bool
 }
 
 func (c *compiler) expr(e Expr) frag {
@@ -185,7 +238,10 @@ func (c *compiler) expr(e Expr) frag {
 		}
 		return join("OR", fs)
 	case *Not:
-		return not(c.expr(e.Arg))
+		c.negated = !c.negated
+		f := not(c.expr(e.Arg))
+		c.negated = !c.negated
+		return f
 	case *Cmp:
 		return c.and([]Expr{e})
 	}
@@ -319,6 +375,10 @@ func (c *compiler) group(fam string, cs []*Cmp) frag {
 
 // latestFeedback is the current version of each feedback row on runs in scope.
 func (c *compiler) latestFeedback() (string, []any) {
+	c.usedFeedback = true
+	if c.feedback != nil {
+		return "SELECT id, run_id, key, score, value FROM (" + c.feedback.SQL + ")", append([]any(nil), c.feedback.Args...)
+	}
 	where := ""
 	if c.scope.SQL != "" {
 		where = " WHERE run_id IN (" + c.scope.SQL + ")"
@@ -447,7 +507,15 @@ func (c *compiler) scalar(m *Cmp) frag {
 	if m.Field == "" { // search("text")
 		var fs []frag
 		for _, col := range []string{"name", "ifNull(error, '')", "ifNull(inputs, '')", "ifNull(outputs, '')"} {
-			fs = append(fs, atom("positionCaseInsensitiveUTF8("+col+", ?) > 0", v.Str))
+			if col == "name" || col == "ifNull(error, '')" || !c.noDocs {
+				fs = append(fs, atom("positionCaseInsensitiveUTF8("+col+", ?) > 0", v.Str))
+			}
+		}
+		c.docs = true
+		if c.noDocs && !c.negated {
+			// The documents might hold the text. Negated, they are taken
+			// not to, which the two atoms above already say.
+			return atom("1")
 		}
 		return join("OR", fs)
 	}

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,18 @@ func ClickHouse(t testing.TB) *clickhouse.Store {
 // ClickHouseAt is ClickHouse on the server at addr (a test's own server).
 func ClickHouseAt(t testing.TB, addr string) *clickhouse.Store {
 	t.Helper()
+	return clickHouse(t, addr, math.MaxUint32)
+}
+
+// ClickHouseAtVersion is ClickHouse with the schema migrated only up to
+// version, as an earlier release left it.
+func ClickHouseAtVersion(t testing.TB, version uint32) *clickhouse.Store {
+	t.Helper()
+	return clickHouse(t, Config(t).ClickHouse.Addr, version)
+}
+
+func clickHouse(t testing.TB, addr string, version uint32) *clickhouse.Store {
+	t.Helper()
 	cfg := Config(t)
 	cfg.ClickHouse.Addr = addr
 	cfg.ClickHouse.Database = Name("runhook_test")
@@ -65,7 +78,7 @@ func ClickHouseAt(t testing.TB, addr string) *clickhouse.Store {
 		}
 		store.Close()
 	})
-	if _, err := store.Migrate(ctx); err != nil {
+	if _, err := store.MigrateTo(ctx, version); err != nil {
 		t.Fatalf("testenv: migrate %s: %v", store.Database(), err)
 	}
 	return store
