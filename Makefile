@@ -81,7 +81,9 @@ bench: services
 	$(GO) run ./bench/delivery -posts 500 -runs-per-post 10 -concurrency 64 -json $(BENCH_OUT)/delivery.json
 	$(GO) run ./bench/delivery -posts 500 -runs-per-post 100 -concurrency 64 -json $(BENCH_OUT)/delivery-100.json
 	$(GO) run ./bench/runwebhooks -runs 1000 -rate 100 -json $(BENCH_OUT)/runwebhooks.json
-	$(GO) run ./bench/match -runs 10000000 -projects 100 -hours 6 -reps 30 -json $(BENCH_OUT)/match.json
+	$(GO) run ./bench/match -runs 10000000 -projects 100 -hours 6 -reps 30 -rules 1000 -json $(BENCH_OUT)/match.json
+	$(GO) run ./bench/match -runs 30000000 -projects 100 -hours 18 -reps 30 -scan-reps 0 -rules 0 -json $(BENCH_OUT)/match-30m.json
+	$(GO) run ./bench/lookup -runs 3000000 -days 30 -reps 30 -json $(BENCH_OUT)/lookup.json
 	$(GO) run ./bench/detect -runs 100 -over 150s -interval 5s -json $(BENCH_OUT)/detect.json
 	$(GO) run ./bench/rules -rules 1000 -interval 1m -duration 4m -json $(BENCH_OUT)/rules.json
 	$(GO) run ./bench/rules -rules 5000 -interval 1m -duration 4m -json $(BENCH_OUT)/rules-5000.json
@@ -98,7 +100,8 @@ bench-quick: services
 	$(GO) run ./bench/floor -workflows 50 -activities 200 -local 500 -json $(BENCH_QUICK_OUT)/floor.json
 	$(GO) run ./bench/delivery -posts 100 -runs-per-post 10 -concurrency 16 -json $(BENCH_QUICK_OUT)/delivery.json
 	$(GO) run ./bench/runwebhooks -runs 100 -rate 50 -floor-workflows 50 -json $(BENCH_QUICK_OUT)/runwebhooks.json
-	$(GO) run ./bench/match -runs 200000 -projects 10 -hours 1 -reps 5 -all-reps 1 -json $(BENCH_QUICK_OUT)/match.json
+	$(GO) run ./bench/match -runs 200000 -projects 10 -hours 1 -reps 5 -scan-reps 1 -rules 50 -json $(BENCH_QUICK_OUT)/match.json
+	$(GO) run ./bench/lookup -runs 100000 -days 5 -reps 5 -json $(BENCH_QUICK_OUT)/lookup.json
 	$(GO) run ./bench/detect -runs 10 -over 20s -interval 5s -json $(BENCH_QUICK_OUT)/detect.json
 	$(GO) run ./bench/rules -rules 20 -projects 5 -active 2 -interval 10s -duration 40s -history 20 -floor-workflows 50 -json $(BENCH_QUICK_OUT)/rules.json
 	$(GO) run ./bench/scaling -posts 60 -runs-per-post 10 -concurrency 16 -workers 2 -rounds 2 -json $(BENCH_QUICK_OUT)/scaling.json

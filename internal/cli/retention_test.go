@@ -122,3 +122,13 @@ func TestRulesApplyKeepsTheRetentionSchedule(t *testing.T) {
 		t.Errorf("a dry run touched the retention schedule (%v):\n%s", err, out)
 	}
 }
+
+// A backfill reads run and feedback arrivals, which retention drops: one
+// reaching further back is refused, naming the setting, before anything is
+// dialled.
+func TestBackfillOlderThanArrivalsIsRefused(t *testing.T) {
+	_, _, err := run(t, []string{"RUNHOOK_RETENTION_ARRIVALS=168h"}, "", "rules", "backfill", "some-rule", "--from", "-200h", "--to", "-1h")
+	if err == nil || !strings.Contains(err.Error(), "retention.arrivals (168h0m0s)") || !strings.Contains(err.Error(), "--from") {
+		t.Fatalf("backfill from 200 hours ago with arrivals kept 7 days: %v", err)
+	}
+}

@@ -341,7 +341,8 @@ func (a *app) rulesBackfillCmd() *cobra.Command {
 			"after their regular window, so it never runs beside a tick; runs the rule already claimed are skipped.\n" +
 			"Times are RFC 3339 (2026-11-20T00:00:00Z) or relative to now (-2h).",
 		Args: cobra.ExactArgs(1),
-		RunE: a.withRule(func(cmd *cobra.Command, ctx context.Context, env *ruleEnv, r clickhouse.StoredRule) error {
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// The window is checked before anything is dialled.
 			now := time.Now().UTC()
 			f, err := parseWhen(from, now)
 			if err != nil {
@@ -354,18 +355,24 @@ func (a *app) rulesBackfillCmd() *cobra.Command {
 			if !t.After(f) {
 				return fmt.Errorf("--to (%s) must be after --from (%s)", t.Format(time.RFC3339), f.Format(time.RFC3339))
 			}
-			b := clickhouse.Backfill{RuleID: r.ID, ID: now.Format("20060102T150405.000000Z"), From: f, To: t, DoneUpTo: f,
-				RequestedAt: now, UpdatedAt: now}
-			if err := env.store.PutBackfill(ctx, b); err != nil {
-				return err
+			if keep := a.cfg.Retention.Arrivals; keep > 0 && f.Before(now.Add(-keep)) {
+				return fmt.Errorf("--from (%s) is older than retention.arrivals (%s): the run and feedback arrivals a backfill reads are dropped after that",
+					f.Format(time.RFC3339), keep)
 			}
-			if err := env.sched.Trigger(ctx, r.ID); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): backfill %s of (%s, %s] requested; the rule's ticks work through it\n",
-				r.Name, r.ID, b.ID, f.Format(time.RFC3339), t.Format(time.RFC3339))
-			return nil
-		}),
+			return a.withRule(func(cmd *cobra.Command, ctx context.Context, env *ruleEnv, r clickhouse.StoredRule) error {
+				b := clickhouse.Backfill{RuleID: r.ID, ID: now.Format("20060102T150405.000000Z"), From: f, To: t, DoneUpTo: f,
+					RequestedAt: now, UpdatedAt: now}
+				if err := env.store.PutBackfill(ctx, b); err != nil {
+					return err
+				}
+				if err := env.sched.Trigger(ctx, r.ID); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): backfill %s of (%s, %s] requested; the rule's ticks work through it\n",
+					r.Name, r.ID, b.ID, f.Format(time.RFC3339), t.Format(time.RFC3339))
+				return nil
+			})(cmd, args)
+		},
 	}
 	cmd.Flags().StringVar(&from, "from", "", "start of the window (exclusive)")
 	cmd.Flags().StringVar(&to, "to", "", "end of the window (inclusive)")

@@ -36,9 +36,9 @@ type Match struct {
 	Owner string
 	Limit int
 	// Recent (config rules.recent) is how far before the window the
-	// project's arrivals are read for runs that started recently: their
-	// feedback, the roots of their traces, and runs given feedback in the
-	// window. Older runs are looked up by id.
+	// project's arrivals are read: runs given feedback in the window that
+	// were written in that range, and the feedback of runs that started in
+	// it. Older runs are read by id.
 	Recent time.Duration
 }
 

@@ -32,8 +32,8 @@ const sizeColumns = `size_base, size_inputs, size_inputs_inline, size_outputs, s
 const InsertRunsSQL = `INSERT INTO runs (` + runColumns + `, ` + pairColumns + `, ` + sizeColumns + `)`
 
 // runsByIDs restricts a read of runs to a set of ids (the placeholder) on
-// the days run_keys holds for them: runs are partitioned by day, and without
-// the days an id would be looked for in every day's parts.
+// the days run_keys holds for them: runs are sorted by (day, id), and
+// without the days an id would be looked for in every day's parts.
 const runsByIDs = `(toDate(inserted_at), id) IN (SELECT day, id FROM run_keys WHERE id IN ?)`
 
 // runByID is runsByIDs for one id.
