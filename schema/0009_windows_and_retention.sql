@@ -9,10 +9,13 @@
 -- "Upgrading"): a row written between a table's fill and its swap is not copied.
 
 -- The views that feed tables from runs, feedback and delivery_outcomes are
--- made again at the end, on the rebuilt tables.
+-- made again at the end, on the rebuilt tables (a current ClickHouse binds a
+-- view to its source table itself, not to its name).
 DROP TABLE IF EXISTS run_arrivals_mv;
 DROP TABLE IF EXISTS feedback_arrivals_mv;
 DROP TABLE IF EXISTS delivery_ends_mv;
+DROP TABLE IF EXISTS run_keys_mv;
+DROP TABLE IF EXISTS feedback_keys_mv;
 
 -- runs: day partitions by server insertion time (a client's start_time could
 -- be any date), sorted by day then id in granules of 256 rows. A lookup by id
