@@ -295,3 +295,76 @@ func TestMatchClaimsReadIsBoundedByTheCandidates(t *testing.T) {
 		t.Errorf("match = %v, %v; want both runs", got, err)
 	}
 }
+
+// What the window's range cannot decide is checked by id: a search of the
+// documents, feedback stored before the recent range, and a run given
+// feedback in the window that was written before the range.
+func TestMatchRunsChecksByIDWhatTheRangeCannotDecide(t *testing.T) {
+	store := testenv.ClickHouse(t)
+	ctx := context.Background()
+	project := uuid.New()
+	now, err := store.ServerNow(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// writeRun stores a completed run of the project as if written at, and
+	// started a minute before.
+	writeRun := func(name, inputs string, at time.Time) uuid.UUID {
+		t.Helper()
+		id := uuid.New()
+		start := at.Add(-time.Minute)
+		if err := store.Exec(ctx, `INSERT INTO runs (id, trace_id, session_id, name, run_type, status, is_root, start_time, end_time, modified_at, inputs, inserted_at)
+			SELECT toUUID(?), toUUID(?), toUUID(?), ?, 'llm', 'success', 1, toUInt64(?), toUInt64(?), toUInt64(?), ?, toDateTime(?)`,
+			id.String(), id.String(), project.String(), name, start.UnixMicro(), at.UnixMicro(), at.UnixMicro(), inputs, at.Unix()); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	writeFeedback := func(run uuid.UUID, key string, at time.Time) {
+		t.Helper()
+		if err := store.Exec(ctx, `INSERT INTO feedback (id, run_id, session_id, key, score, created_at, modified_at, inserted_at)
+			SELECT generateUUIDv4(), toUUID(?), toUUID(?), ?, 1, toUInt64(?), toUInt64(?), toDateTime(?)`,
+			run.String(), project.String(), key, at.UnixMicro(), at.UnixMicro(), at.Unix()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hoursAgo := now.Add(-3 * time.Hour)
+	needle := writeRun("a", `{"q":"find the needle"}`, now)
+	plain := writeRun("b", `{"q":"nothing here"}`, now)
+	// Started hours ago, ended now; scored while it ran.
+	long := writeRun("c", `{}`, now)
+	if err := store.Exec(ctx, `ALTER TABLE runs UPDATE start_time = toUInt64(?) WHERE id = toUUID(?)`, hoursAgo.UnixMicro(), long.String()); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Exec(ctx, `ALTER TABLE run_arrivals UPDATE start_time = toUInt64(?) WHERE id = toUUID(?)`, hoursAgo.UnixMicro(), long.String()); err != nil {
+		t.Fatal(err)
+	}
+	writeFeedback(long, "early", now.Add(-2*time.Hour))
+	// Written hours ago, scored now.
+	old := writeRun("d", `{}`, hoursAgo)
+	writeFeedback(old, "late", now)
+	time.Sleep(500 * time.Millisecond) // mutations are asynchronous
+
+	w := clickhouse.Window{After: now.Add(-time.Minute), UpTo: now.Add(time.Minute)}
+	for _, tc := range []struct {
+		src  string
+		want []uuid.UUID
+	}{
+		{`search("needle")`, []uuid.UUID{needle}},
+		{`not(search("needle"))`, []uuid.UUID{plain, long, old}},
+		{`eq(feedback_key, "early")`, []uuid.UUID{long}},
+		{`eq(feedback_key, "late")`, []uuid.UUID{old}},
+		{`eq(name, "d")`, []uuid.UUID{old}},
+	} {
+		e, err := filter.Parse(tc.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := clickhouse.Match{RuleID: uuid.New(), Project: project, Window: w, Filter: e, SamplingRate: 1,
+			Owner: "o", Limit: 10, Recent: 15 * time.Minute}
+		got, err := store.MatchRuns(ctx, m)
+		if err != nil || !slices.Equal(idStrings(got), idStrings(tc.want)) {
+			t.Errorf("%s: match = %v, %v; want %v", tc.src, idStrings(got), err, idStrings(tc.want))
+		}
+	}
+}
