@@ -26,6 +26,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/bench/internal/report"
+	"github.com/runhook/runhook/bench/internal/rig"
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/config"
 )
@@ -123,7 +124,7 @@ FROM numbers(?)`, uint64(base.Unix()), uint64(days*86400), uint64(n), uint64(n))
 	if err := store.Exec(ctx, "INSERT INTO l0_keys SELECT id, toDate(inserted_at) FROM src"); err != nil {
 		return err
 	}
-	waitMerges(ctx, store)
+	rig.WaitMerges(ctx, store)
 	fmt.Fprintf(os.Stderr, "built in %.0f s\n", time.Since(start).Seconds())
 	parts := map[string]uint64{}
 	for i := range layouts {
@@ -194,17 +195,6 @@ FROM numbers(?)`, uint64(base.Unix()), uint64(days*86400), uint64(n), uint64(n))
 	}
 	fmt.Println("rows and MiB read are means per read, every table the read touches (run_keys included)")
 	return nil
-}
-
-func waitMerges(ctx context.Context, store *clickhouse.Store) {
-	deadline := time.Now().Add(5 * time.Minute)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		var merging uint64
-		if err := store.QueryRow(ctx, `SELECT count() FROM system.merges WHERE database = currentDatabase()`).Scan(&merging); err != nil || merging == 0 {
-			return
-		}
-		time.Sleep(2 * time.Second)
-	}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -25,6 +25,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/bench/internal/report"
+	"github.com/runhook/runhook/bench/internal/rig"
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/filter"
@@ -247,7 +248,7 @@ func run(ctx context.Context, p params, out *report.Doc) error {
 		return fmt.Errorf("load claims: %w", err)
 	}
 	load := time.Since(start)
-	waitMerges(ctx, store)
+	rig.WaitMerges(ctx, store)
 	counts := map[string]uint64{}
 	for _, table := range []string{"runs", "run_arrivals", "feedback", "rule_claims"} {
 		var c uint64
@@ -449,14 +450,11 @@ func project(i int) uuid.UUID {
 // a time, and returns the query CPU ClickHouse spent on them (its
 // UserTimeMicroseconds and SystemTimeMicroseconds counters).
 func tickRules(ctx context.Context, store *clickhouse.Store, p params, rng *rand.Rand, window func() (uuid.UUID, clickhouse.Window), exprs []filter.Expr) (cpu float64, wall time.Duration, statements int, err error) {
-	type job struct {
-		m clickhouse.Match
-	}
-	jobs := make([]job, p.rules)
+	jobs := make([]clickhouse.Match, p.rules)
 	for i := range jobs {
 		pr, w := window()
-		jobs[i] = job{clickhouse.Match{RuleID: uuid.New(), Project: pr, Window: w, Filter: exprs[i%len(exprs)],
-			SamplingRate: 1, Owner: "bench", Limit: pageSize, Recent: recent}}
+		jobs[i] = clickhouse.Match{RuleID: uuid.New(), Project: pr, Window: w, Filter: exprs[i%len(exprs)],
+			SamplingRate: 1, Owner: "bench", Limit: pageSize, Recent: recent}
 	}
 	before, err := queryCPU(ctx, store)
 	if err != nil {
@@ -465,7 +463,7 @@ func tickRules(ctx context.Context, store *clickhouse.Store, p params, rng *rand
 	var queries uint64
 	var mu sync.Mutex
 	start := time.Now()
-	next := make(chan job)
+	next := make(chan clickhouse.Match)
 	errs := make(chan error, 8)
 	var wg sync.WaitGroup
 	for range 8 {
@@ -474,8 +472,9 @@ func tickRules(ctx context.Context, store *clickhouse.Store, p params, rng *rand
 			defer wg.Done()
 			for j := range next {
 				var n uint64
-				c := ch.Context(ctx, ch.WithProgress(func(*ch.Progress) {}), ch.WithProfileInfo(func(*ch.ProfileInfo) { n++ }))
-				if _, err := store.MatchRuns(c, j.m); err != nil {
+				// One profile packet per statement.
+				c := ch.Context(ctx, ch.WithProfileInfo(func(*ch.ProfileInfo) { n++ }))
+				if _, err := store.MatchRuns(c, j); err != nil {
 					errs <- err
 					return
 				}
@@ -507,19 +506,6 @@ func queryCPU(ctx context.Context, store *clickhouse.Store) (float64, error) {
 	var us uint64
 	err := store.QueryRow(ctx, `SELECT sum(value) FROM system.events WHERE event IN ('UserTimeMicroseconds', 'SystemTimeMicroseconds')`).Scan(&us)
 	return float64(us) / 1e6, err
-}
-
-// waitMerges waits (a few minutes at most) until no merge runs in the
-// scratch database, so the queries see the table as it settles, not mid-merge.
-func waitMerges(ctx context.Context, store *clickhouse.Store) {
-	deadline := time.Now().Add(5 * time.Minute)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		var merging uint64
-		if err := store.QueryRow(ctx, `SELECT count() FROM system.merges WHERE database = currentDatabase()`).Scan(&merging); err != nil || merging == 0 {
-			return
-		}
-		time.Sleep(2 * time.Second)
-	}
 }
 
 func queryIDs(ctx context.Context, store *clickhouse.Store, query string, args ...any) ([]uuid.UUID, error) {

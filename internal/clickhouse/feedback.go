@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/runs"
@@ -83,8 +84,15 @@ type runProject struct{ session, trace uuid.UUID }
 func (s *Store) runProjects(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]runProject, error) {
 	out := map[uuid.UUID]runProject{}
 	for chunk := range slices.Chunk(ids, idChunk) {
-		if err := s.readRunProjects(ctx, chunk, out); err != nil {
-			return nil, fmt.Errorf("read the projects of runs: %w", err)
+		err := s.scan(ctx, "read the projects of runs", RunProjectsSQL, []any{uuidSet(chunk)}, func(rows driver.Rows) error {
+			var id uuid.UUID
+			var p runProject
+			err := rows.Scan(&id, &p.session, &p.trace)
+			out[id] = p
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
@@ -93,23 +101,6 @@ func (s *Store) runProjects(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID
 // idChunk bounds the ids bound into one query (about 40 bytes each of the
 // query text, which ClickHouse caps at 256 KiB).
 const idChunk = 1000
-
-func (s *Store) readRunProjects(ctx context.Context, ids []uuid.UUID, out map[uuid.UUID]runProject) error {
-	rows, err := s.conn.Query(ctx, RunProjectsSQL, uuidSet(ids))
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id uuid.UUID
-		var p runProject
-		if err := rows.Scan(&id, &p.session, &p.trace); err != nil {
-			return err
-		}
-		out[id] = p
-	}
-	return rows.Err()
-}
 
 // FeedbackForRuns reads the current feedback on the given runs, ordered by run then feedback id.
 func (s *Store) FeedbackForRuns(ctx context.Context, runIDs []uuid.UUID) ([]runs.Feedback, error) {

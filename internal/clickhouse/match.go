@@ -172,46 +172,45 @@ func sampled(m Match) q {
 		[]any{m.RuleID.String(), uint64(samplingScale), uint64(m.SamplingRate * samplingScale)}}
 }
 
-// latestByID is the newest version, up to a time, of each of a bound set of
-// runs, documents included.
-const latestByID = `SELECT * FROM runs
-    WHERE ` + runsByIDs + ` AND inserted_at <= toDateTime(?)
+// latestRuns is the newest version, up to upTo, of each run in ids (a
+// bound set, or a parenthesised subquery), documents included, read by id.
+func latestRuns(ids q, upTo uint32) q {
+	return cat(`SELECT * FROM runs
+    WHERE (toDate(inserted_at), id) IN (SELECT day, id FROM run_keys WHERE id IN `, ids, q{`)
+      AND inserted_at <= toDateTime(?)
     ORDER BY id, modified_at DESC, inserted_at DESC
-    LIMIT 1 BY id`
+    LIMIT 1 BY id`, []any{upTo}})
+}
+
+// latestFeedback is the current feedback, up to upTo, of the runs in ids
+// (as latestRuns), read by run.
+func latestFeedback(ids q, upTo uint32) q {
+	return cat(`SELECT id, run_id, key, score, value FROM feedback
+    WHERE (toDate(inserted_at), run_id) IN (SELECT day, run_id FROM feedback_keys WHERE run_id IN `, ids, q{`)
+      AND inserted_at <= toDateTime(?)
+    ORDER BY run_id, id, modified_at DESC, inserted_at DESC
+    LIMIT 1 BY run_id, id`, []any{upTo}})
+}
 
 // recheckSQL is step 3: the rule's filters, documents and all, applied
 // exactly to a bound set of runs, read by id as they were at the window's
 // end, with their feedback and their traces' roots.
 func recheckSQL(m Match, ids []uuid.UUID) (q, error) {
 	upTo := uint32(m.Window.UpTo.Unix())
-	set := uuidSet(ids)
-	fb := q{`SELECT id, run_id, key, score, value FROM feedback
-    WHERE ` + feedbackByRuns + ` AND inserted_at <= toDateTime(?)
-    ORDER BY run_id, id, modified_at DESC, inserted_at DESC
-    LIMIT 1 BY run_id, id`, []any{set, upTo}}
-	f, err := filter.CompileTarget(m.Filter, filter.Target{Feedback: scope(fb), Documents: true})
+	set := q{"?", []any{uuidSet(ids)}}
+	f, err := filter.CompileTarget(m.Filter, filter.Target{Feedback: scope(latestFeedback(set, upTo)), Documents: true})
 	if err != nil {
 		return q{}, fmt.Errorf("filter: %w", err)
 	}
-	out := cat(q{"SELECT id FROM (" + latestByID + ")\nWHERE session_id = ? AND end_time IS NOT NULL AND (", []any{set, upTo, m.Project}},
-		q{f.SQL, f.Args}, ")")
+	out := cat("SELECT id FROM (", latestRuns(set, upTo), ")\nWHERE session_id = ? AND end_time IS NOT NULL AND (",
+		q{f.SQL, append([]any{m.Project}, f.Args...)}, ")")
 	if m.TraceFilter != nil {
-		roots := q{`SELECT trace_id FROM runs WHERE ` + runsByIDs, []any{set}}
-		rootsFB := cat(`SELECT id, run_id, key, score, value FROM feedback
-    WHERE (toDate(inserted_at), run_id) IN (SELECT day, run_id FROM feedback_keys WHERE run_id IN (`, roots, q{`))
-      AND inserted_at <= toDateTime(?)
-    ORDER BY run_id, id, modified_at DESC, inserted_at DESC
-    LIMIT 1 BY run_id, id`, []any{upTo}})
-		tf, err := filter.CompileTarget(m.TraceFilter, filter.Target{Feedback: scope(rootsFB), Documents: true})
+		roots := cat("(SELECT trace_id FROM runs WHERE "+runsByIDs+")", q{args: []any{uuidSet(ids)}})
+		tf, err := filter.CompileTarget(m.TraceFilter, filter.Target{Feedback: scope(latestFeedback(roots, upTo)), Documents: true})
 		if err != nil {
 			return q{}, fmt.Errorf("trace_filter: %w", err)
 		}
-		out = cat(out, `
-  AND trace_id IN (SELECT id FROM (SELECT * FROM runs
-    WHERE (toDate(inserted_at), id) IN (SELECT day, id FROM run_keys WHERE id IN (`, roots, q{`))
-      AND inserted_at <= toDateTime(?)
-    ORDER BY id, modified_at DESC, inserted_at DESC
-    LIMIT 1 BY id) WHERE `, []any{upTo}}, q{tf.SQL, tf.Args}, ")")
+		out = cat(out, "\n  AND trace_id IN (SELECT id FROM (", latestRuns(roots, upTo), ") WHERE ", q{tf.SQL, tf.Args}, ")")
 	}
 	if m.SamplingRate < 1 {
 		out = cat(out, sampled(m))
@@ -319,20 +318,14 @@ func (s *Store) scan(ctx context.Context, what, query string, args []any, row fu
 }
 
 func (s *Store) queryIDs(ctx context.Context, what, query string, args ...any) ([]uuid.UUID, error) {
-	rows, err := s.conn.Query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	defer rows.Close()
 	var ids []uuid.UUID
-	for rows.Next() {
+	err := s.scan(ctx, what, query, args, func(rows driver.Rows) error {
 		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
+		err := rows.Scan(&id)
 		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+		return err
+	})
+	return ids, err
 }
 
 // InsertClaimsSQL names its columns, as 18.16 batches need.

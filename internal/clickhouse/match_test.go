@@ -307,12 +307,10 @@ func TestMatchRunsChecksByIDWhatTheRangeCannotDecide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// writeRun stores a completed run of the project as if written at, and
-	// started a minute before.
-	writeRun := func(name, inputs string, at time.Time) uuid.UUID {
+	// writeRun stores a completed run of the project as if written at.
+	writeRun := func(name, inputs string, start, at time.Time) uuid.UUID {
 		t.Helper()
 		id := uuid.New()
-		start := at.Add(-time.Minute)
 		if err := store.Exec(ctx, `INSERT INTO runs (id, trace_id, session_id, name, run_type, status, is_root, start_time, end_time, modified_at, inputs, inserted_at)
 			SELECT toUUID(?), toUUID(?), toUUID(?), ?, 'llm', 'success', 1, toUInt64(?), toUInt64(?), toUInt64(?), ?, toDateTime(?)`,
 			id.String(), id.String(), project.String(), name, start.UnixMicro(), at.UnixMicro(), at.UnixMicro(), inputs, at.Unix()); err != nil {
@@ -328,22 +326,15 @@ func TestMatchRunsChecksByIDWhatTheRangeCannotDecide(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	hoursAgo := now.Add(-3 * time.Hour)
-	needle := writeRun("a", `{"q":"find the needle"}`, now)
-	plain := writeRun("b", `{"q":"nothing here"}`, now)
+	hoursAgo, minuteAgo := now.Add(-3*time.Hour), now.Add(-time.Minute)
+	needle := writeRun("a", `{"q":"find the needle"}`, minuteAgo, now)
+	plain := writeRun("b", `{"q":"nothing here"}`, minuteAgo, now)
 	// Started hours ago, ended now; scored while it ran.
-	long := writeRun("c", `{}`, now)
-	if err := store.Exec(ctx, `ALTER TABLE runs UPDATE start_time = toUInt64(?) WHERE id = toUUID(?)`, hoursAgo.UnixMicro(), long.String()); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Exec(ctx, `ALTER TABLE run_arrivals UPDATE start_time = toUInt64(?) WHERE id = toUUID(?)`, hoursAgo.UnixMicro(), long.String()); err != nil {
-		t.Fatal(err)
-	}
+	long := writeRun("c", `{}`, hoursAgo, now)
 	writeFeedback(long, "early", now.Add(-2*time.Hour))
 	// Written hours ago, scored now.
-	old := writeRun("d", `{}`, hoursAgo)
+	old := writeRun("d", `{}`, hoursAgo.Add(-time.Minute), hoursAgo)
 	writeFeedback(old, "late", now)
-	time.Sleep(500 * time.Millisecond) // mutations are asynchronous
 
 	w := clickhouse.Window{After: now.Add(-time.Minute), UpTo: now.Add(time.Minute)}
 	for _, tc := range []struct {

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/runhook/runhook/schema"
 )
 
@@ -129,20 +131,13 @@ func (s *Store) MigrateTo(ctx context.Context, version uint32) ([]MigrationResul
 
 func (s *Store) applySteps(ctx context.Context, m schema.Migration, sum string) error {
 	done := map[uint32]bool{}
-	rows, err := s.conn.Query(ctx, AppliedStepsSQL, m.Version, sum)
-	if err != nil {
-		return fmt.Errorf("read schema_migration_steps: %w", err)
-	}
-	for rows.Next() {
+	err := s.scan(ctx, "read schema_migration_steps", AppliedStepsSQL, []any{m.Version, sum}, func(rows driver.Rows) error {
 		var step uint32
-		if err := rows.Scan(&step); err != nil {
-			rows.Close()
-			return err
-		}
+		err := rows.Scan(&step)
 		done[step] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	for i, stmt := range m.Statements {

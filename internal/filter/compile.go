@@ -25,18 +25,23 @@ type Scope struct {
 // Feedback conditions become id IN (SELECT run_id FROM (<latest feedback
 // rows of runs in scope>) WHERE ...), with scope.Args spliced in at each use.
 func Compile(e Expr, scope Scope) (string, []any, error) {
+	f, err := compile(e, &compiler{scope: scope})
+	return f.SQL, f.Args, err
+}
+
+// compile compiles a checked e with c; a nil e compiles to "1".
+func compile(e Expr, c *compiler) (Compiled, error) {
 	if e == nil {
-		return "1", nil, nil
+		return Compiled{SQL: "1"}, nil
 	}
 	if err := validate(e, 1); err != nil {
-		return "", nil, err
+		return Compiled{}, err
 	}
-	c := &compiler{scope: scope}
 	f := c.expr(e)
 	if n := boundSize(f); n > MaxSQL {
-		return "", nil, &Error{Msg: fmt.Sprintf("filter compiles to about %d bytes of SQL; the limit is %d (ClickHouse refuses long queries)", n, MaxSQL)}
+		return Compiled{}, &Error{Msg: fmt.Sprintf("filter compiles to about %d bytes of SQL; the limit is %d (ClickHouse refuses long queries)", n, MaxSQL)}
 	}
-	return f.sql, f.args, nil
+	return Compiled{SQL: f.sql, Args: f.args, Documents: c.docs, Feedback: c.usedFeedback}, nil
 }
 
 // MaxSQL bounds the compiled SQL with its values bound, well under
@@ -74,18 +79,7 @@ type Compiled struct {
 
 // CompileTarget is Compile for rows that t describes.
 func CompileTarget(e Expr, t Target) (Compiled, error) {
-	if e == nil {
-		return Compiled{SQL: "1"}, nil
-	}
-	if err := validate(e, 1); err != nil {
-		return Compiled{}, err
-	}
-	c := &compiler{feedback: &t.Feedback, noDocs: !t.Documents}
-	f := c.expr(e)
-	if n := boundSize(f); n > MaxSQL {
-		return Compiled{}, &Error{Msg: fmt.Sprintf("filter compiles to about %d bytes of SQL; the limit is %d (ClickHouse refuses long queries)", n, MaxSQL)}
-	}
-	return Compiled{SQL: f.sql, Args: f.args, Documents: c.docs, Feedback: c.usedFeedback}, nil
+	return compile(e, &compiler{feedback: &t.Feedback, noDocs: !t.Documents})
 }
 
 // boundSize is about how long sql is once the driver has bound its args.
@@ -505,17 +499,17 @@ func jsonString(s string) string {
 func (c *compiler) scalar(m *Cmp) frag {
 	v := m.Value
 	if m.Field == "" { // search("text")
-		var fs []frag
-		for _, col := range []string{"name", "ifNull(error, '')", "ifNull(inputs, '')", "ifNull(outputs, '')"} {
-			if col == "name" || col == "ifNull(error, '')" || !c.noDocs {
-				fs = append(fs, atom("positionCaseInsensitiveUTF8("+col+", ?) > 0", v.Str))
-			}
-		}
 		c.docs = true
-		if c.noDocs && !c.negated {
-			// The documents might hold the text. Negated, they are taken
-			// not to, which the two atoms above already say.
-			return atom("1")
+		cols := []string{"name", "ifNull(error, '')", "ifNull(inputs, '')", "ifNull(outputs, '')"}
+		if c.noDocs {
+			if !c.negated {
+				return atom("1") // the documents might hold the text
+			}
+			cols = cols[:2] // negated, they are taken not to
+		}
+		var fs []frag
+		for _, col := range cols {
+			fs = append(fs, atom("positionCaseInsensitiveUTF8("+col+", ?) > 0", v.Str))
 		}
 		return join("OR", fs)
 	}

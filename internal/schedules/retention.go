@@ -73,20 +73,9 @@ func (m Manager) EnsureRetention(ctx context.Context) (string, error) {
 	if retentionCurrent(desc, m.TaskQueue) {
 		return "unchanged", nil
 	}
-	err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-		s := in.Description.Schedule
-		spec := retentionSpec()
-		s.Spec = &spec
-		s.Action = m.retentionAction()
-		if s.Policy == nil {
-			s.Policy = &client.SchedulePolicies{}
-		}
-		s.Policy.Overlap = Overlap
-		s.Policy.CatchupWindow = time.Minute
-		return &client.ScheduleUpdate{Schedule: &s}, nil
-	}})
-	if err != nil {
-		return "", fmt.Errorf("update schedule %s: %w", id, err)
+	spec := retentionSpec()
+	if err := m.reshape(ctx, id, &spec, m.retentionAction(), nil); err != nil {
+		return "", err
 	}
 	return "updated", nil
 }
@@ -109,10 +98,5 @@ func retentionCurrent(desc *client.ScheduleDescription, queue string) bool {
 
 // DeleteRetention removes the retention schedule; a missing one is not an error.
 func (m Manager) DeleteRetention(ctx context.Context) error {
-	err := m.Client.ScheduleClient().GetHandle(ctx, RetentionID(m.TaskQueue)).Delete(ctx)
-	var notFound *serviceerror.NotFound
-	if err != nil && !errors.As(err, &notFound) {
-		return fmt.Errorf("delete schedule %s: %w", RetentionID(m.TaskQueue), err)
-	}
-	return nil
+	return m.delete(ctx, RetentionID(m.TaskQueue))
 }

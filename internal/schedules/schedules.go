@@ -116,26 +116,35 @@ func note(enabled bool) string {
 // enabled flag only when that flag changed (setEnabled), so an operator's
 // pause survives re-applying an unchanged file.
 func (m Manager) Update(ctx context.Context, d Desired, setEnabled bool) error {
-	h := m.Client.ScheduleClient().GetHandle(ctx, ID(d.RuleID))
-	err := h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-		s := in.Description.Schedule
-		s.Spec = spec(d)
-		s.Action = m.action(d)
-		if s.Policy == nil {
-			s.Policy = &client.SchedulePolicies{}
-		}
-		s.Policy.Overlap = Overlap
-		s.Policy.CatchupWindow = time.Minute
+	return m.reshape(ctx, ID(d.RuleID), spec(d), m.action(d), func(s *client.Schedule) {
 		if setEnabled {
 			if s.State == nil {
 				s.State = &client.ScheduleState{}
 			}
 			s.State.Paused, s.State.Note = !d.Enabled, note(d.Enabled)
 		}
+	})
+}
+
+// reshape brings schedule id to spec and action under runhook's policies;
+// edit, when set, changes the rest.
+func (m Manager) reshape(ctx context.Context, id string, spec *client.ScheduleSpec, action *client.ScheduleWorkflowAction, edit func(*client.Schedule)) error {
+	h := m.Client.ScheduleClient().GetHandle(ctx, id)
+	err := h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+		s := in.Description.Schedule
+		s.Spec, s.Action = spec, action
+		if s.Policy == nil {
+			s.Policy = &client.SchedulePolicies{}
+		}
+		s.Policy.Overlap = Overlap
+		s.Policy.CatchupWindow = time.Minute
+		if edit != nil {
+			edit(&s)
+		}
 		return &client.ScheduleUpdate{Schedule: &s}, nil
 	}})
 	if err != nil {
-		return fmt.Errorf("update schedule %s: %w", ID(d.RuleID), err)
+		return fmt.Errorf("update schedule %s: %w", id, err)
 	}
 	return nil
 }
@@ -171,10 +180,14 @@ func (m Manager) Get(ctx context.Context, rule uuid.UUID) (State, error) {
 
 // Delete removes a rule's schedule; a missing one is not an error.
 func (m Manager) Delete(ctx context.Context, rule uuid.UUID) error {
-	err := m.Client.ScheduleClient().GetHandle(ctx, ID(rule)).Delete(ctx)
+	return m.delete(ctx, ID(rule))
+}
+
+func (m Manager) delete(ctx context.Context, id string) error {
+	err := m.Client.ScheduleClient().GetHandle(ctx, id).Delete(ctx)
 	var notFound *serviceerror.NotFound
 	if err != nil && !errors.As(err, &notFound) {
-		return fmt.Errorf("delete schedule %s: %w", ID(rule), err)
+		return fmt.Errorf("delete schedule %s: %w", id, err)
 	}
 	return nil
 }
