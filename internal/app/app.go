@@ -1,5 +1,7 @@
-// Package app turns config into the worker's dependencies, so worker/main.go
-// stays wiring and tests can build the same activities.
+// Package app turns config into the dependencies of the worker, the server
+// and the starter (secrets, the SSRF guard, the URL policy, presigned URLs,
+// run-completion webhooks, activities, retention and worker options), so the
+// mains stay wiring and tests build the same pieces.
 package app
 
 import (

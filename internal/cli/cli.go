@@ -1,4 +1,6 @@
-// Package cli is the starter command line: config, migrate, ingest and ping.
+// Package cli is the starter command line: config, migrate, ingest, ping,
+// apikey, rules, retention, status, inbox and demo. Each command parses its
+// flags, calls the package that does the work, and prints.
 package cli
 
 import (

@@ -384,7 +384,8 @@ func Keys() []string {
 	return keys
 }
 
-// Validate checks each value and names the key of the first bad one.
+// Validate checks every value and returns one error joining all the bad
+// ones, each naming its key, so a user fixes a config in one pass.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
