@@ -6,55 +6,28 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
-	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
 	"github.com/runhook/runhook/internal/api"
 	"github.com/runhook/runhook/internal/app"
-	"github.com/runhook/runhook/internal/clickhouse"
-	"github.com/runhook/runhook/internal/config"
-	"github.com/runhook/runhook/internal/logging"
 	"github.com/runhook/runhook/internal/temporal"
 	"github.com/runhook/runhook/internal/version"
 )
 
-func main() {
-	configFile := flag.String("config", "", "config file (default: ./"+config.DefaultFile+" if present)")
-	flag.Parse()
-	if err := run(*configFile); err != nil {
-		fmt.Fprintln(os.Stderr, "server:", err)
-		os.Exit(1)
-	}
-}
+func main() { app.Main("server", serve) }
 
-func run(configFile string) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	cfg, err := config.Load(config.Options{File: configFile})
-	if err != nil {
-		return err
-	}
-	logger := logging.New(os.Stderr, cfg.Log)
-	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	store, err := clickhouse.Open(openCtx, cfg.ClickHouse)
-	cancel()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
+func serve(ctx context.Context, p app.Process) error {
+	cfg, logger, store := p.Config, p.Logger, p.Store
 
 	// Run-completion webhooks start workflows; with them disabled the API
 	// needs no Temporal at all.
 	var tc client.Client
 	if !cfg.HTTP.DisableWebhooks {
+		var err error
 		if tc, err = temporal.Dial(ctx, cfg.Temporal, logger); err != nil {
 			return err
 		}

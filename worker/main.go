@@ -4,54 +4,28 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"go.temporal.io/sdk/worker"
 
 	"github.com/runhook/runhook/internal/app"
-	"github.com/runhook/runhook/internal/clickhouse"
-	"github.com/runhook/runhook/internal/config"
-	"github.com/runhook/runhook/internal/logging"
 	"github.com/runhook/runhook/internal/schedules"
 	"github.com/runhook/runhook/internal/temporal"
 	"github.com/runhook/runhook/internal/version"
 	"github.com/runhook/runhook/workflows"
 )
 
-func main() {
-	configFile := flag.String("config", "", "config file (default: ./"+config.DefaultFile+" if present)")
-	flag.Parse()
-	if err := run(*configFile); err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(1)
-	}
-}
+func main() { app.Main("worker", work) }
 
-func run(configFile string) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	cfg, err := config.Load(config.Options{File: configFile})
-	if err != nil {
-		return err
-	}
-	logger := logging.New(os.Stderr, cfg.Log)
-
-	store, err := clickhouse.Open(ctx, cfg.ClickHouse)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
+func work(ctx context.Context, p app.Process) error {
+	cfg, logger := p.Config, p.Logger
 	c, err := temporal.Dial(ctx, cfg.Temporal, logger)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 
-	acts, err := app.Activities(cfg, store, logger)
+	acts, err := app.Activities(cfg, p.Store, logger)
 	if err != nil {
 		return err
 	}
