@@ -120,11 +120,9 @@ func run(ctx context.Context, p params, out *report.Doc) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := p.serverBin
-	if bin == "" {
-		if bin, err = rig.Build(ctx, dir, "server"); err != nil {
-			return err
-		}
+	bin, err := rig.Binary(ctx, p.serverBin, dir, "server")
+	if err != nil {
+		return err
 	}
 	keyBytes := make([]byte, 24)
 	_, _ = rand.Read(keyBytes)

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"syscall"
 	"time"
 
 	"github.com/runhook/runhook/bench/internal/rig"
@@ -78,15 +77,7 @@ func startServer(ctx context.Context, bin, logPath string, cfg config.ClickHouse
 func (s *server) pid() int { return s.cmd.Process.Pid }
 
 // stop sends SIGTERM (the server drains its requests), and kills it after 30 s.
-func (s *server) stop() {
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-}
+func (s *server) stop() { rig.Terminate(s.cmd.Process, s.done) }
 
 // logTail is the end of the server's log, for an error message.
 func (s *server) logTail() string {

@@ -89,11 +89,9 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin := o.workerBin
-	if bin == "" {
-		if bin, err = rig.Build(ctx, tmp, "worker"); err != nil {
-			return err
-		}
+	bin, err := rig.Binary(ctx, o.workerBin, tmp, "worker")
+	if err != nil {
+		return err
 	}
 
 	r, err := rig.New(ctx, "rules")

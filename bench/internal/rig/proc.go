@@ -29,6 +29,27 @@ func Build(ctx context.Context, dir, name string) (string, error) {
 	return bin, nil
 }
 
+// Binary is given when the bench was handed a binary (-worker, -server), or
+// else Build's.
+func Binary(ctx context.Context, given, dir, name string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	return Build(ctx, dir, name)
+}
+
+// Terminate asks a process the bench started to finish (SIGTERM), kills it
+// after 30 s, and waits until done is closed.
+func Terminate(p *os.Process, done <-chan struct{}) {
+	_ = p.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = p.Kill()
+		<-done
+	}
+}
+
 // Worker is a worker process the bench started on the rig's queue.
 type Worker struct {
 	cmd  *exec.Cmd
@@ -83,13 +104,7 @@ func (w *Worker) Err() error { return w.err }
 // Stop asks the worker to finish (SIGTERM), kills it after 30 s, and waits
 // for it to end.
 func (w *Worker) Stop() {
-	_ = w.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-w.done:
-	case <-time.After(30 * time.Second):
-		_ = w.cmd.Process.Kill()
-		<-w.done
-	}
+	Terminate(w.cmd.Process, w.done)
 	w.log.Close()
 }
 
