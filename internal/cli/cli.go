@@ -76,6 +76,18 @@ func (a *app) store(ctx context.Context) (*clickhouse.Store, error) {
 	return clickhouse.Open(ctx, a.cfg.ClickHouse)
 }
 
+// withStore is a command's RunE that needs only the store.
+func (a *app) withStore(fn func(cmd *cobra.Command, store *clickhouse.Store) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		store, err := a.store(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		return fn(cmd, store)
+	}
+}
+
 func (a *app) configCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "config",
@@ -100,12 +112,7 @@ func (a *app) migrateCmd() *cobra.Command {
 		Short: "Create or update the ClickHouse schema (idempotent)",
 		Long:  "Create the database if needed and apply every schema migration not yet recorded in schema_migrations.",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := a.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer store.Close()
+		RunE: a.withStore(func(cmd *cobra.Command, store *clickhouse.Store) error {
 			results, err := store.Migrate(cmd.Context())
 			for _, r := range results {
 				state := "already applied"
@@ -119,7 +126,7 @@ func (a *app) migrateCmd() *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "database %s at %s is up to date\n", store.Database(), a.cfg.ClickHouse.Addr)
 			return nil
-		},
+		}),
 	}
 }
 

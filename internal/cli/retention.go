@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	iapp "github.com/runhook/runhook/internal/app"
+	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/retention"
 	"github.com/runhook/runhook/internal/schedules"
 )
@@ -22,12 +23,7 @@ func (a *app) retentionCmd() *cobra.Command {
 			"worker does the same hourly from the Temporal Schedule " + schedules.RetentionID("runhook") + " (<task queue>-retention),\n" +
 			"which `rules apply` creates. --dry-run prints what would be dropped and drops nothing.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := a.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer store.Close()
+		RunE: a.withStore(func(cmd *cobra.Command, store *clickhouse.Store) error {
 			policy := iapp.Retention(a.cfg.Retention)
 			out := cmd.OutOrStdout()
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
@@ -51,7 +47,7 @@ func (a *app) retentionCmd() *cobra.Command {
 			}
 			fmt.Fprintf(out, "retention: %d partition(s) of %d table(s) %s\n", len(res.Dropped), res.Tables(), summary)
 			return err
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be dropped, drop nothing")
 	return cmd
