@@ -171,7 +171,7 @@ func (a *Activities) openTarget(ctx context.Context, in DeliverInput) (t deliver
 		if err != nil || !found {
 			return t, "", &delivery.Result{Class: delivery.Invalid, Err: fmt.Sprintf("run %s has no webhook", in.RunWebhookOf)}, err
 		}
-		url, err := OpenRunWebhook(a.Secrets, w)
+		url, err := delivery.OpenRunWebhook(a.Secrets, w)
 		if err != nil {
 			return t, w.URLRedacted, &delivery.Result{Class: delivery.Invalid, Err: err.Error()}, nil
 		}
