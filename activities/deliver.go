@@ -14,6 +14,7 @@ import (
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/payload"
+	"github.com/runhook/runhook/internal/ruleops"
 	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/signing"
 )
@@ -171,7 +172,7 @@ func (a *Activities) openTarget(ctx context.Context, in DeliverInput) (t deliver
 		if err != nil || !found {
 			return t, "", &delivery.Result{Class: delivery.Invalid, Err: fmt.Sprintf("run %s has no webhook", in.RunWebhookOf)}, err
 		}
-		url, err := OpenRunWebhook(a.Secrets, w)
+		url, err := delivery.OpenRunWebhook(a.Secrets, w)
 		if err != nil {
 			return t, w.URLRedacted, &delivery.Result{Class: delivery.Invalid, Err: err.Error()}, nil
 		}
@@ -308,45 +309,16 @@ func (a *Activities) RecordOutcome(ctx context.Context, in OutcomeInput) (Outcom
 		a.Metrics.Delivery(outcome)
 	}
 	// A run webhook has no rule to pause.
-	if in.Delivered || in.Skipped || a.PauseAfterFailures <= 0 || in.RuleID == clickhouse.RunWebhookRuleID {
+	if in.Delivered || in.Skipped || in.RuleID == clickhouse.RunWebhookRuleID {
 		return OutcomeResult{}, nil
-	}
-	last, found, err := a.Store.LatestPause(ctx, in.RuleID)
-	if err != nil {
-		return OutcomeResult{}, err
-	}
-	var since time.Time
-	if found {
-		if last.Paused {
-			return OutcomeResult{Paused: true}, nil
-		}
-		since = last.At // resumed: the streak starts again
-	}
-	n, err := a.Store.ConsecutiveFailedDeliveries(ctx, in.RuleID, since, a.PauseAfterFailures)
-	if err != nil {
-		return OutcomeResult{}, err
-	}
-	res := OutcomeResult{ConsecutiveFailures: n}
-	if n < a.PauseAfterFailures {
-		return res, nil
-	}
-	reason = fmt.Sprintf("%d deliveries failed in a row (delivery.pause_after_failures = %d); last: %s", n, a.PauseAfterFailures, in.Reason)
-	if err := a.Store.RecordPause(ctx, clickhouse.Pause{RuleID: in.RuleID, At: now, Reason: reason, Failures: uint32(n), Paused: true}); err != nil {
-		return res, err
 	}
 	log := a.log().With("rule_id", in.RuleID, "delivery_id", in.DeliveryID)
 	if activity.IsActivity(ctx) {
 		log = log.With("workflow_id", activity.GetInfo(ctx).WorkflowExecution.ID)
 	}
-	log.Warn("rule paused", "reason", reason)
-	if a.Schedules != nil {
-		// The pause is recorded, so deliveries stop even if this fails; the
-		// schedule only saves the ticks' work.
-		if err := a.Schedules.Pause(ctx, in.RuleID, reason); err != nil {
-			log.Error("pause rule schedule", "error", err)
-		}
-	}
-	return OutcomeResult{Paused: true, ConsecutiveFailures: n}, nil
+	pauser := ruleops.AutoPause{After: a.PauseAfterFailures, Store: a.Store, Schedules: a.Schedules, Logger: log}
+	streak, err := pauser.Failed(ctx, in.RuleID, in.Reason, now)
+	return OutcomeResult{Paused: streak.Paused, ConsecutiveFailures: streak.Failures}, err
 }
 
 func (a *Activities) log() *slog.Logger {

@@ -17,6 +17,8 @@ import (
 
 	iapp "github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/config"
+	"github.com/runhook/runhook/internal/ruleops"
 	"github.com/runhook/runhook/internal/rules"
 	"github.com/runhook/runhook/internal/rulesync"
 	"github.com/runhook/runhook/internal/schedules"
@@ -299,14 +301,11 @@ func (a *app) rulesPauseCmd(pause bool) *cobra.Command {
 				state = "resumed"
 			}
 			why := state + " with starter rules " + strings.Fields(use)[0]
-			err := env.store.RecordPause(ctx, clickhouse.Pause{RuleID: r.ID, At: time.Now(), Reason: why, Paused: pause})
-			if err != nil {
-				return err
-			}
+			var err error
 			if pause {
-				err = env.sched.Pause(ctx, r.ID, why)
+				err = ruleops.Pause(ctx, env.store, env.sched, r.ID, why, time.Now())
 			} else {
-				err = env.sched.Unpause(ctx, r.ID, why)
+				err = ruleops.Resume(ctx, env.store, env.sched, r.ID, why, time.Now())
 			}
 			if err != nil {
 				return err
@@ -323,7 +322,7 @@ func (a *app) rulesTriggerCmd() *cobra.Command {
 		Short: "Tick a rule now (after the running tick, if any)",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.withRule(func(cmd *cobra.Command, ctx context.Context, env *ruleEnv, r clickhouse.StoredRule) error {
-			if err := env.sched.Trigger(ctx, r.ID); err != nil {
+			if err := ruleops.Trigger(ctx, env.sched, r.ID); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): tick requested\n", r.Name, r.ID)
@@ -352,20 +351,12 @@ func (a *app) rulesBackfillCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--to: %w", err)
 			}
-			if !t.After(f) {
-				return fmt.Errorf("--to (%s) must be after --from (%s)", t.Format(time.RFC3339), f.Format(time.RFC3339))
-			}
-			if keep := a.cfg.Retention.Arrivals; keep > 0 && f.Before(now.Add(-keep)) {
-				return fmt.Errorf("--from (%s) is older than retention.arrivals (%s): the run and feedback arrivals a backfill reads are dropped after that",
-					f.Format(time.RFC3339), keep)
+			if err := ruleops.CheckWindow(f, t, now, a.cfg.Retention.Arrivals); err != nil {
+				return err
 			}
 			return a.withRule(func(cmd *cobra.Command, ctx context.Context, env *ruleEnv, r clickhouse.StoredRule) error {
-				b := clickhouse.Backfill{RuleID: r.ID, ID: now.Format("20060102T150405.000000Z"), From: f, To: t, DoneUpTo: f,
-					RequestedAt: now, UpdatedAt: now}
-				if err := env.store.PutBackfill(ctx, b); err != nil {
-					return err
-				}
-				if err := env.sched.Trigger(ctx, r.ID); err != nil {
+				b, err := ruleops.Backfill(ctx, env.store, env.sched, r.ID, f, t, now)
+				if err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): backfill %s of (%s, %s] requested; the rule's ticks work through it\n",
@@ -470,38 +461,38 @@ func (a *app) rulesRedeliverCmd() *cobra.Command {
 			if !failed {
 				return errors.New("say which runs to send again: --failed")
 			}
-			byHook, err := env.store.Failed(ctx, r.ID, limit)
-			if err != nil {
-				return err
+			start := redeliveryStarter{client: env.client, taskQueue: a.cfg.Temporal.TaskQueue, delivery: a.cfg.Delivery}
+			started, err := ruleops.Redeliver(ctx, env.store, start, r, limit, time.Now().UTC())
+			for _, d := range started {
+				fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): %d run(s) to webhook %d: workflow %s\n", r.Name, r.ID, len(d.RunIDs), d.Webhook, d.WorkflowID)
 			}
-			if len(byHook) == 0 {
+			if err == nil && len(started) == 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): no failed deliveries\n", r.Name, r.ID)
-				return nil
 			}
-			spec, err := rules.ParseSpec([]byte(r.Spec))
-			if err != nil {
-				return fmt.Errorf("rule %s: %w", r.ID, err)
-			}
-			now := time.Now().UTC()
-			d := a.cfg.Delivery
-			for idx, runIDs := range byHook {
-				id := fmt.Sprintf("%s/redeliver-%s/w%d", schedules.ID(r.ID), now.Format("20060102T150405.000Z"), idx)
-				_, err := env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-					ID: id, TaskQueue: a.cfg.Temporal.TaskQueue, Memo: map[string]any{"rule": r.Name},
-				}, workflows.DeliverRuns, workflows.DeliverRunsInput{
-					RuleID: r.ID, RuleName: r.Name, WindowStart: now, WindowEnd: now, RunIDs: runIDs,
-					MaxRuns: spec.MaxRunsPerDelivery, Webhooks: []uint16{idx}, HTTPTimeout: d.Timeout,
-					Retry: workflows.RetrySettings{InitialInterval: d.InitialInterval, BackoffCoefficient: d.BackoffCoefficient},
-				})
-				if err != nil {
-					return fmt.Errorf("start redelivery to webhook %d: %w", idx, err)
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): %d run(s) to webhook %d: workflow %s\n", r.Name, r.ID, len(runIDs), idx, id)
-			}
-			return nil
+			return err
 		}),
 	}
 	cmd.Flags().BoolVar(&failed, "failed", false, "send the runs whose last delivery failed")
 	cmd.Flags().IntVar(&limit, "limit", 10000, "at most this many (run, webhook) pairs")
 	return cmd
+}
+
+// redeliveryStarter starts a redelivery as a DeliverRuns workflow, with ID
+// rule-<id>/redeliver-<time>/w<webhook>, under the configured delivery rules.
+type redeliveryStarter struct {
+	client    client.Client
+	taskQueue string
+	delivery  config.Delivery
+}
+
+func (s redeliveryStarter) StartRedelivery(ctx context.Context, d ruleops.Redelivery) (string, error) {
+	id := fmt.Sprintf("%s/redeliver-%s/w%d", schedules.ID(d.RuleID), d.At.Format("20060102T150405.000Z"), d.Webhook)
+	_, err := s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: s.taskQueue, Memo: map[string]any{"rule": d.RuleName},
+	}, workflows.DeliverRuns, workflows.DeliverRunsInput{
+		RuleID: d.RuleID, RuleName: d.RuleName, WindowStart: d.At, WindowEnd: d.At, RunIDs: d.RunIDs,
+		MaxRuns: d.MaxRunsPerDelivery, Webhooks: []uint16{d.Webhook}, HTTPTimeout: s.delivery.Timeout,
+		Retry: workflows.RetrySettings{InitialInterval: s.delivery.InitialInterval, BackoffCoefficient: s.delivery.BackoffCoefficient},
+	})
+	return id, err
 }

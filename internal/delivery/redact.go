@@ -1,6 +1,7 @@
 // Package delivery sends one webhook POST and says what became of it, in the
-// terms of LangSmith's delivery rules. It never logs or returns a webhook
-// URL's query values, user info or custom header values.
+// terms of LangSmith's delivery rules, and seals webhooks for storage and
+// opens them: a rule's, and the URL a run was created with. It never logs or
+// returns a webhook URL's query values, user info or custom header values.
 package delivery
 
 import (

@@ -17,7 +17,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/runhook/runhook/activities"
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/secrets"
@@ -169,7 +168,7 @@ func (h *Hooks) Register(ctx context.Context, reqs []Request) ([]Registration, e
 		if err := h.Check(r.URL); err != nil {
 			return nil, err
 		}
-		w, err := activities.SealRunWebhook(h.o.Secrets, r.RunID, r.URL, now)
+		w, err := delivery.SealRunWebhook(h.o.Secrets, r.RunID, r.URL, now)
 		if err != nil {
 			return nil, fmt.Errorf("run %s: %w", r.RunID, err)
 		}

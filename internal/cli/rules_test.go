@@ -1,0 +1,98 @@
+package cli_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/rules"
+	"github.com/runhook/runhook/internal/schedules"
+	"github.com/runhook/runhook/internal/testenv"
+)
+
+// The rules commands print one line each and leave the rule as they say:
+// pause and resume change the pause record and the schedule; redeliver
+// starts one workflow per webhook with failed runs.
+func TestRulesPauseResumeRedeliver(t *testing.T) {
+	ctx := context.Background()
+	store := testenv.ClickHouse(t)
+	c, queue := testenv.Temporal(t)
+	m := schedules.Manager{Client: c, TaskQueue: queue}
+	t.Cleanup(func() { _ = m.DeleteRetention(context.Background()) })
+	env := append(dbEnv(store), "RUNHOOK_TEMPORAL_TASK_QUEUE="+queue, "RUNHOOK_SECRETS_KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+	name := "ops-" + uuid.NewString()[:8]
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	file := fmt.Sprintf("rules:\n  - name: %s\n    project: %s\n    interval: 1h\n    webhooks:\n      - url: https://hooks.example/x\n", name, uuid.New())
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, err := run(t, env, "", "rules", "apply", "-f", path); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	id := rules.DeriveID(name)
+	t.Cleanup(func() { _ = m.Delete(context.Background(), id) })
+
+	for _, step := range []struct {
+		cmd, state string
+		paused     bool
+	}{{"pause", "paused", true}, {"resume", "resumed", false}} {
+		out, _, err := run(t, env, "", "rules", step.cmd, name)
+		if want := fmt.Sprintf("rule %q (%s): %s\n", name, id, step.state); err != nil || out != want {
+			t.Fatalf("rules %s: %v\n%q, want %q", step.cmd, err, out, want)
+		}
+		p, found, err := store.LatestPause(ctx, id)
+		why := step.state + " with starter rules " + step.cmd
+		if err != nil || !found || p.Paused != step.paused || p.Reason != why {
+			t.Fatalf("after rules %s: pause record %+v found %v, %v", step.cmd, p, found, err)
+		}
+		if st, err := m.Get(ctx, id); err != nil || st.Paused != step.paused || st.Note != why {
+			t.Fatalf("after rules %s: schedule %+v, %v", step.cmd, st, err)
+		}
+	}
+
+	out, _, err := run(t, env, "", "rules", "redeliver", name, "--failed")
+	if want := fmt.Sprintf("rule %q (%s): no failed deliveries\n", name, id); err != nil || out != want {
+		t.Fatalf("redeliver with nothing failed: %v\n%q, want %q", err, out, want)
+	}
+	run1 := uuid.New()
+	if err := store.RecordOutcomes(ctx, []clickhouse.Outcome{{RuleID: id, RunID: run1, DeliveryID: "d1",
+		Outcome: clickhouse.OutcomeFailed, Reason: "server_error: 503", At: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = run(t, env, "", "rules", "redeliver", name, "--failed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := regexp.MustCompile(fmt.Sprintf(`^rule %q \(%s\): 1 run\(s\) to webhook 0: workflow (rule-%s/redeliver-\d{8}T\d{6}\.\d{3}Z/w0)\n$`,
+		name, id, id)).FindStringSubmatch(out)
+	if line == nil {
+		t.Fatalf("redeliver printed %q", out)
+	}
+	// No worker runs the test's queue: the workflow is ended here.
+	if err := c.TerminateWorkflow(ctx, line[1], "", "test over"); err != nil {
+		t.Errorf("the redelivery workflow %s: %v", line[1], err)
+	}
+}
+
+// A backfill's window is read and checked before anything is dialled.
+func TestRulesBackfillWindow(t *testing.T) {
+	for _, c := range []struct {
+		from, to, want string
+	}{
+		{"yesterday", "-1h", `--from: "yesterday" is neither an RFC 3339 time nor a duration like -2h`},
+		{"-1h", "soon", `--to: "soon" is neither an RFC 3339 time nor a duration like -2h`},
+		{"2026-11-20T10:00:00Z", "2026-11-20", "--to (2026-11-20T00:00:00Z) must be after --from (2026-11-20T10:00:00Z)"},
+	} {
+		_, _, err := run(t, []string{}, "", "rules", "backfill", "some-rule", "--from", c.from, "--to", c.to)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("--from %s --to %s: %v, want %q", c.from, c.to, err, c.want)
+		}
+	}
+}
