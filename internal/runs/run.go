@@ -67,10 +67,15 @@ type Run struct {
 // dotted_order of a root run, is_root, status, modified_at = now).
 // Unknown fields are ignored, as the API does.
 func DecodeRun(data []byte, now time.Time) (Run, error) {
-	o, err := parseObject(data)
+	o, err := ParseObject(data)
 	if err != nil {
 		return Run{}, err
 	}
+	return decodeRun(o, now)
+}
+
+func decodeRun(o Object, now time.Time) (Run, error) {
+	var err error
 	var r Run
 	var first error
 	check := func(err error) bool {
