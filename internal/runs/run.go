@@ -1,6 +1,7 @@
 // Package runs holds runhook's model of LangSmith runs and feedback: how they
-// are read from LangSmith's REST JSON shapes and written back in the webhook
-// payload's shape.
+// are read from LangSmith's REST JSON shapes, how a run's writes merge into
+// the version stored (Merge, used by the API and the JSON Lines ingest alike),
+// and how they are written back in the webhook payload's shape.
 package runs
 
 import (
