@@ -154,13 +154,7 @@ func TestMergeDerives(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var creates, patches []runs.Object
-			for _, m := range c.creates {
-				creates = append(creates, write(t, m))
-			}
-			for _, m := range c.patches {
-				patches = append(patches, write(t, m))
-			}
+			creates, patches := writes(t, c.creates), writes(t, c.patches)
 			r, err := runs.Merge(creates, nil, patches, mergeNow)
 			if err != nil {
 				t.Fatal(err)

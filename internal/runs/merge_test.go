@@ -33,6 +33,15 @@ func write(t *testing.T, members map[string]any) runs.Object {
 	return o
 }
 
+func writes(t *testing.T, ms []map[string]any) []runs.Object {
+	t.Helper()
+	var out []runs.Object
+	for _, m := range ms {
+		out = append(out, write(t, m))
+	}
+	return out
+}
+
 // childCreate is an LLM run two levels below mergeRoot, as the SDKs post it:
 // no parent_run_ids, no token counts, no first_token_time.
 func childCreate(extra map[string]any) map[string]any {
@@ -97,19 +106,13 @@ func TestMergeErrors(t *testing.T) {
 			runs.MergeError{Patch: true, Unstored: true}, "session_id"},
 		{"an orphan patch's bad field is named", nil, false, []map[string]any{{"id": mergeChild.String()}, badTime},
 			runs.MergeError{Patch: true, Index: 1}, "end_time"},
-		{"a patch over the stored version that fails is the first patch's", nil, true,
+		{"a patch over the stored version is blamed for the field it sent", nil, true,
 			[]map[string]any{{"id": mergeChild.String()}, {"id": mergeChild.String(), "end_time": "2024-04-05T01:28:54Z", "start_time": "2024-04-05T01:28:56Z"}},
 			runs.MergeError{Patch: true, Index: 1}, "end_time"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var creates, patches []runs.Object
-			for _, m := range c.creates {
-				creates = append(creates, write(t, m))
-			}
-			for _, m := range c.patches {
-				patches = append(patches, write(t, m))
-			}
+			creates, patches := writes(t, c.creates), writes(t, c.patches)
 			var stored *runs.Run
 			if c.stored {
 				s, err := runs.Merge([]runs.Object{write(t, childCreate(nil))}, nil, nil, mergeNow)
