@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/runhook/runhook/internal/runs"
 )
 
 // zstdMaxWindow is the largest window a zstd body may use: the JS SDK's
@@ -74,4 +76,13 @@ func tooLarge(err error) bool {
 func (h *handler) tooLarge() *apiError {
 	return &apiError{status: http.StatusRequestEntityTooLarge,
 		msg: fmt.Sprintf("request body is larger than api.max_body_bytes (%d bytes); send smaller batches", h.maxBody)}
+}
+
+// parseObject reads a JSON object of a request; label names it in the error.
+func parseObject(label string, data []byte) (runs.Object, *apiError) {
+	o, err := runs.ParseObject(data)
+	if err != nil {
+		return nil, badRequest(label, "%v", err)
+	}
+	return o, nil
 }

@@ -125,7 +125,7 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) *apiError {
 	}
 	req := &batchReq{}
 	for _, kind := range []string{"post", "patch"} {
-		if !top.present(kind) {
+		if !top.Present(kind) {
 			continue
 		}
 		var items []json.RawMessage
@@ -205,13 +205,13 @@ func (h *handler) multipart(w http.ResponseWriter, r *http.Request) *apiError {
 			if e != nil {
 				return e
 			}
-			if obj.present("id") {
-				s, _, isStr := obj.str("id")
+			if obj.Present("id") {
+				s, _, isStr := obj.Text("id")
 				if got, err := uuid.Parse(s); !isStr || err != nil || got != id {
 					return invalid(join(name, "id"), "does not match the part name")
 				}
 			}
-			obj.setUUID("id", id)
+			obj.SetUUID("id", id)
 			req.feedback = append(req.feedback, &feedbackItem{label: name, obj: obj})
 		case (kind == "post" || kind == "patch") && len(segs) == 2:
 			obj, e := parseObject(name, content)

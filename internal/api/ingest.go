@@ -2,9 +2,9 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,7 +21,7 @@ type op struct {
 	kind    string
 	label   string // names the item in errors: "post[3]", "patch.<id>", "" for a lone request
 	id      uuid.UUID
-	obj     object
+	obj     runs.Object
 	webhook *string // the create's "webhook" URL (LangGraph's parameter)
 }
 
@@ -30,7 +30,7 @@ func (o *op) field(name string) string { return join(o.label, name) }
 // feedbackItem is one feedback of a request.
 type feedbackItem struct {
 	label string
-	obj   object
+	obj   runs.Object
 }
 
 // batchReq is everything one request writes, checked as a whole before any of it is.
@@ -60,9 +60,9 @@ type webhookStatus struct {
 // newOp checks the members every run write needs before merging: the id
 // (from the path or part name when the body has none), the project, and a
 // create's webhook.
-func newOp(kind, label string, obj object, id *uuid.UUID) (*op, *apiError) {
+func newOp(kind, label string, obj runs.Object, id *uuid.UUID) (*op, *apiError) {
 	o := &op{kind: kind, label: label, obj: obj}
-	s, has, isStr := obj.str("id")
+	s, has, isStr := obj.Text("id")
 	switch {
 	case has && !isStr:
 		return nil, invalid(o.field("id"), "want a UUID string")
@@ -80,21 +80,14 @@ func newOp(kind, label string, obj object, id *uuid.UUID) (*op, *apiError) {
 	default:
 		return nil, invalid(o.field("id"), "required")
 	}
-	obj.setUUID("id", o.id)
+	obj.SetUUID("id", o.id)
 
-	// The SDKs name the project (LANGSMITH_PROJECT) rather than its id.
-	if !obj.present("session_id") {
-		name, has, isStr := obj.str("session_name")
-		if has && (!isStr || name == "") {
-			return nil, invalid(o.field("session_name"), "want a non-empty string")
-		}
-		if has {
-			obj.setUUID("session_id", runs.ProjectID(name))
-		}
+	if err := obj.NameProject(); err != nil {
+		return nil, fieldError(label, err)
 	}
 
-	if obj.present("webhook") {
-		u, _, isStr := obj.str("webhook")
+	if obj.Present("webhook") {
+		u, _, isStr := obj.Text("webhook")
 		if !isStr || u == "" {
 			return nil, invalid(o.field("webhook"), "want a URL string")
 		}
@@ -122,26 +115,55 @@ type group struct {
 	webhook *string
 }
 
-// tokenFields are set explicitly by a client that counts tokens itself.
-var tokenFields = []string{"total_tokens", "prompt_tokens", "completion_tokens"}
-
-// ingest checks every item of req, merges each run's writes with what is
-// stored, and writes the whole request, or nothing when any item is bad.
-//
-// Each run is merged as: its creates, then the stored version, then its
-// patches. The stored version outranks a create because a create that
-// arrives when a version is stored is a retry or a late arrival (the SDKs send
-// batches in parallel, so a run's patch can land before its create); a
-// patch outranks both.
+// ingest checks every item of req, merges each run's writes with its stored
+// version (runs.Merge), and writes the whole request, or nothing when any
+// item is bad.
 func (h *handler) ingest(ctx context.Context, req *batchReq) (*result, *apiError) {
-	groups, order := map[uuid.UUID]*group{}, []uuid.UUID{}
-	var urls []string
-	for _, o := range req.ops {
-		g := groups[o.id]
+	groups, urls, e := h.groupWrites(req.ops)
+	if e != nil {
+		return nil, e
+	}
+	unlock := h.locks.lock(groupIDs(groups))
+	locked := true
+	defer func() {
+		if locked {
+			unlock()
+		}
+	}()
+	stored, e := h.readStored(ctx, wantedRuns(groups, req.feedback))
+	if e != nil {
+		return nil, e
+	}
+	now := h.now()
+	res := &result{}
+	if res.runs, e = mergeGroups(groups, stored, now, req.lone); e != nil {
+		return nil, e
+	}
+	if res.feedback, e = decodeFeedbacks(req.feedback, res.runs, stored, now); e != nil {
+		return nil, e
+	}
+	if e := h.register(ctx, groups, res, urls); e != nil {
+		return nil, e
+	}
+	if e := h.write(ctx, res); e != nil {
+		return nil, e
+	}
+	unlock()
+	locked = false
+	h.signalEnded(ctx, res, urls)
+	return res, nil
+}
+
+// groupWrites gathers the writes of each run, in the order the runs first
+// appear, and checks the webhooks they ask for.
+func (h *handler) groupWrites(ops []*op) (groups []*group, urls []string, e *apiError) {
+	byID := map[uuid.UUID]*group{}
+	for _, o := range ops {
+		g := byID[o.id]
 		if g == nil {
 			g = &group{id: o.id}
-			groups[o.id] = g
-			order = append(order, o.id)
+			byID[o.id] = g
+			groups = append(groups, g)
 		}
 		if o.kind == "post" {
 			g.posts = append(g.posts, o)
@@ -152,70 +174,94 @@ func (h *handler) ingest(ctx context.Context, req *batchReq) (*result, *apiError
 			g.webhook = o.webhook
 			urls = append(urls, *o.webhook)
 			if e := h.checkWebhook(o); e != nil {
-				return nil, e
+				return nil, nil, e
 			}
 		}
 	}
+	return groups, urls, nil
+}
 
-	wanted := append([]uuid.UUID{}, order...)
-	for _, f := range req.feedback {
-		if s, ok, _ := f.obj.str("run_id"); ok {
+func groupIDs(groups []*group) []uuid.UUID {
+	ids := make([]uuid.UUID, len(groups))
+	for i, g := range groups {
+		ids[i] = g.id
+	}
+	return ids
+}
+
+// wantedRuns are the runs whose stored versions a request needs: those it
+// writes and those its feedback names.
+func wantedRuns(groups []*group, feedback []*feedbackItem) []uuid.UUID {
+	wanted := groupIDs(groups)
+	for _, f := range feedback {
+		if s, ok, _ := f.obj.Text("run_id"); ok {
 			if id, err := uuid.Parse(s); err == nil {
 				wanted = append(wanted, id)
 			}
 		}
 	}
-	unlock := h.locks.lock(order)
-	locked := true
-	defer func() {
-		if locked {
-			unlock()
-		}
-	}()
+	return wanted
+}
 
+// readStored reads the latest stored version of each wanted run there is.
+func (h *handler) readStored(ctx context.Context, wanted []uuid.UUID) (map[uuid.UUID]runs.Run, *apiError) {
 	stored := map[uuid.UUID]runs.Run{}
-	if len(wanted) > 0 {
-		present, err := h.store.StoredRunIDs(ctx, wanted)
-		if err != nil {
-			return nil, internal("read stored runs", err)
-		}
-		latest, err := h.store.LatestRuns(ctx, present)
-		if err != nil {
-			return nil, internal("read stored runs", err)
-		}
-		for _, r := range latest {
-			stored[r.ID] = r
-		}
+	if len(wanted) == 0 {
+		return stored, nil
 	}
+	present, err := h.store.StoredRunIDs(ctx, wanted)
+	if err != nil {
+		return nil, internal("read stored runs", err)
+	}
+	latest, err := h.store.LatestRuns(ctx, present)
+	if err != nil {
+		return nil, internal("read stored runs", err)
+	}
+	for _, r := range latest {
+		stored[r.ID] = r
+	}
+	return stored, nil
+}
 
-	now := h.now()
-	res := &result{}
-	byID := map[uuid.UUID]runs.Run{}
-	for _, id := range order {
-		g := groups[id]
+// mergeGroups builds the version of each run to write.
+func mergeGroups(groups []*group, stored map[uuid.UUID]runs.Run, now time.Time, lone bool) ([]runs.Run, *apiError) {
+	out := make([]runs.Run, 0, len(groups))
+	for _, g := range groups {
 		var prev *runs.Run
-		if r, ok := stored[id]; ok {
+		if r, ok := stored[g.id]; ok {
 			prev = &r
 		}
-		r, e := h.mergeRun(g, prev, now, req.lone)
-		if e != nil {
-			return nil, e
+		r, err := runs.Merge(objects(g.posts), prev, objects(g.patches), now)
+		if err != nil {
+			return nil, g.mergeError(err, lone)
 		}
-		res.runs = append(res.runs, r)
-		byID[id] = r
+		out = append(out, r)
 	}
+	return out, nil
+}
 
-	for _, f := range req.feedback {
+func objects(ops []*op) []runs.Object {
+	out := make([]runs.Object, len(ops))
+	for i, o := range ops {
+		out[i] = o.obj
+	}
+	return out
+}
+
+// decodeFeedbacks reads the request's feedback. Feedback names its run; the
+// run, written now or stored, tells its trace and project.
+func decodeFeedbacks(items []*feedbackItem, written []runs.Run, stored map[uuid.UUID]runs.Run, now time.Time) ([]runs.Feedback, *apiError) {
+	byID := maps.Clone(stored)
+	for _, r := range written {
+		byID[r.ID] = r
+	}
+	var out []runs.Feedback
+	for _, f := range items {
 		fb, e := decodeFeedback(f, now)
 		if e != nil {
 			return nil, e
 		}
-		// Feedback names its run; the run tells its trace and project.
-		run, ok := byID[fb.RunID]
-		if !ok {
-			run, ok = stored[fb.RunID]
-		}
-		if ok {
+		if run, ok := byID[fb.RunID]; ok {
 			if fb.TraceID == nil {
 				fb.TraceID = &run.TraceID
 			}
@@ -223,44 +269,48 @@ func (h *handler) ingest(ctx context.Context, req *batchReq) (*result, *apiError
 				fb.SessionID = &run.SessionID
 			}
 		}
-		res.feedback = append(res.feedback, fb)
+		out = append(out, fb)
 	}
+	return out, nil
+}
 
-	if e := h.register(ctx, order, groups, res, urls); e != nil {
-		return nil, e
-	}
-	// Runs first: feedback that fails after them makes the client retry the
-	// request, and a retry merges into the same runs again.
+// write inserts the runs, then the feedback: feedback that fails after them
+// makes the client retry the request, and a retry merges into the same runs
+// again.
+func (h *handler) write(ctx context.Context, res *result) *apiError {
 	if len(res.runs) > 0 {
 		if err := h.inserts.Write(ctx, res.runs); err != nil {
-			return nil, internal("insert runs", err)
+			return internal("insert runs", err)
 		}
 	}
 	if len(res.feedback) > 0 {
 		if err := h.store.InsertFeedback(ctx, res.feedback); err != nil {
-			return nil, internal("insert feedback", err)
+			return internal("insert feedback", err)
 		}
 	}
-	unlock()
-	locked = false
+	return nil
+}
+
+// signalEnded tells the webhooks of the runs written ended. A run registered
+// ended in this request is looked at by its workflow when it starts: no
+// signal.
+func (h *handler) signalEnded(ctx context.Context, res *result, urls []string) {
 	var ended []uuid.UUID
 	for _, r := range res.runs {
-		// A run registered ended in this request is looked at by its
-		// workflow when it starts: no signal.
 		if r.EndTime != nil && !res.registeredEnded[r.ID] {
 			ended = append(ended, r.ID)
 		}
 	}
-	if len(ended) > 0 && h.webhooks != nil {
-		if err := h.webhooks.Completed(ctx, ended); err != nil {
-			// The runs are stored, and a run's webhook workflow also checks
-			// ClickHouse for its end on its own: failing the request would
-			// only make the SDK write the runs again.
-			h.logger.Error("telling run-completion webhooks failed; their workflows will find the ends themselves",
-				"runs", len(ended), "error", scrub(err.Error(), urls...))
-		}
+	if len(ended) == 0 || h.webhooks == nil {
+		return
 	}
-	return res, nil
+	if err := h.webhooks.Completed(ctx, ended); err != nil {
+		// The runs are stored, and a run's webhook workflow also checks
+		// ClickHouse for its end on its own: failing the request would
+		// only make the SDK write the runs again.
+		h.logger.Error("telling run-completion webhooks failed; their workflows will find the ends themselves",
+			"runs", len(ended), "error", scrub(err.Error(), urls...))
+	}
 }
 
 func (h *handler) checkWebhook(o *op) *apiError {
@@ -280,15 +330,15 @@ func (h *handler) checkWebhook(o *op) *apiError {
 }
 
 // register asks for the webhooks of the runs that gave one, before they are written.
-func (h *handler) register(ctx context.Context, order []uuid.UUID, groups map[uuid.UUID]*group, res *result, urls []string) *apiError {
+func (h *handler) register(ctx context.Context, groups []*group, res *result, urls []string) *apiError {
 	endedNow := map[uuid.UUID]bool{}
 	for _, r := range res.runs {
 		endedNow[r.ID] = r.EndTime != nil
 	}
 	var reqs []runhooks.Request
-	for _, id := range order {
-		if g := groups[id]; g.webhook != nil {
-			reqs = append(reqs, runhooks.Request{RunID: id, URL: *g.webhook, Ended: endedNow[id]})
+	for _, g := range groups {
+		if g.webhook != nil {
+			reqs = append(reqs, runhooks.Request{RunID: g.id, URL: *g.webhook, Ended: endedNow[g.id]})
 		}
 	}
 	if len(reqs) == 0 {
@@ -323,152 +373,47 @@ func (h *handler) register(ctx context.Context, order []uuid.UUID, groups map[uu
 	return nil
 }
 
-// mergeRun builds the version of one run to insert from its writes in the
-// request and its stored version (prev, nil when there is none).
-func (h *handler) mergeRun(g *group, prev *runs.Run, now time.Time, lone bool) (runs.Run, *apiError) {
-	merged := object{}
-	for _, p := range g.posts {
-		merged.overlay(p.obj, false)
+// mergeError answers a run that cannot be merged, naming the item and field
+// of the write it is blamed on.
+func (g *group) mergeError(err error, lone bool) *apiError {
+	var se *runs.StoredError
+	if errors.As(err, &se) {
+		return internal(se.What, se.Err)
 	}
-	if prev != nil {
-		data, err := prev.MarshalJSON()
-		if err != nil {
-			return runs.Run{}, internal("encode stored run", err)
-		}
-		var st object
-		if err := json.Unmarshal(data, &st); err != nil {
-			return runs.Run{}, internal("decode stored run", err)
-		}
-		// status and modified_at are derived again for the merged version;
-		// empty stored values leave a late create's values in place.
-		merged.overlay(st, true, "status", "modified_at")
+	var me *runs.MergeError
+	if !errors.As(err, &me) {
+		return internal("merge run", err)
 	}
-	hasBase := len(g.posts) > 0 || prev != nil
-	for _, p := range g.patches {
-		if hasBase {
-			// An update does not move a run to another project.
-			merged.overlay(p.obj, false, "session_id", "session_name")
-		} else {
-			merged.overlay(p.obj, false)
-		}
+	blamed := g.posts
+	if me.Patch {
+		blamed = g.patches
 	}
-	if !merged.present("session_id") && len(g.posts) > 0 {
-		merged.setUUID("session_id", runs.ProjectID(runs.DefaultProject))
-	}
-
-	sameMillisecondEnd(merged)
-	r, err := runs.DecodeRun(merged.encode(), now)
-	if err != nil {
-		return runs.Run{}, g.blame(err, hasBase, lone)
-	}
-	if r.EndTime != nil && (r.Status == "pending" || r.Status == "running") {
-		// A create said pending; its patch ended the run without a status.
-		r.Status = "success"
-		if r.Error != nil {
-			r.Status = "error"
-		}
-	}
-	explicitTokens := false
-	for _, o := range append(append([]*op{}, g.posts...), g.patches...) {
-		for _, f := range tokenFields {
-			explicitTokens = explicitTokens || o.obj.present(f)
-		}
-	}
-	if !explicitTokens {
-		if p, c, t, ok := usage(r); ok {
-			r.PromptTokens, r.CompletionTokens, r.TotalTokens = p, c, t
-		}
-	}
-	if len(r.ParentRunIDs) == 0 {
-		r.ParentRunIDs = ancestors(r.DottedOrder)
-	}
-	if r.FirstTokenTime == nil {
-		r.FirstTokenTime = firstTokenTime(r.Events)
-	}
-	if prev != nil && !r.ModifiedAt.After(prev.ModifiedAt) {
-		// The runs table keeps the version with the greatest modified_at.
-		r.ModifiedAt = prev.ModifiedAt.Add(time.Microsecond)
-	}
-	return r, nil
-}
-
-// blame names the item and field a merged run's decoding error comes from:
-// the last write that sent the field.
-func (g *group) blame(err error, hasBase, lone bool) *apiError {
+	label := blamed[me.Index].label
 	var fe *runs.FieldError
-	if !errors.As(err, &fe) {
-		return invalid(g.firstLabel(), "%v", err)
+	if !me.Unstored || !errors.As(me.Err, &fe) {
+		return fieldError(label, me.Err)
 	}
-	for i := len(g.patches) - 1; i >= 0; i-- {
-		if g.patches[i].obj.present(fe.Field) {
-			return fieldError(g.patches[i].label, err)
-		}
+	// Only patches, no create here or stored. The SDKs send batches in
+	// parallel, so the create may be in a request still in flight: 425 makes
+	// both SDKs retry the request (with backoff), by when it is stored. A
+	// patch that carries the whole run (the JS SDK's do) is stored as it is
+	// and never gets here. A lone PATCH is answered 404: its client sent the
+	// create, if any, before it.
+	if lone {
+		return &apiError{status: http.StatusNotFound, field: "id",
+			msg: fmt.Sprintf("run %s not found (and the update lacks %s to create it)", g.id, fe.Field)}
 	}
-	for i := len(g.posts) - 1; i >= 0; i-- {
-		if g.posts[i].obj.present(fe.Field) {
-			return fieldError(g.posts[i].label, err)
-		}
-	}
-	if len(g.posts) > 0 {
-		return fieldError(g.posts[0].label, err)
-	}
-	if !hasBase {
-		// Only patches, no create here or stored. The SDKs send batches in
-		// parallel, so the create may be in a request still in flight: 425
-		// makes both SDKs retry the request (with backoff), by when it is
-		// stored. A patch that carries the whole run (the JS SDK's do) is
-		// stored as it is and never gets here. A lone PATCH is answered 404:
-		// its client sent the create, if any, before it.
-		p := g.patches[0]
-		if e := g.probePatches(); e != nil {
-			return e
-		}
-		if lone {
-			return &apiError{status: http.StatusNotFound, field: "id",
-				msg: fmt.Sprintf("run %s not found (and the update lacks %s to create it)", g.id, fe.Field)}
-		}
-		return &apiError{status: http.StatusTooEarly, field: p.label, retryAfter: 1,
-			msg: fmt.Sprintf("%s: run %s is not stored yet and this update lacks %s to create it; retry once its create is stored",
-				p.label, g.id, fe.Field)}
-	}
-	return fieldError(g.firstLabel(), err)
-}
-
-// probePatches checks the fields an orphan patch does send, over a stand-in
-// for the create it lacks, so that a bad value is reported as such rather
-// than as "not stored yet".
-func (g *group) probePatches() *apiError {
-	for _, p := range g.patches {
-		probe := object{}
-		probe.setUUID("id", g.id)
-		probe.setUUID("session_id", uuid.Nil)
-		probe.setString("name", "stand-in")
-		probe.setString("run_type", "chain")
-		probe.setString("start_time", "1970-01-01T00:00:00Z")
-		probe.overlay(p.obj, false)
-		sameMillisecondEnd(probe)
-		_, err := runs.DecodeRun(probe.encode(), time.Time{})
-		var fe *runs.FieldError
-		if errors.As(err, &fe) && p.obj.present(fe.Field) {
-			return fieldError(p.label, err)
-		}
-	}
-	return nil
-}
-
-func (g *group) firstLabel() string {
-	if len(g.posts) > 0 {
-		return g.posts[0].label
-	}
-	return g.patches[0].label
+	return &apiError{status: http.StatusTooEarly, field: label, retryAfter: 1,
+		msg: fmt.Sprintf("%s: run %s is not stored yet and this update lacks %s to create it; retry once its create is stored",
+			label, g.id, fe.Field)}
 }
 
 // decodeFeedback reads one feedback; LangSmith makes an id when none is sent.
 func decodeFeedback(f *feedbackItem, now time.Time) (runs.Feedback, *apiError) {
-	if !f.obj.present("id") {
-		f.obj.setUUID("id", uuid.New())
+	if !f.obj.Present("id") {
+		f.obj.SetUUID("id", uuid.New())
 	}
-	fb, err := runs.DecodeFeedback(f.obj.encode(), now)
+	fb, err := runs.DecodeFeedback(f.obj.Encode(), now)
 	if err != nil {
 		return runs.Feedback{}, fieldError(f.label, err)
 	}
@@ -500,36 +445,4 @@ func scrub(msg string, rawURLs ...string) string {
 		}
 	}
 	return msg
-}
-
-// sameMillisecondEnd moves an end_time less than a millisecond before
-// start_time up to it. The JS SDK writes start_time with the run's order in
-// its trace as the microseconds (a run started third in its millisecond is
-// …924003) but end_time in milliseconds (…924000), so a run that ends in the
-// millisecond it started would otherwise end before it started.
-func sameMillisecondEnd(o object) {
-	if !o.present("start_time") || !o.present("end_time") {
-		return
-	}
-	start, err1 := runs.ParseTime(o["start_time"])
-	end, err2 := runs.ParseTime(o["end_time"])
-	if err1 == nil && err2 == nil && end.Before(start) && start.Sub(end) < time.Millisecond {
-		o["end_time"] = o["start_time"]
-	}
-}
-
-// ancestors are the run ids of a dotted_order's segments but the last, root
-// first: LangSmith's parent_run_ids, which the SDKs do not send.
-func ancestors(dotted string) []uuid.UUID {
-	segs := strings.Split(dotted, ".")
-	out := []uuid.UUID{}
-	for _, seg := range segs[:len(segs)-1] {
-		_, idPart, ok := strings.Cut(seg, "Z")
-		id, err := uuid.Parse(idPart)
-		if !ok || err != nil {
-			return []uuid.UUID{}
-		}
-		out = append(out, id)
-	}
-	return out
 }

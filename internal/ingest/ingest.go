@@ -1,6 +1,8 @@
 // Package ingest reads runs and feedback as JSON Lines in LangSmith's REST
 // shapes. A file is checked whole before anything is written, so a bad line
-// either stops the file (the default) or is reported and left out.
+// either stops the file (the default) or is reported and left out. A run's
+// line is stored as the API stores the same run posted by an SDK: both merge
+// it with runs.Merge.
 package ingest
 
 import (
@@ -77,7 +79,19 @@ type FeedbackWriter interface {
 
 // Runs reads runs from r (named source in errors) and writes them to w.
 func Runs(ctx context.Context, w RunWriter, r io.Reader, source string, opts Options) (Result, error) {
-	return load(ctx, r, source, opts, runs.DecodeRun, w.InsertRuns)
+	return load(ctx, r, source, opts, decodeRun, w.InsertRuns)
+}
+
+// decodeRun reads one line as a run created whole, deriving what the API
+// derives for a create. A line is a complete version of its run, not merged
+// with the stored one: of several versions, storage keeps the newest
+// modified_at, as it does for lines of a file loaded again.
+func decodeRun(line []byte, now time.Time) (runs.Run, error) {
+	o, err := runs.ParseObject(line)
+	if err != nil {
+		return runs.Run{}, err
+	}
+	return runs.Merge([]runs.Object{o}, nil, nil, now)
 }
 
 // Feedback reads feedback from r and writes it to w.

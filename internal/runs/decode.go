@@ -3,7 +3,6 @@ package runs
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -21,34 +20,15 @@ type FieldError struct {
 func (e *FieldError) Error() string { return fmt.Sprintf("field %q: %v", e.Field, e.Err) }
 func (e *FieldError) Unwrap() error { return e.Err }
 
-// object reads typed fields out of one JSON object; each getter returns a
-// *FieldError naming the field it read.
-type object map[string]json.RawMessage
-
-func parseObject(data []byte) (object, error) {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 || data[0] != '{' {
-		return nil, errors.New("not a JSON object")
-	}
-	var o object
-	if err := json.Unmarshal(data, &o); err != nil {
-		return nil, fmt.Errorf("invalid JSON: %v", err)
-	}
-	return o, nil
-}
+// The typed getters of Object below read one member each and return a
+// *FieldError naming it.
 
 func fieldErr(name string, format string, args ...any) error {
 	return &FieldError{Field: name, Err: fmt.Errorf(format, args...)}
 }
 
-// present is true when the field is there and not null.
-func (o object) present(name string) bool {
-	v, ok := o[name]
-	return ok && !bytes.Equal(bytes.TrimSpace(v), []byte("null"))
-}
-
-func (o object) uuid(name string, required bool) (*uuid.UUID, error) {
-	if !o.present(name) {
+func (o Object) uuid(name string, required bool) (*uuid.UUID, error) {
+	if !o.Present(name) {
 		if required {
 			return nil, fieldErr(name, "required")
 		}
@@ -65,8 +45,8 @@ func (o object) uuid(name string, required bool) (*uuid.UUID, error) {
 	return &id, nil
 }
 
-func (o object) str(name string, required bool) (*string, error) {
-	if !o.present(name) {
+func (o Object) str(name string, required bool) (*string, error) {
+	if !o.Present(name) {
 		if required {
 			return nil, fieldErr(name, "required")
 		}
@@ -82,8 +62,8 @@ func (o object) str(name string, required bool) (*string, error) {
 	return &s, nil
 }
 
-func (o object) time(name string, required bool) (*time.Time, error) {
-	if !o.present(name) {
+func (o Object) time(name string, required bool) (*time.Time, error) {
+	if !o.Present(name) {
 		if required {
 			return nil, fieldErr(name, "required")
 		}
@@ -96,8 +76,8 @@ func (o object) time(name string, required bool) (*time.Time, error) {
 	return &t, nil
 }
 
-func (o object) bool(name string) (*bool, error) {
-	if !o.present(name) {
+func (o Object) bool(name string) (*bool, error) {
+	if !o.Present(name) {
 		return nil, nil
 	}
 	var b bool
@@ -108,8 +88,8 @@ func (o object) bool(name string) (*bool, error) {
 }
 
 // count reads a non-negative whole number (token counts), exactly.
-func (o object) count(name string) (uint64, error) {
-	if !o.present(name) {
+func (o Object) count(name string) (uint64, error) {
+	if !o.Present(name) {
 		return 0, nil
 	}
 	raw := string(bytes.TrimSpace(o[name]))
@@ -125,8 +105,8 @@ func (o object) count(name string) (uint64, error) {
 }
 
 // number reads a number, also written as a decimal string (LangSmith sends costs as strings).
-func (o object) number(name string) (*float64, error) {
-	if !o.present(name) {
+func (o Object) number(name string) (*float64, error) {
+	if !o.Present(name) {
 		return nil, nil
 	}
 	raw := bytes.TrimSpace(o[name])
@@ -149,8 +129,8 @@ func (o object) number(name string) (*float64, error) {
 }
 
 // rawJSON keeps a JSON value as sent, checking its kind: '{' object, '[' array, 0 any.
-func (o object) rawJSON(name string, kind byte) (json.RawMessage, error) {
-	if !o.present(name) {
+func (o Object) rawJSON(name string, kind byte) (json.RawMessage, error) {
+	if !o.Present(name) {
 		return nil, nil
 	}
 	raw := bytes.TrimSpace(o[name])
@@ -165,8 +145,8 @@ func (o object) rawJSON(name string, kind byte) (json.RawMessage, error) {
 	return buf.Bytes(), nil
 }
 
-func (o object) uuids(name string) ([]uuid.UUID, error) {
-	if !o.present(name) {
+func (o Object) uuids(name string) ([]uuid.UUID, error) {
+	if !o.Present(name) {
 		return nil, nil
 	}
 	var ss []string
@@ -184,8 +164,8 @@ func (o object) uuids(name string) ([]uuid.UUID, error) {
 	return out, nil
 }
 
-func (o object) strings(name string) ([]string, error) {
-	if !o.present(name) {
+func (o Object) strings(name string) ([]string, error) {
+	if !o.Present(name) {
 		return nil, nil
 	}
 	var vs []*string

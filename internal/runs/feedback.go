@@ -29,7 +29,7 @@ type Feedback struct {
 // score counts as 1 or 0, as LangSmith stores it. created_at and modified_at
 // default to now.
 func DecodeFeedback(data []byte, now time.Time) (Feedback, error) {
-	o, err := parseObject(data)
+	o, err := ParseObject(data)
 	if err != nil {
 		return Feedback{}, err
 	}
@@ -55,7 +55,7 @@ func DecodeFeedback(data []byte, now time.Time) (Feedback, error) {
 		return Feedback{}, err
 	}
 	f.Key = *key
-	if o.present("score") {
+	if o.Present("score") {
 		raw := bytes.TrimSpace(o["score"])
 		switch string(raw) {
 		case "true":
@@ -83,7 +83,7 @@ func DecodeFeedback(data []byte, now time.Time) (Feedback, error) {
 		return Feedback{}, err
 	}
 	sourceField := "feedback_source"
-	if !o.present(sourceField) {
+	if !o.Present(sourceField) {
 		sourceField = "source"
 	}
 	if f.Source, err = o.rawJSON(sourceField, '{'); err != nil {

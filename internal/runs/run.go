@@ -1,6 +1,7 @@
 // Package runs holds runhook's model of LangSmith runs and feedback: how they
-// are read from LangSmith's REST JSON shapes and written back in the webhook
-// payload's shape.
+// are read from LangSmith's REST JSON shapes, how a run's writes merge into
+// the version stored (Merge, used by the API and the JSON Lines ingest alike),
+// and how they are written back in the webhook payload's shape.
 package runs
 
 import (
@@ -67,10 +68,15 @@ type Run struct {
 // dotted_order of a root run, is_root, status, modified_at = now).
 // Unknown fields are ignored, as the API does.
 func DecodeRun(data []byte, now time.Time) (Run, error) {
-	o, err := parseObject(data)
+	o, err := ParseObject(data)
 	if err != nil {
 		return Run{}, err
 	}
+	return decodeRun(o, now)
+}
+
+func decodeRun(o Object, now time.Time) (Run, error) {
+	var err error
 	var r Run
 	var first error
 	check := func(err error) bool {
