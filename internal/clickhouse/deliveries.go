@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/runs"
 )
 
@@ -44,21 +45,13 @@ type Attempt struct {
 	InsertedAt   time.Time // set by the server; ignored when writing
 }
 
-// Outcome values: ConsecutiveFailedDeliveries depends on them, so
-// RecordOutcomes accepts no others.
-const (
-	OutcomeDelivered = "delivered"
-	OutcomeFailed    = "failed"
-	OutcomeSkipped   = "skipped"
-)
-
 // Outcome is how delivering one run to one webhook of a rule ended.
 type Outcome struct {
 	RuleID       uuid.UUID
 	RunID        uuid.UUID
 	WebhookIndex uint16
 	DeliveryID   string
-	Outcome      string // OutcomeDelivered, OutcomeFailed or OutcomeSkipped
+	Outcome      string // rulelog.Delivered, Failed or Skipped: ConsecutiveFailedDeliveries counts them
 	Reason       string
 	// At orders outcomes of the same (rule, run, webhook): the greatest wins.
 	At         time.Time
@@ -335,10 +328,10 @@ func (s *Store) attempts(ctx context.Context, query string, args ...any) ([]Atte
 func (s *Store) RecordOutcomes(ctx context.Context, outcomes []Outcome) error {
 	for _, o := range outcomes {
 		switch o.Outcome {
-		case OutcomeDelivered, OutcomeFailed, OutcomeSkipped:
+		case rulelog.Delivered, rulelog.Failed, rulelog.Skipped:
 		default:
 			return fmt.Errorf("record outcomes: run %s: outcome %q is not %s, %s or %s",
-				o.RunID, o.Outcome, OutcomeDelivered, OutcomeFailed, OutcomeSkipped)
+				o.RunID, o.Outcome, rulelog.Delivered, rulelog.Failed, rulelog.Skipped)
 		}
 		if _, err := micros("at", o.At); err != nil {
 			return fmt.Errorf("record outcomes: run %s: %w", o.RunID, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/testenv"
 )
@@ -156,12 +157,12 @@ func TestOutcomesLatest(t *testing.T) {
 	// Fixed ids whose string order is the reverse of the server's UUID order.
 	runA := uuid.MustParse("1a062838-e746-4489-a2e6-e284eaa9b692")
 	runB := uuid.MustParse("2a9d4260-43e6-4123-9531-5a4992343616")
-	aFailed := outcome(rule, runA, 0, "d1", clickhouse.OutcomeFailed, at(0))
-	aDelivered := outcome(rule, runA, 0, "d2", clickhouse.OutcomeDelivered, at(10))
-	aStale := outcome(rule, runA, 0, "d0", clickhouse.OutcomeSkipped, at(-10)) // written last, older
-	aHook1 := outcome(rule, runA, 1, "d1", clickhouse.OutcomeSkipped, at(0))
-	b := outcome(rule, runB, 0, "d1", clickhouse.OutcomeDelivered, at(0))
-	elsewhere := outcome(other, runA, 0, "d9", clickhouse.OutcomeFailed, at(99))
+	aFailed := outcome(rule, runA, 0, "d1", rulelog.Failed, at(0))
+	aDelivered := outcome(rule, runA, 0, "d2", rulelog.Delivered, at(10))
+	aStale := outcome(rule, runA, 0, "d0", rulelog.Skipped, at(-10)) // written last, older
+	aHook1 := outcome(rule, runA, 1, "d1", rulelog.Skipped, at(0))
+	b := outcome(rule, runB, 0, "d1", rulelog.Delivered, at(0))
+	elsewhere := outcome(other, runA, 0, "d9", rulelog.Failed, at(99))
 	for _, batch := range [][]clickhouse.Outcome{{aFailed, aHook1, b, elsewhere}, {aDelivered}, {aStale}, nil} {
 		if err := store.RecordOutcomes(ctx, batch); err != nil {
 			t.Fatal(err)
@@ -229,8 +230,8 @@ func TestConsecutiveFailedDeliveries(t *testing.T) {
 	store := testenv.ClickHouse(t)
 	ctx := context.Background()
 	const (
-		D = clickhouse.OutcomeDelivered
-		F = clickhouse.OutcomeFailed
+		D = rulelog.Delivered
+		F = rulelog.Failed
 	)
 	for _, c := range streakCases {
 		t.Run(c.name, func(t *testing.T) {
@@ -400,7 +401,7 @@ func TestDeliveryLookupsUseSortKey(t *testing.T) {
 		if i%10_000 == 0 {
 			r = small
 		}
-		outcomes = append(outcomes, outcome(r, runIDs[i], 0, fmt.Sprint("d", i/100), clickhouse.OutcomeFailed, at(i)))
+		outcomes = append(outcomes, outcome(r, runIDs[i], 0, fmt.Sprint("d", i/100), rulelog.Failed, at(i)))
 	}
 	if err := store.PutWebhooks(ctx, hooks); err != nil {
 		t.Fatal(err)
@@ -459,11 +460,11 @@ func TestMigrateDeliveryEndsFromOutcomes(t *testing.T) {
 	forget()
 	rule := uuid.New()
 	outs := []clickhouse.Outcome{
-		outcome(rule, uuid.New(), 0, "a", clickhouse.OutcomeFailed, at(0)),
-		outcome(rule, uuid.New(), 0, "b", clickhouse.OutcomeDelivered, at(10)),
-		outcome(rule, uuid.New(), 0, "c", clickhouse.OutcomeFailed, at(20)),
-		outcome(rule, uuid.New(), 1, "c", clickhouse.OutcomeFailed, at(21)),
-		outcome(rule, uuid.New(), 0, "d", clickhouse.OutcomeFailed, at(30)),
+		outcome(rule, uuid.New(), 0, "a", rulelog.Failed, at(0)),
+		outcome(rule, uuid.New(), 0, "b", rulelog.Delivered, at(10)),
+		outcome(rule, uuid.New(), 0, "c", rulelog.Failed, at(20)),
+		outcome(rule, uuid.New(), 1, "c", rulelog.Failed, at(21)),
+		outcome(rule, uuid.New(), 0, "d", rulelog.Failed, at(30)),
 	}
 	if err := store.RecordOutcomes(ctx, outs); err != nil {
 		t.Fatal(err)
@@ -478,7 +479,7 @@ func TestMigrateDeliveryEndsFromOutcomes(t *testing.T) {
 		forget()
 	}
 	// Outcomes written after the migration reach delivery_ends by the view.
-	if err := store.RecordOutcomes(ctx, []clickhouse.Outcome{outcome(rule, uuid.New(), 0, "e", clickhouse.OutcomeFailed, at(40))}); err != nil {
+	if err := store.RecordOutcomes(ctx, []clickhouse.Outcome{outcome(rule, uuid.New(), 0, "e", rulelog.Failed, at(40))}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}, 100); err != nil || got != 3 {

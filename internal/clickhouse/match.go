@@ -419,18 +419,11 @@ func (s *Store) Ready(ctx context.Context, runIDs []uuid.UUID, keys []string) ([
 	return s.queryIDs(ctx, "read feedback keys", ReadySQL, uuidSet(runIDs), groupSet(set), uint64(len(uniq)))
 }
 
-// Event values for rule_events.
-const (
-	EventMatched  = "matched"
-	EventWaiting  = "waiting"
-	EventTimedOut = "timed_out"
-)
-
 // Event is something that happened to a run for a rule before delivery.
 type Event struct {
 	RuleID     uuid.UUID
 	RunID      uuid.UUID
-	Event      string
+	Event      string // rulelog.Matched, Waiting or TimedOut
 	Reason     string
 	At         time.Time
 	WorkflowID string

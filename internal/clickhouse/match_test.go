@@ -11,6 +11,7 @@ import (
 
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/filter"
+	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/testenv"
 )
@@ -186,10 +187,10 @@ func TestRulesBackfillsAndLog(t *testing.T) {
 	}
 
 	run := uuid.New()
-	if err := store.RecordEvents(ctx, []clickhouse.Event{{RuleID: id, RunID: run, Event: clickhouse.EventMatched, At: t0, WorkflowID: "w"}}); err != nil {
+	if err := store.RecordEvents(ctx, []clickhouse.Event{{RuleID: id, RunID: run, Event: rulelog.Matched, At: t0, WorkflowID: "w"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.RecordOutcomes(ctx, []clickhouse.Outcome{{RuleID: id, RunID: run, DeliveryID: "d", Outcome: clickhouse.OutcomeDelivered, At: t0.Add(time.Second)}}); err != nil {
+	if err := store.RecordOutcomes(ctx, []clickhouse.Outcome{{RuleID: id, RunID: run, DeliveryID: "d", Outcome: rulelog.Delivered, At: t0.Add(time.Second)}}); err != nil {
 		t.Fatal(err)
 	}
 	log, err := store.RuleLog(ctx, id, 10)

@@ -13,11 +13,6 @@ import (
 	"github.com/runhook/runhook/internal/runs"
 )
 
-// RunWebhookRuleID is the rule_id under which run-completion webhooks are
-// recorded in delivery_attempts and delivery_outcomes: no rule has the nil
-// UUID (rules refuse it), so rule-only logic never sees these rows.
-var RunWebhookRuleID = uuid.Nil
-
 // RunWebhook is the webhook a run was created with. URLSealed is opaque
 // here: internal/secrets seals and opens it.
 type RunWebhook struct {

@@ -25,6 +25,7 @@ import (
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/logging"
 	"github.com/runhook/runhook/internal/presign"
+	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/runhooks"
 	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/testenv"
@@ -264,7 +265,7 @@ func TestRunCreatedEnded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(outcomes) != 1 || outcomes[0].Outcome != clickhouse.OutcomeDelivered {
+	if len(outcomes) != 1 || outcomes[0].Outcome != rulelog.Delivered {
 		t.Errorf("outcomes %+v", outcomes)
 	}
 }
@@ -450,7 +451,7 @@ func TestReceiver500Retried(t *testing.T) {
 		}
 	}
 	outcomes, err := h.store.Outcomes(ctx, uuid.Nil, []uuid.UUID{r.ID})
-	if err != nil || len(outcomes) != 1 || outcomes[0].Outcome != clickhouse.OutcomeFailed {
+	if err != nil || len(outcomes) != 1 || outcomes[0].Outcome != rulelog.Failed {
 		t.Errorf("outcomes %+v (%v)", outcomes, err)
 	}
 	if _, paused, err := h.store.LatestPause(ctx, uuid.Nil); err != nil || paused {
