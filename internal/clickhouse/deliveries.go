@@ -69,13 +69,13 @@ type Pause struct {
 
 const webhookColumns = `rule_id, idx, url_sealed, url_redacted, headers_sealed, signing_secret_sealed, key_id, updated_at, deleted`
 
-// InsertWebhooksSQL names its columns, as 18.16 batches need.
-const InsertWebhooksSQL = `INSERT INTO webhooks (` + webhookColumns + `)`
+// insertWebhooksSQL names its columns, as 18.16 batches need.
+const insertWebhooksSQL = `INSERT INTO webhooks (` + webhookColumns + `)`
 
-// WebhooksSQL reads a rule's current webhooks by the sort key (rule_id, idx).
+// webhooksSQL reads a rule's current webhooks by the sort key (rule_id, idx).
 // The deleted filter sits outside the LIMIT BY: filtering first would bring
 // back the version a deletion superseded.
-const WebhooksSQL = `SELECT ` + webhookColumns + `
+const webhooksSQL = `SELECT ` + webhookColumns + `
 FROM
 (
     SELECT ` + webhookColumns + `
@@ -87,10 +87,10 @@ FROM
 WHERE deleted = 0
 ORDER BY idx`
 
-// WebhookSQL reads the newest version of one position, deleted or not (the
+// webhookSQL reads the newest version of one position, deleted or not (the
 // caller treats a deletion as absent). On a tie in updated_at the deletion
-// wins, as in WebhooksSQL, so the two never disagree.
-const WebhookSQL = `SELECT ` + webhookColumns + `
+// wins, as in webhooksSQL, so the two never disagree.
+const webhookSQL = `SELECT ` + webhookColumns + `
 FROM webhooks
 WHERE rule_id = ? AND idx = ?
 ORDER BY updated_at DESC, deleted DESC
@@ -98,44 +98,44 @@ LIMIT 1`
 
 const attemptColumns = `delivery_id, rule_id, webhook_idx, url_redacted, attempt, started_at, duration_us, class, status_code, error`
 
-// InsertAttemptsSQL names its columns; inserted_at is left to the server.
-const InsertAttemptsSQL = `INSERT INTO delivery_attempts (` + attemptColumns + `)`
+// insertAttemptsSQL names its columns; inserted_at is left to the server.
+const insertAttemptsSQL = `INSERT INTO delivery_attempts (` + attemptColumns + `)`
 
-// AttemptsSQL reads one delivery's attempts. delivery_id is not in the sort
+// attemptsSQL reads one delivery's attempts. delivery_id is not in the sort
 // key, so this reads the table's delivery_id column: it is for inspecting a
 // delivery, not for the delivery path.
-const AttemptsSQL = `SELECT ` + attemptColumns + `, inserted_at
+const attemptsSQL = `SELECT ` + attemptColumns + `, inserted_at
 FROM delivery_attempts
 WHERE delivery_id = ?
 ORDER BY attempt, started_at`
 
-// AttemptsSinceSQL reads one delivery's attempts on the delivery path: a
+// attemptsSinceSQL reads one delivery's attempts on the delivery path: a
 // range of the sort key (rule_id, started_at, delivery_id) from the time the
 // delivery was first scheduled, so it costs what the rule sent since then.
-const AttemptsSinceSQL = `SELECT ` + attemptColumns + `, inserted_at
+const attemptsSinceSQL = `SELECT ` + attemptColumns + `, inserted_at
 FROM delivery_attempts
 WHERE rule_id = ? AND started_at >= ? AND delivery_id = ?
 ORDER BY attempt, started_at`
 
 const outcomeColumns = `rule_id, run_id, webhook_idx, delivery_id, outcome, reason, at`
 
-// InsertOutcomesSQL names its columns; inserted_at is left to the server.
-const InsertOutcomesSQL = `INSERT INTO delivery_outcomes (` + outcomeColumns + `)`
+// insertOutcomesSQL names its columns; inserted_at is left to the server.
+const insertOutcomesSQL = `INSERT INTO delivery_outcomes (` + outcomeColumns + `)`
 
-// OutcomesSQL reads the newest outcome per (run, webhook) of one rule for a
+// outcomesSQL reads the newest outcome per (run, webhook) of one rule for a
 // set of runs: ranges of the sort key (rule_id, run_id, webhook_idx).
-const OutcomesSQL = `SELECT ` + outcomeColumns + `, inserted_at
+const outcomesSQL = `SELECT ` + outcomeColumns + `, inserted_at
 FROM delivery_outcomes
 WHERE rule_id = ? AND run_id IN ?
 ORDER BY run_id, webhook_idx, at DESC, inserted_at DESC
 LIMIT 1 BY run_id, webhook_idx`
 
-// StreakSliceSQL reads the deliveries of a rule that ended in (after, upTo],
+// streakSliceSQL reads the deliveries of a rule that ended in (after, upTo],
 // newest first, at most LIMIT of them: a range of delivery_ends' sort key.
 // Ties put delivered first, so a failure must be strictly newer to count. A
 // delivery's outcomes written in several inserts are several rows, grouped
 // here.
-const StreakSliceSQL = `SELECT delivery_id, max(at) AS last_at, max(delivered) AS any_delivered
+const streakSliceSQL = `SELECT delivery_id, max(at) AS last_at, max(delivered) AS any_delivered
 FROM delivery_ends
 WHERE rule_id = ? AND at > ? AND at <= ?
 GROUP BY delivery_id
@@ -144,13 +144,13 @@ LIMIT ?`
 
 const pauseColumns = `rule_id, at, reason, failures, paused`
 
-// InsertPauseSQL names its columns, as 18.16 batches need.
-const InsertPauseSQL = `INSERT INTO rule_pauses (` + pauseColumns + `)`
+// insertPauseSQL names its columns, as 18.16 batches need.
+const insertPauseSQL = `INSERT INTO rule_pauses (` + pauseColumns + `)`
 
-// LatestPauseSQL reads a rule's newest pause or resumption, by the sort key
+// latestPauseSQL reads a rule's newest pause or resumption, by the sort key
 // (rule_id, at). On a tie the pause wins: a resumption never silently undoes
 // a pause recorded in the same microsecond.
-const LatestPauseSQL = `SELECT ` + pauseColumns + `
+const latestPauseSQL = `SELECT ` + pauseColumns + `
 FROM rule_pauses
 WHERE rule_id = ?
 ORDER BY at DESC, paused DESC
@@ -193,7 +193,7 @@ func (s *Store) insertRows(ctx context.Context, insert string, n int, row func(i
 
 // PutWebhooks writes new versions of webhooks; set Deleted to remove one.
 func (s *Store) PutWebhooks(ctx context.Context, ws []Webhook) error {
-	err := s.insertRows(ctx, InsertWebhooksSQL, len(ws), func(i int) ([]any, error) {
+	err := s.insertRows(ctx, insertWebhooksSQL, len(ws), func(i int) ([]any, error) {
 		w := ws[i]
 		updated, err := micros("updated_at", w.UpdatedAt)
 		if err != nil {
@@ -226,7 +226,7 @@ func scanWebhook(r rowScanner) (Webhook, error) {
 
 // Webhooks reads a rule's current webhooks, by position.
 func (s *Store) Webhooks(ctx context.Context, ruleID uuid.UUID) ([]Webhook, error) {
-	rows, err := s.conn.Query(ctx, WebhooksSQL, ruleID)
+	rows, err := s.conn.Query(ctx, webhooksSQL, ruleID)
 	if err != nil {
 		return nil, fmt.Errorf("read webhooks: %w", err)
 	}
@@ -245,7 +245,7 @@ func (s *Store) Webhooks(ctx context.Context, ruleID uuid.UUID) ([]Webhook, erro
 // Webhook reads the current webhook at position idx of a rule; false when
 // there is none or it was deleted.
 func (s *Store) Webhook(ctx context.Context, ruleID uuid.UUID, idx uint16) (Webhook, bool, error) {
-	w, err := scanWebhook(s.conn.QueryRow(ctx, WebhookSQL, ruleID, idx))
+	w, err := scanWebhook(s.conn.QueryRow(ctx, webhookSQL, ruleID, idx))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return Webhook{}, false, nil
@@ -273,7 +273,7 @@ func (s *Store) RecordAttempt(ctx context.Context, a Attempt) error {
 }
 
 func (s *Store) insertAttempts(ctx context.Context, as []Attempt) error {
-	return s.insertRows(ctx, InsertAttemptsSQL, len(as), func(i int) ([]any, error) {
+	return s.insertRows(ctx, insertAttemptsSQL, len(as), func(i int) ([]any, error) {
 		a := as[i]
 		started, err := micros("started_at", a.StartedAt)
 		if err != nil {
@@ -286,7 +286,7 @@ func (s *Store) insertAttempts(ctx context.Context, as []Attempt) error {
 
 // Attempts reads the attempts of one delivery, in attempt order.
 func (s *Store) Attempts(ctx context.Context, deliveryID string) ([]Attempt, error) {
-	return s.attempts(ctx, AttemptsSQL, deliveryID)
+	return s.attempts(ctx, attemptsSQL, deliveryID)
 }
 
 // AttemptsSince reads the attempts of one delivery of a rule that started at
@@ -296,7 +296,7 @@ func (s *Store) AttemptsSince(ctx context.Context, ruleID uuid.UUID, since time.
 	if since.After(time.Unix(0, 0)) {
 		after = runs.Micros(since)
 	}
-	return s.attempts(ctx, AttemptsSinceSQL, ruleID, after, deliveryID)
+	return s.attempts(ctx, attemptsSinceSQL, ruleID, after, deliveryID)
 }
 
 func (s *Store) attempts(ctx context.Context, query string, args ...any) ([]Attempt, error) {
@@ -344,7 +344,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, outcomes []Outcome) error {
 }
 
 func (s *Store) insertOutcomes(ctx context.Context, outcomes []Outcome) error {
-	return s.insertRows(ctx, InsertOutcomesSQL, len(outcomes), func(i int) ([]any, error) {
+	return s.insertRows(ctx, insertOutcomesSQL, len(outcomes), func(i int) ([]any, error) {
 		o := outcomes[i]
 		at, err := micros("at", o.At)
 		if err != nil {
@@ -361,7 +361,7 @@ func (s *Store) Outcomes(ctx context.Context, ruleID uuid.UUID, runIDs []uuid.UU
 	if len(runIDs) == 0 {
 		return nil, nil
 	}
-	rows, err := s.conn.Query(ctx, OutcomesSQL, ruleID, uuidSet(runIDs))
+	rows, err := s.conn.Query(ctx, outcomesSQL, ruleID, uuidSet(runIDs))
 	if err != nil {
 		return nil, fmt.Errorf("read outcomes: %w", err)
 	}
@@ -417,7 +417,7 @@ func (s *Store) ConsecutiveFailedDeliveries(ctx context.Context, ruleID uuid.UUI
 		if now > span && now-span > floor {
 			after = now - span
 		}
-		rows, err := s.conn.Query(ctx, StreakSliceSQL, ruleID, after, upTo, uint64(atMost+1))
+		rows, err := s.conn.Query(ctx, streakSliceSQL, ruleID, after, upTo, uint64(atMost+1))
 		if err != nil {
 			return 0, fmt.Errorf("count failed deliveries of rule %s: %w", ruleID, err)
 		}
@@ -479,7 +479,7 @@ func (s *Store) RecordPause(ctx context.Context, p Pause) error {
 }
 
 func (s *Store) insertPauses(ctx context.Context, ps []Pause) error {
-	return s.insertRows(ctx, InsertPauseSQL, len(ps), func(i int) ([]any, error) {
+	return s.insertRows(ctx, insertPauseSQL, len(ps), func(i int) ([]any, error) {
 		p := ps[i]
 		at, err := micros("at", p.At)
 		if err != nil {
@@ -497,7 +497,7 @@ func (s *Store) LatestPause(ctx context.Context, ruleID uuid.UUID) (Pause, bool,
 		at     uint64
 		paused uint8
 	)
-	err := s.conn.QueryRow(ctx, LatestPauseSQL, ruleID).Scan(&p.RuleID, &at, &p.Reason, &p.Failures, &paused)
+	err := s.conn.QueryRow(ctx, latestPauseSQL, ruleID).Scan(&p.RuleID, &at, &p.Reason, &p.Failures, &paused)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Pause{}, false, nil
 	}
@@ -508,10 +508,10 @@ func (s *Store) LatestPause(ctx context.Context, ruleID uuid.UUID) (Pause, bool,
 	return p, true, nil
 }
 
-// FailedSQL lists a rule's (run, webhook) pairs whose current outcome is
+// failedSQL lists a rule's (run, webhook) pairs whose current outcome is
 // failed: a range of delivery_outcomes' sort key (rule_id, run_id,
 // webhook_idx). Args: rule, limit.
-const FailedSQL = `SELECT run_id, webhook_idx
+const failedSQL = `SELECT run_id, webhook_idx
 FROM
 (
     SELECT run_id, webhook_idx, outcome
@@ -527,7 +527,7 @@ LIMIT ?`
 // Failed maps each webhook of the rule to the runs whose delivery to it
 // failed last, at most limit pairs in all.
 func (s *Store) Failed(ctx context.Context, ruleID uuid.UUID, limit int) (map[uint16][]uuid.UUID, error) {
-	rows, err := s.conn.Query(ctx, FailedSQL, ruleID, uint64(limit))
+	rows, err := s.conn.Query(ctx, failedSQL, ruleID, uint64(limit))
 	if err != nil {
 		return nil, fmt.Errorf("read failed deliveries of rule %s: %w", ruleID, err)
 	}
@@ -544,9 +544,9 @@ func (s *Store) Failed(ctx context.Context, ruleID uuid.UUID, limit int) (map[ui
 	return out, rows.Err()
 }
 
-// LastOutcomeSQL is a rule's newest delivery outcome, by the sort key's
+// lastOutcomeSQL is a rule's newest delivery outcome, by the sort key's
 // rule_id prefix.
-const LastOutcomeSQL = `SELECT outcome, reason, at FROM delivery_outcomes WHERE rule_id = ? ORDER BY at DESC LIMIT 1`
+const lastOutcomeSQL = `SELECT outcome, reason, at FROM delivery_outcomes WHERE rule_id = ? ORDER BY at DESC LIMIT 1`
 
 // LastOutcome is a rule's newest delivery outcome; false when it has none.
 func (s *Store) LastOutcome(ctx context.Context, ruleID uuid.UUID) (Outcome, bool, error) {
@@ -554,7 +554,7 @@ func (s *Store) LastOutcome(ctx context.Context, ruleID uuid.UUID) (Outcome, boo
 		o  Outcome
 		at uint64
 	)
-	err := s.conn.QueryRow(ctx, LastOutcomeSQL, ruleID).Scan(&o.Outcome, &o.Reason, &at)
+	err := s.conn.QueryRow(ctx, lastOutcomeSQL, ruleID).Scan(&o.Outcome, &o.Reason, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Outcome{}, false, nil
 	}

@@ -8,23 +8,23 @@ import (
 	"github.com/runhook/runhook/internal/config"
 )
 
-// TablesSQL lists the tables of the current database.
-const TablesSQL = `SELECT name FROM system.tables WHERE database = currentDatabase() AND engine NOT LIKE '%View' ORDER BY name`
+// tablesSQL lists the tables of the current database.
+const tablesSQL = `SELECT name FROM system.tables WHERE database = currentDatabase() AND engine NOT LIKE '%View' ORDER BY name`
 
-// ColumnsSQL lists a table's columns in order.
-const ColumnsSQL = `SELECT name FROM system.columns WHERE database = currentDatabase() AND table = ?`
+// columnsSQL lists a table's columns in order.
+const columnsSQL = `SELECT name FROM system.columns WHERE database = currentDatabase() AND table = ?`
 
 // DumpText renders every row of every table as text, so an audit can prove a
 // value (a plaintext secret, say) is stored nowhere. For tests and audits of
 // small databases.
 func (s *Store) DumpText(ctx context.Context) (map[string]string, error) {
-	tables, err := s.strings(ctx, TablesSQL)
+	tables, err := s.strings(ctx, tablesSQL)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]string{}
 	for _, table := range tables {
-		cols, err := s.strings(ctx, ColumnsSQL, table)
+		cols, err := s.strings(ctx, columnsSQL, table)
 		if err != nil {
 			return nil, err
 		}

@@ -14,16 +14,16 @@ import (
 
 const feedbackColumns = `id, run_id, trace_id, session_id, key, score, value, comment, correction, source, created_at, modified_at`
 
-// InsertFeedbackSQL names its columns, as 18.16 batches need.
-const InsertFeedbackSQL = `INSERT INTO feedback (` + feedbackColumns + `)`
+// insertFeedbackSQL names its columns, as 18.16 batches need.
+const insertFeedbackSQL = `INSERT INTO feedback (` + feedbackColumns + `)`
 
 // feedbackByRuns restricts a read of feedback to the feedback of a set of runs
 // (the placeholder) on the days feedback_keys holds for them, as runsByIDs.
 const feedbackByRuns = `(toDate(inserted_at), run_id) IN (SELECT day, run_id FROM feedback_keys WHERE run_id IN ?)`
 
-// FeedbackForRunsSQL reads the newest version of every feedback row on a set
+// feedbackForRunsSQL reads the newest version of every feedback row on a set
 // of runs, by the sort key (run_id, id).
-const FeedbackForRunsSQL = `SELECT ` + feedbackColumns + `, inserted_at
+const feedbackForRunsSQL = `SELECT ` + feedbackColumns + `, inserted_at
 FROM feedback
 WHERE ` + feedbackByRuns + `
 ORDER BY run_id, id, modified_at DESC, inserted_at DESC
@@ -55,7 +55,7 @@ func (s *Store) InsertFeedback(ctx context.Context, fs []runs.Feedback) error {
 	}
 	for start := 0; start < len(fs); start += s.batchSize {
 		end := min(start+s.batchSize, len(fs))
-		batch, err := s.conn.PrepareBatch(ctx, InsertFeedbackSQL)
+		batch, err := s.conn.PrepareBatch(ctx, insertFeedbackSQL)
 		if err != nil {
 			return fmt.Errorf("insert feedback: %w", err)
 		}
@@ -76,15 +76,15 @@ func (s *Store) InsertFeedback(ctx context.Context, fs []runs.Feedback) error {
 	return nil
 }
 
-// RunProjectsSQL reads the project and trace of each of a set of stored runs.
-const RunProjectsSQL = `SELECT id, any(session_id), any(trace_id) FROM runs WHERE ` + runsByIDs + ` GROUP BY id`
+// runProjectsSQL reads the project and trace of each of a set of stored runs.
+const runProjectsSQL = `SELECT id, any(session_id), any(trace_id) FROM runs WHERE ` + runsByIDs + ` GROUP BY id`
 
 type runProject struct{ session, trace uuid.UUID }
 
 func (s *Store) runProjects(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]runProject, error) {
 	out := map[uuid.UUID]runProject{}
 	for chunk := range slices.Chunk(ids, idChunk) {
-		err := s.scan(ctx, "read the projects of runs", RunProjectsSQL, []any{uuidSet(chunk)}, func(rows driver.Rows) error {
+		err := s.scan(ctx, "read the projects of runs", runProjectsSQL, []any{uuidSet(chunk)}, func(rows driver.Rows) error {
 			var id uuid.UUID
 			var p runProject
 			err := rows.Scan(&id, &p.session, &p.trace)
@@ -107,7 +107,7 @@ func (s *Store) FeedbackForRuns(ctx context.Context, runIDs []uuid.UUID) ([]runs
 	if len(runIDs) == 0 {
 		return nil, nil
 	}
-	rows, err := s.conn.Query(ctx, FeedbackForRunsSQL, uuidSet(runIDs))
+	rows, err := s.conn.Query(ctx, feedbackForRunsSQL, uuidSet(runIDs))
 	if err != nil {
 		return nil, fmt.Errorf("read feedback: %w", err)
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 // latestFeedbackSQL is the newest version of each feedback row on a set of
-// runs (as FeedbackForRunsSQL), with its value classified: a value that is a
+// runs (as feedbackForRunsSQL), with its value classified: a value that is a
 // JSON string is a category, unescaped by visitParamExtractString (18.16 has
 // no JSON* functions) after wrapping it in an object.
 const latestFeedbackSQL = `SELECT run_id, key, score, comment, created_at,
@@ -48,9 +48,9 @@ const (
     arrayMap(c -> c.2, arraySort(groupArrayArray(dated_comments))) AS comments`
 )
 
-// FeedbackStatsByRunSQL is feedback_stats per run and key over the current
+// feedbackStatsByRunSQL is feedback_stats per run and key over the current
 // feedback of a set of runs. Runs without feedback have no rows.
-const FeedbackStatsByRunSQL = `SELECT run_id, key, ` + statsColumns + `
+const feedbackStatsByRunSQL = `SELECT run_id, key, ` + statsColumns + `
 FROM
 (
     SELECT run_id, key, ` + statsPartialColumns + `
@@ -60,9 +60,9 @@ FROM
 GROUP BY run_id, key
 ORDER BY run_id, key`
 
-// FeedbackStatsBatchSQL is feedback_stats per key over the current feedback
+// feedbackStatsBatchSQL is feedback_stats per key over the current feedback
 // of a set of runs taken together: the payload's top-level feedback_stats.
-const FeedbackStatsBatchSQL = `SELECT key, ` + statsColumns + `
+const feedbackStatsBatchSQL = `SELECT key, ` + statsColumns + `
 FROM
 (
     SELECT key, ` + statsPartialColumns + `
@@ -72,13 +72,13 @@ FROM
 GROUP BY key
 ORDER BY key`
 
-// RunsWithFeedbackSQL says which of a set of runs have any feedback, from
+// runsWithFeedbackSQL says which of a set of runs have any feedback, from
 // feedback_keys alone.
-const RunsWithFeedbackSQL = `SELECT DISTINCT run_id FROM feedback_keys WHERE run_id IN ?`
+const runsWithFeedbackSQL = `SELECT DISTINCT run_id FROM feedback_keys WHERE run_id IN ?`
 
 // runsWithFeedback is the read FeedbackStats' callers share (readers).
 func (s *Store) runsWithFeedback(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]struct{}, error) {
-	with, err := s.queryIDs(ctx, "feedback stats", RunsWithFeedbackSQL, uuidSet(ids))
+	with, err := s.queryIDs(ctx, "feedback stats", runsWithFeedbackSQL, uuidSet(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func (s *Store) FeedbackStats(ctx context.Context, runIDs []uuid.UUID) (perRun m
 	for id := range found {
 		with = append(with, id)
 	}
-	err = s.queryStats(ctx, FeedbackStatsByRunSQL, with, true, func(run uuid.UUID, key string, ks runs.KeyStats) {
+	err = s.queryStats(ctx, feedbackStatsByRunSQL, with, true, func(run uuid.UUID, key string, ks runs.KeyStats) {
 		if perRun[run] == nil {
 			perRun[run] = runs.FeedbackStats{}
 		}
@@ -122,7 +122,7 @@ func (s *Store) FeedbackStats(ctx context.Context, runIDs []uuid.UUID) (perRun m
 	if len(with) == 1 {
 		return perRun, perRun[with[0]], nil
 	}
-	err = s.queryStats(ctx, FeedbackStatsBatchSQL, with, false, func(_ uuid.UUID, key string, ks runs.KeyStats) {
+	err = s.queryStats(ctx, feedbackStatsBatchSQL, with, false, func(_ uuid.UUID, key string, ks runs.KeyStats) {
 		if batch == nil {
 			batch = runs.FeedbackStats{}
 		}
@@ -134,8 +134,8 @@ func (s *Store) FeedbackStats(ctx context.Context, runIDs []uuid.UUID) (perRun m
 	return perRun, batch, nil
 }
 
-// queryStats reads the rows of FeedbackStatsByRunSQL (byRun) or
-// FeedbackStatsBatchSQL, which differ only in the leading run_id.
+// queryStats reads the rows of feedbackStatsByRunSQL (byRun) or
+// feedbackStatsBatchSQL, which differ only in the leading run_id.
 func (s *Store) queryStats(ctx context.Context, query string, runIDs []uuid.UUID, byRun bool, add func(uuid.UUID, string, runs.KeyStats)) error {
 	rows, err := s.conn.Query(ctx, query, uuidSet(runIDs))
 	if err != nil {

@@ -116,10 +116,10 @@ func planMatch(m Match) matchPlan {
 	}
 }
 
-// GivenFeedbackSQL is step 1: the runs of a project given feedback in a
+// givenFeedbackSQL is step 1: the runs of a project given feedback in a
 // window. Feedback stored before its run has no project (the nil UUID), and
 // its run may be stored by now. Args: project, uuid.Nil, after, upTo.
-const GivenFeedbackSQL = `SELECT DISTINCT run_id FROM feedback_arrivals
+const givenFeedbackSQL = `SELECT DISTINCT run_id FROM feedback_arrivals
 WHERE session_id IN (?, ?) AND inserted_at > toDateTime(?) AND inserted_at <= toDateTime(?)`
 
 // recentFeedback is the current feedback of the project stored in the
@@ -220,9 +220,9 @@ func recheckSQL(m Match, ids []uuid.UUID) (q, error) {
 
 func scope(a q) filter.Scope { return filter.Scope{SQL: a.sql, Args: a.args} }
 
-// UnclaimedSQL is which of a bound set of runs a rule has claimed under
+// unclaimedSQL is which of a bound set of runs a rule has claimed under
 // another owner: a lookup of rule_claims' sort key (rule_id, run_id) per run.
-const UnclaimedSQL = `SELECT DISTINCT run_id FROM rule_claims WHERE rule_id = ? AND run_id IN ? AND owner != ?`
+const unclaimedSQL = `SELECT DISTINCT run_id FROM rule_claims WHERE rule_id = ? AND run_id IN ? AND owner != ?`
 
 // MatchRuns returns up to m.Limit ids of runs of the window that match and
 // are not claimed by another owner, in id order (steps above).
@@ -231,7 +231,7 @@ func (s *Store) MatchRuns(ctx context.Context, m Match) ([]uuid.UUID, error) {
 		return nil, fmt.Errorf("match: limit must be positive")
 	}
 	p := planMatch(m)
-	given, err := s.queryIDs(ctx, "match runs: feedback", GivenFeedbackSQL, p.project, uuid.Nil, p.after, p.upTo)
+	given, err := s.queryIDs(ctx, "match runs: feedback", givenFeedbackSQL, p.project, uuid.Nil, p.after, p.upTo)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +282,7 @@ func (s *Store) MatchRuns(ctx context.Context, m Match) ([]uuid.UUID, error) {
 	var out []uuid.UUID
 	for start := 0; start < len(matched) && len(out) < m.Limit; start += idChunk {
 		chunk := matched[start:min(start+idChunk, len(matched))]
-		claimed, err := s.queryIDs(ctx, "match runs: claims", UnclaimedSQL, m.RuleID, uuidSet(chunk), m.Owner)
+		claimed, err := s.queryIDs(ctx, "match runs: claims", unclaimedSQL, m.RuleID, uuidSet(chunk), m.Owner)
 		if err != nil {
 			return nil, err
 		}
@@ -328,8 +328,8 @@ func (s *Store) queryIDs(ctx context.Context, what, query string, args ...any) (
 	return ids, err
 }
 
-// InsertClaimsSQL names its columns, as 18.16 batches need.
-const InsertClaimsSQL = `INSERT INTO rule_claims (rule_id, run_id, owner, at)`
+// insertClaimsSQL names its columns, as 18.16 batches need.
+const insertClaimsSQL = `INSERT INTO rule_claims (rule_id, run_id, owner, at)`
 
 // Claim records that owner handed these runs on for the rule, in one INSERT
 // with the claims other callers write at the same time.
@@ -355,18 +355,18 @@ type claim struct {
 }
 
 func (s *Store) insertClaims(ctx context.Context, cs []claim) error {
-	return s.insertRows(ctx, InsertClaimsSQL, len(cs), func(i int) ([]any, error) {
+	return s.insertRows(ctx, insertClaimsSQL, len(cs), func(i int) ([]any, error) {
 		return []any{cs[i].rule, cs[i].run, cs[i].owner, cs[i].at}, nil
 	})
 }
 
-// ClaimCountsSQL counts claims per run of one rule, for tests and audits of
+// claimCountsSQL counts claims per run of one rule, for tests and audits of
 // the at-most-once rule: a range of the sort key (rule_id, run_id).
-const ClaimCountsSQL = `SELECT run_id, count() FROM rule_claims WHERE rule_id = ? GROUP BY run_id`
+const claimCountsSQL = `SELECT run_id, count() FROM rule_claims WHERE rule_id = ? GROUP BY run_id`
 
 // ClaimCounts maps each run claimed for the rule to its number of claims.
 func (s *Store) ClaimCounts(ctx context.Context, ruleID uuid.UUID) (map[uuid.UUID]int, error) {
-	rows, err := s.conn.Query(ctx, ClaimCountsSQL, ruleID)
+	rows, err := s.conn.Query(ctx, claimCountsSQL, ruleID)
 	if err != nil {
 		return nil, fmt.Errorf("count claims: %w", err)
 	}
@@ -383,10 +383,10 @@ func (s *Store) ClaimCounts(ctx context.Context, ruleID uuid.UUID) (map[uuid.UUI
 	return out, rows.Err()
 }
 
-// ReadySQL is the runs among a set that carry feedback under every one of a
+// readySQL is the runs among a set that carry feedback under every one of a
 // set of keys, reading each feedback row's newest version by the sort key
 // (run_id, id). Args: runs, keys, number of keys.
-const ReadySQL = `SELECT run_id
+const readySQL = `SELECT run_id
 FROM
 (
     SELECT run_id, key
@@ -416,7 +416,7 @@ func (s *Store) Ready(ctx context.Context, runIDs []uuid.UUID, keys []string) ([
 			set = append(set, k)
 		}
 	}
-	return s.queryIDs(ctx, "read feedback keys", ReadySQL, uuidSet(runIDs), groupSet(set), uint64(len(uniq)))
+	return s.queryIDs(ctx, "read feedback keys", readySQL, uuidSet(runIDs), groupSet(set), uint64(len(uniq)))
 }
 
 // Event is something that happened to a run for a rule before delivery.
@@ -429,8 +429,8 @@ type Event struct {
 	WorkflowID string
 }
 
-// InsertEventsSQL names its columns, as 18.16 batches need.
-const InsertEventsSQL = `INSERT INTO rule_events (rule_id, run_id, event, reason, at, workflow_id)`
+// insertEventsSQL names its columns, as 18.16 batches need.
+const insertEventsSQL = `INSERT INTO rule_events (rule_id, run_id, event, reason, at, workflow_id)`
 
 // RecordEvents writes events, in one INSERT with the events other callers
 // write at the same time.
@@ -447,7 +447,7 @@ func (s *Store) RecordEvents(ctx context.Context, events []Event) error {
 }
 
 func (s *Store) insertEvents(ctx context.Context, events []Event) error {
-	return s.insertRows(ctx, InsertEventsSQL, len(events), func(i int) ([]any, error) {
+	return s.insertRows(ctx, insertEventsSQL, len(events), func(i int) ([]any, error) {
 		e := events[i]
 		at, err := micros("at", e.At)
 		if err != nil {
@@ -468,10 +468,10 @@ type LogEntry struct {
 	Webhook int // -1 for events
 }
 
-// RuleLogSQL is a rule's events and delivery outcomes, newest first. Both
+// ruleLogSQL is a rule's events and delivery outcomes, newest first. Both
 // parts read a range of their table's sort key by rule_id. Args: rule, rule,
 // limit (as in "newest N").
-const RuleLogSQL = `SELECT at, run_id, event, reason, where, webhook
+const ruleLogSQL = `SELECT at, run_id, event, reason, where, webhook
 FROM
 (
     SELECT at, run_id, event, reason, workflow_id AS where, toInt32(-1) AS webhook
@@ -487,7 +487,7 @@ LIMIT ?`
 
 // RuleLog reads the newest limit entries of a rule's log, newest first.
 func (s *Store) RuleLog(ctx context.Context, ruleID uuid.UUID, limit int) ([]LogEntry, error) {
-	rows, err := s.conn.Query(ctx, RuleLogSQL, ruleID, ruleID, uint64(limit))
+	rows, err := s.conn.Query(ctx, ruleLogSQL, ruleID, ruleID, uint64(limit))
 	if err != nil {
 		return nil, fmt.Errorf("read rule log: %w", err)
 	}
@@ -524,12 +524,12 @@ func (b Backfill) Done() bool { return !b.DoneUpTo.Before(b.To) }
 
 const backfillColumns = `rule_id, backfill_id, from_at, to_at, done_upto, requested_at, updated_at`
 
-// InsertBackfillSQL names its columns, as 18.16 batches need.
-const InsertBackfillSQL = `INSERT INTO rule_backfills (` + backfillColumns + `)`
+// insertBackfillSQL names its columns, as 18.16 batches need.
+const insertBackfillSQL = `INSERT INTO rule_backfills (` + backfillColumns + `)`
 
-// BackfillsSQL reads the current state of a rule's backfills, oldest request
+// backfillsSQL reads the current state of a rule's backfills, oldest request
 // first, by the sort key.
-const BackfillsSQL = `SELECT ` + backfillColumns + `
+const backfillsSQL = `SELECT ` + backfillColumns + `
 FROM rule_backfills
 WHERE rule_id = ?
 ORDER BY backfill_id, updated_at DESC
@@ -537,7 +537,7 @@ LIMIT 1 BY backfill_id`
 
 // PutBackfill writes a new state of a backfill.
 func (s *Store) PutBackfill(ctx context.Context, b Backfill) error {
-	err := s.insertRows(ctx, InsertBackfillSQL, 1, func(int) ([]any, error) {
+	err := s.insertRows(ctx, insertBackfillSQL, 1, func(int) ([]any, error) {
 		req, err := micros("requested_at", b.RequestedAt)
 		if err != nil {
 			return nil, err
@@ -556,7 +556,7 @@ func (s *Store) PutBackfill(ctx context.Context, b Backfill) error {
 
 // Backfills reads a rule's backfills, in request order.
 func (s *Store) Backfills(ctx context.Context, ruleID uuid.UUID) ([]Backfill, error) {
-	rows, err := s.conn.Query(ctx, BackfillsSQL, ruleID)
+	rows, err := s.conn.Query(ctx, backfillsSQL, ruleID)
 	if err != nil {
 		return nil, fmt.Errorf("read backfills: %w", err)
 	}

@@ -28,12 +28,12 @@ type StoredRule struct {
 
 const ruleColumns = `rule_id, name, spec, fingerprint, created_at, updated_at, deleted`
 
-// InsertRuleSQL names its columns, as 18.16 batches need.
-const InsertRuleSQL = `INSERT INTO rules (` + ruleColumns + `)`
+// insertRuleSQL names its columns, as 18.16 batches need.
+const insertRuleSQL = `INSERT INTO rules (` + ruleColumns + `)`
 
-// RulesSQL reads the current version of every rule; deleted ones are dropped
+// rulesSQL reads the current version of every rule; deleted ones are dropped
 // after LIMIT BY, so a deletion is not undone by the version it superseded.
-const RulesSQL = `SELECT ` + ruleColumns + `
+const rulesSQL = `SELECT ` + ruleColumns + `
 FROM
 (
     SELECT ` + ruleColumns + `
@@ -44,8 +44,8 @@ FROM
 WHERE deleted = 0
 ORDER BY name`
 
-// RuleSQL reads the current version of one rule, by the sort key.
-const RuleSQL = `SELECT ` + ruleColumns + `
+// ruleSQL reads the current version of one rule, by the sort key.
+const ruleSQL = `SELECT ` + ruleColumns + `
 FROM rules
 WHERE rule_id = ?
 ORDER BY updated_at DESC, deleted DESC
@@ -53,7 +53,7 @@ LIMIT 1`
 
 // PutRule writes a new version of a rule; set Deleted to remove it.
 func (s *Store) PutRule(ctx context.Context, r StoredRule) error {
-	err := s.insertRows(ctx, InsertRuleSQL, 1, func(int) ([]any, error) {
+	err := s.insertRows(ctx, insertRuleSQL, 1, func(int) ([]any, error) {
 		created, err := micros("created_at", r.CreatedAt)
 		if err != nil {
 			return nil, err
@@ -85,7 +85,7 @@ func scanRule(r rowScanner) (StoredRule, error) {
 
 // Rules reads every current rule, by name.
 func (s *Store) Rules(ctx context.Context) ([]StoredRule, error) {
-	rows, err := s.conn.Query(ctx, RulesSQL)
+	rows, err := s.conn.Query(ctx, rulesSQL)
 	if err != nil {
 		return nil, fmt.Errorf("read rules: %w", err)
 	}
@@ -103,7 +103,7 @@ func (s *Store) Rules(ctx context.Context) ([]StoredRule, error) {
 
 // Rule reads one rule's current version; false when it does not exist or was deleted.
 func (s *Store) Rule(ctx context.Context, id uuid.UUID) (StoredRule, bool, error) {
-	r, err := scanRule(s.conn.QueryRow(ctx, RuleSQL, id))
+	r, err := scanRule(s.conn.QueryRow(ctx, ruleSQL, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return StoredRule{}, false, nil
 	}
@@ -116,14 +116,14 @@ func (s *Store) Rule(ctx context.Context, id uuid.UUID) (StoredRule, bool, error
 	return r, true, nil
 }
 
-// ServerNowSQL reads the server's clock: windows are on server insertion
+// serverNowSQL reads the server's clock: windows are on server insertion
 // time, so they are cut on the server's clock, not a worker's.
-const ServerNowSQL = `SELECT toUInt32(now())`
+const serverNowSQL = `SELECT toUInt32(now())`
 
 // ServerNow is the ClickHouse server's current time, to the second.
 func (s *Store) ServerNow(ctx context.Context) (time.Time, error) {
 	var sec uint32
-	if err := s.conn.QueryRow(ctx, ServerNowSQL).Scan(&sec); err != nil {
+	if err := s.conn.QueryRow(ctx, serverNowSQL).Scan(&sec); err != nil {
 		return time.Time{}, fmt.Errorf("read server time: %w", err)
 	}
 	return time.Unix(int64(sec), 0).UTC(), nil

@@ -27,9 +27,9 @@ const pairColumns = `metadata_keys, metadata_values, input_keys, input_values, o
 // sizeColumns are runs.Size, derived at ingest for delivery plans.
 const sizeColumns = `size_base, size_inputs, size_inputs_inline, size_outputs, size_outputs_inline`
 
-// InsertRunsSQL names its columns: 18.16 needs the list for batches, and
+// insertRunsSQL names its columns: 18.16 needs the list for batches, and
 // inserted_at is left to the server.
-const InsertRunsSQL = `INSERT INTO runs (` + runColumns + `, ` + pairColumns + `, ` + sizeColumns + `)`
+const insertRunsSQL = `INSERT INTO runs (` + runColumns + `, ` + pairColumns + `, ` + sizeColumns + `)`
 
 // runsByIDs restricts a read of runs to a set of ids (the placeholder) on
 // the days run_keys holds for them: runs are sorted by (day, id), and
@@ -39,35 +39,35 @@ const runsByIDs = `(toDate(inserted_at), id) IN (SELECT day, id FROM run_keys WH
 // runByID is runsByIDs for one id.
 const runByID = `(toDate(inserted_at), id) IN (SELECT day, id FROM run_keys WHERE id = ?)`
 
-// LatestRunsSQL reads the newest version of each of a set of runs, by the sort key.
-const LatestRunsSQL = `SELECT ` + runColumns + `, inserted_at
+// latestRunsSQL reads the newest version of each of a set of runs, by the sort key.
+const latestRunsSQL = `SELECT ` + runColumns + `, inserted_at
 FROM runs
 WHERE ` + runsByIDs + `
 ORDER BY id, modified_at DESC, inserted_at DESC
 LIMIT 1 BY id`
 
-// RunSizesSQL reads the stored size of the newest version of each of a set
+// runSizesSQL reads the stored size of the newest version of each of a set
 // of runs, by the sort key, without their documents.
-const RunSizesSQL = `SELECT id, ` + sizeColumns + `
+const runSizesSQL = `SELECT id, ` + sizeColumns + `
 FROM runs
 WHERE ` + runsByIDs + `
 ORDER BY id, modified_at DESC, inserted_at DESC
 LIMIT 1 BY id`
 
-// StoredRunIDsSQL finds which of some ids are stored from run_keys alone:
+// storedRunIDsSQL finds which of some ids are stored from run_keys alone:
 // two small columns in granules of 256, instead of the runs themselves.
-const StoredRunIDsSQL = `SELECT DISTINCT id FROM run_keys WHERE id IN ?`
+const storedRunIDsSQL = `SELECT DISTINCT id FROM run_keys WHERE id IN ?`
 
-// CompletedArrivalsSQL is the rule window: ids of runs of one project written
+// completedArrivalsSQL is the rule window: ids of runs of one project written
 // in a completed state with server time in (after, upTo]. A range of
 // run_arrivals' sort key (session_id, inserted_at, id).
-const CompletedArrivalsSQL = `SELECT DISTINCT id
+const completedArrivalsSQL = `SELECT DISTINCT id
 FROM run_arrivals
 WHERE session_id = ? AND inserted_at > toDateTime(?) AND inserted_at <= toDateTime(?) AND completed = 1
 ORDER BY id`
 
-// CountRunsSQL counts distinct runs (not versions).
-const CountRunsSQL = `SELECT uniqExact(id) FROM runs`
+// countRunsSQL counts distinct runs (not versions).
+const countRunsSQL = `SELECT uniqExact(id) FROM runs`
 
 func rawPtr(raw json.RawMessage) *string {
 	if raw == nil {
@@ -112,7 +112,7 @@ func boolByte(b bool) uint8 {
 func (s *Store) InsertRuns(ctx context.Context, rs []runs.Run) error {
 	for start := 0; start < len(rs); start += s.batchSize {
 		end := min(start+s.batchSize, len(rs))
-		batch, err := s.conn.PrepareBatch(ctx, InsertRunsSQL)
+		batch, err := s.conn.PrepareBatch(ctx, insertRunsSQL)
 		if err != nil {
 			return fmt.Errorf("insert runs: %w", err)
 		}
@@ -189,7 +189,7 @@ func (s *Store) LatestRuns(ctx context.Context, ids []uuid.UUID) ([]runs.Run, er
 
 // latestRuns is the read LatestRuns' callers share.
 func (s *Store) latestRuns(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]runs.Run, error) {
-	rows, err := s.conn.Query(pointRead(ctx), LatestRunsSQL, uuidSet(ids))
+	rows, err := s.conn.Query(pointRead(ctx), latestRunsSQL, uuidSet(ids))
 	if err != nil {
 		return nil, fmt.Errorf("read runs: %w", err)
 	}
@@ -235,7 +235,7 @@ func (s *Store) RunSizes(ctx context.Context, ids []uuid.UUID) ([]runs.Size, err
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.conn.Query(pointRead(ctx), RunSizesSQL, uuidSet(ids))
+	rows, err := s.conn.Query(pointRead(ctx), runSizesSQL, uuidSet(ids))
 	if err != nil {
 		return nil, fmt.Errorf("read run sizes: %w", err)
 	}
@@ -256,20 +256,20 @@ func (s *Store) StoredRunIDs(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID,
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return s.queryIDs(ctx, "find stored runs", StoredRunIDsSQL, uuidSet(ids))
+	return s.queryIDs(ctx, "find stored runs", storedRunIDsSQL, uuidSet(ids))
 }
 
 // CompletedArrivals returns the ids of runs of project session that were
 // written in a completed state with server insertion time in (after, upTo].
 // Server time has whole-second resolution.
 func (s *Store) CompletedArrivals(ctx context.Context, session uuid.UUID, after, upTo time.Time) ([]uuid.UUID, error) {
-	return s.queryIDs(ctx, "read run window", CompletedArrivalsSQL, session, uint32(after.Unix()), uint32(upTo.Unix()))
+	return s.queryIDs(ctx, "read run window", completedArrivalsSQL, session, uint32(after.Unix()), uint32(upTo.Unix()))
 }
 
 // CountRuns counts distinct runs stored.
 func (s *Store) CountRuns(ctx context.Context) (uint64, error) {
 	var n uint64
-	if err := s.conn.QueryRow(ctx, CountRunsSQL).Scan(&n); err != nil {
+	if err := s.conn.QueryRow(ctx, countRunsSQL).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count runs: %w", err)
 	}
 	return n, nil
