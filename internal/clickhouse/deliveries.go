@@ -14,22 +14,6 @@ import (
 	"github.com/runhook/runhook/internal/runs"
 )
 
-// Webhook is one version of the webhook at position Index of a rule. The
-// sealed fields are opaque here: internal/secrets seals and opens them.
-type Webhook struct {
-	RuleID              uuid.UUID
-	Index               uint16
-	URLSealed           string
-	URLRedacted         string
-	HeadersSealed       string // "" = no headers
-	SigningSecretSealed string // "" = unsigned
-	KeyID               string
-	// UpdatedAt orders versions: the greatest wins, so every change must advance it.
-	UpdatedAt time.Time
-	// Deleted, in the winning version, removes the position.
-	Deleted bool
-}
-
 // Attempt is one HTTP attempt of a delivery.
 type Attempt struct {
 	DeliveryID   string
@@ -57,44 +41,6 @@ type Outcome struct {
 	At         time.Time
 	InsertedAt time.Time // set by the server; ignored when writing
 }
-
-// Pause is a rule being paused (Paused) or resumed (!Paused).
-type Pause struct {
-	RuleID   uuid.UUID
-	At       time.Time
-	Reason   string
-	Failures uint32
-	Paused   bool
-}
-
-const webhookColumns = `rule_id, idx, url_sealed, url_redacted, headers_sealed, signing_secret_sealed, key_id, updated_at, deleted`
-
-// insertWebhooksSQL names its columns, as 18.16 batches need.
-const insertWebhooksSQL = `INSERT INTO webhooks (` + webhookColumns + `)`
-
-// webhooksSQL reads a rule's current webhooks by the sort key (rule_id, idx).
-// The deleted filter sits outside the LIMIT BY: filtering first would bring
-// back the version a deletion superseded.
-const webhooksSQL = `SELECT ` + webhookColumns + `
-FROM
-(
-    SELECT ` + webhookColumns + `
-    FROM webhooks
-    WHERE rule_id = ?
-    ORDER BY idx, updated_at DESC, deleted DESC
-    LIMIT 1 BY idx
-)
-WHERE deleted = 0
-ORDER BY idx`
-
-// webhookSQL reads the newest version of one position, deleted or not (the
-// caller treats a deletion as absent). On a tie in updated_at the deletion
-// wins, as in webhooksSQL, so the two never disagree.
-const webhookSQL = `SELECT ` + webhookColumns + `
-FROM webhooks
-WHERE rule_id = ? AND idx = ?
-ORDER BY updated_at DESC, deleted DESC
-LIMIT 1`
 
 const attemptColumns = `delivery_id, rule_id, webhook_idx, url_redacted, attempt, started_at, duration_us, class, status_code, error`
 
@@ -141,121 +87,6 @@ WHERE rule_id = ? AND at > ? AND at <= ?
 GROUP BY delivery_id
 ORDER BY last_at DESC, any_delivered DESC
 LIMIT ?`
-
-const pauseColumns = `rule_id, at, reason, failures, paused`
-
-// insertPauseSQL names its columns, as 18.16 batches need.
-const insertPauseSQL = `INSERT INTO rule_pauses (` + pauseColumns + `)`
-
-// latestPauseSQL reads a rule's newest pause or resumption, by the sort key
-// (rule_id, at). On a tie the pause wins: a resumption never silently undoes
-// a pause recorded in the same microsecond.
-const latestPauseSQL = `SELECT ` + pauseColumns + `
-FROM rule_pauses
-WHERE rule_id = ?
-ORDER BY at DESC, paused DESC
-LIMIT 1`
-
-// micros converts a required timestamp. A zero time would become a huge
-// UInt64 (before the epoch) that outranks every real version forever.
-func micros(field string, t time.Time) (uint64, error) {
-	if t.Before(time.Unix(0, 0)) {
-		return 0, fmt.Errorf("%s %v is not set or before 1970", field, t)
-	}
-	return runs.Micros(t), nil
-}
-
-// insertRows appends rows to batches of the configured size; row returns the
-// values of row i in the column order of insert.
-func (s *Store) insertRows(ctx context.Context, insert string, n int, row func(i int) ([]any, error)) error {
-	for start := 0; start < n; start += s.batchSize {
-		end := min(start+s.batchSize, n)
-		batch, err := s.conn.PrepareBatch(ctx, insert)
-		if err != nil {
-			return err
-		}
-		for i := start; i < end; i++ {
-			vals, err := row(i)
-			if err == nil {
-				err = batch.Append(vals...)
-			}
-			if err != nil {
-				_ = batch.Abort()
-				return err
-			}
-		}
-		if err := batch.Send(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// PutWebhooks writes new versions of webhooks; set Deleted to remove one.
-func (s *Store) PutWebhooks(ctx context.Context, ws []Webhook) error {
-	err := s.insertRows(ctx, insertWebhooksSQL, len(ws), func(i int) ([]any, error) {
-		w := ws[i]
-		updated, err := micros("updated_at", w.UpdatedAt)
-		if err != nil {
-			return nil, fmt.Errorf("webhook %s/%d: %w", w.RuleID, w.Index, err)
-		}
-		return []any{w.RuleID, w.Index, w.URLSealed, w.URLRedacted, w.HeadersSealed,
-			w.SigningSecretSealed, w.KeyID, updated, boolByte(w.Deleted)}, nil
-	})
-	if err != nil {
-		return fmt.Errorf("put webhooks: %w", err)
-	}
-	return nil
-}
-
-type rowScanner interface{ Scan(dest ...any) error }
-
-func scanWebhook(r rowScanner) (Webhook, error) {
-	var (
-		w       Webhook
-		updated uint64
-		deleted uint8
-	)
-	if err := r.Scan(&w.RuleID, &w.Index, &w.URLSealed, &w.URLRedacted, &w.HeadersSealed,
-		&w.SigningSecretSealed, &w.KeyID, &updated, &deleted); err != nil {
-		return Webhook{}, err
-	}
-	w.UpdatedAt, w.Deleted = runs.FromMicros(updated), deleted == 1
-	return w, nil
-}
-
-// Webhooks reads a rule's current webhooks, by position.
-func (s *Store) Webhooks(ctx context.Context, ruleID uuid.UUID) ([]Webhook, error) {
-	rows, err := s.conn.Query(ctx, webhooksSQL, ruleID)
-	if err != nil {
-		return nil, fmt.Errorf("read webhooks: %w", err)
-	}
-	defer rows.Close()
-	var out []Webhook
-	for rows.Next() {
-		w, err := scanWebhook(rows)
-		if err != nil {
-			return nil, fmt.Errorf("read webhooks: %w", err)
-		}
-		out = append(out, w)
-	}
-	return out, rows.Err()
-}
-
-// Webhook reads the current webhook at position idx of a rule; false when
-// there is none or it was deleted.
-func (s *Store) Webhook(ctx context.Context, ruleID uuid.UUID, idx uint16) (Webhook, bool, error) {
-	w, err := scanWebhook(s.conn.QueryRow(ctx, webhookSQL, ruleID, idx))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return Webhook{}, false, nil
-	case err != nil:
-		return Webhook{}, false, fmt.Errorf("read webhook %s/%d: %w", ruleID, idx, err)
-	case w.Deleted:
-		return Webhook{}, false, nil
-	}
-	return w, true, nil
-}
 
 // RecordAttempt writes one attempt, in one INSERT with the attempts other
 // callers write at the same time; InsertedAt is set by the server.
@@ -465,48 +296,6 @@ const (
 	streakFirstSlice = 10 * time.Minute
 	streakGrowth     = 8
 )
-
-// RecordPause writes a pause or resumption of a rule, in one INSERT with
-// the pauses other callers write at the same time.
-func (s *Store) RecordPause(ctx context.Context, p Pause) error {
-	if _, err := micros("at", p.At); err != nil {
-		return fmt.Errorf("record pause of rule %s: %w", p.RuleID, err)
-	}
-	if err := s.w.pauses.Write(ctx, []Pause{p}); err != nil {
-		return fmt.Errorf("record pause of rule %s: %w", p.RuleID, err)
-	}
-	return nil
-}
-
-func (s *Store) insertPauses(ctx context.Context, ps []Pause) error {
-	return s.insertRows(ctx, insertPauseSQL, len(ps), func(i int) ([]any, error) {
-		p := ps[i]
-		at, err := micros("at", p.At)
-		if err != nil {
-			return nil, err
-		}
-		return []any{p.RuleID, at, p.Reason, p.Failures, boolByte(p.Paused)}, nil
-	})
-}
-
-// LatestPause reads a rule's newest pause or resumption; false when it never
-// had one.
-func (s *Store) LatestPause(ctx context.Context, ruleID uuid.UUID) (Pause, bool, error) {
-	var (
-		p      Pause
-		at     uint64
-		paused uint8
-	)
-	err := s.conn.QueryRow(ctx, latestPauseSQL, ruleID).Scan(&p.RuleID, &at, &p.Reason, &p.Failures, &paused)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Pause{}, false, nil
-	}
-	if err != nil {
-		return Pause{}, false, fmt.Errorf("read pause of rule %s: %w", ruleID, err)
-	}
-	p.At, p.Paused = runs.FromMicros(at), paused == 1
-	return p, true, nil
-}
 
 // failedSQL lists a rule's (run, webhook) pairs whose current outcome is
 // failed: a range of delivery_outcomes' sort key (rule_id, run_id,

@@ -130,3 +130,39 @@ func (s *Store) FeedbackForRuns(ctx context.Context, runIDs []uuid.UUID) ([]runs
 	}
 	return out, rows.Err()
 }
+
+// readySQL is the runs among a set that carry feedback under every one of a
+// set of keys, reading each feedback row's newest version by the sort key
+// (run_id, id). Args: runs, keys, number of keys.
+const readySQL = `SELECT run_id
+FROM
+(
+    SELECT run_id, key
+    FROM feedback
+    WHERE ` + feedbackByRuns + `
+    ORDER BY run_id, id, modified_at DESC, inserted_at DESC
+    LIMIT 1 BY run_id, id
+)
+WHERE key IN ?
+GROUP BY run_id
+HAVING uniqExact(key) = ?
+ORDER BY run_id`
+
+// Ready returns the runs that carry feedback under every key in keys.
+func (s *Store) Ready(ctx context.Context, runIDs []uuid.UUID, keys []string) ([]uuid.UUID, error) {
+	if len(runIDs) == 0 {
+		return nil, nil
+	}
+	if len(keys) == 0 {
+		return runIDs, nil
+	}
+	uniq := map[string]bool{}
+	var set []any
+	for _, k := range keys {
+		if !uniq[k] {
+			uniq[k] = true
+			set = append(set, k)
+		}
+	}
+	return s.queryIDs(ctx, "read feedback keys", readySQL, uuidSet(runIDs), groupSet(set), uint64(len(uniq)))
+}

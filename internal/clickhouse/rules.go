@@ -116,15 +116,67 @@ func (s *Store) Rule(ctx context.Context, id uuid.UUID) (StoredRule, bool, error
 	return r, true, nil
 }
 
-// serverNowSQL reads the server's clock: windows are on server insertion
-// time, so they are cut on the server's clock, not a worker's.
-const serverNowSQL = `SELECT toUInt32(now())`
+// Pause is a rule being paused (Paused) or resumed (!Paused).
+type Pause struct {
+	RuleID   uuid.UUID
+	At       time.Time
+	Reason   string
+	Failures uint32
+	Paused   bool
+}
 
-// ServerNow is the ClickHouse server's current time, to the second.
-func (s *Store) ServerNow(ctx context.Context) (time.Time, error) {
-	var sec uint32
-	if err := s.conn.QueryRow(ctx, serverNowSQL).Scan(&sec); err != nil {
-		return time.Time{}, fmt.Errorf("read server time: %w", err)
+const pauseColumns = `rule_id, at, reason, failures, paused`
+
+// insertPauseSQL names its columns, as 18.16 batches need.
+const insertPauseSQL = `INSERT INTO rule_pauses (` + pauseColumns + `)`
+
+// latestPauseSQL reads a rule's newest pause or resumption, by the sort key
+// (rule_id, at). On a tie the pause wins: a resumption never silently undoes
+// a pause recorded in the same microsecond.
+const latestPauseSQL = `SELECT ` + pauseColumns + `
+FROM rule_pauses
+WHERE rule_id = ?
+ORDER BY at DESC, paused DESC
+LIMIT 1`
+
+// RecordPause writes a pause or resumption of a rule, in one INSERT with
+// the pauses other callers write at the same time.
+func (s *Store) RecordPause(ctx context.Context, p Pause) error {
+	if _, err := micros("at", p.At); err != nil {
+		return fmt.Errorf("record pause of rule %s: %w", p.RuleID, err)
 	}
-	return time.Unix(int64(sec), 0).UTC(), nil
+	if err := s.w.pauses.Write(ctx, []Pause{p}); err != nil {
+		return fmt.Errorf("record pause of rule %s: %w", p.RuleID, err)
+	}
+	return nil
+}
+
+func (s *Store) insertPauses(ctx context.Context, ps []Pause) error {
+	return s.insertRows(ctx, insertPauseSQL, len(ps), func(i int) ([]any, error) {
+		p := ps[i]
+		at, err := micros("at", p.At)
+		if err != nil {
+			return nil, err
+		}
+		return []any{p.RuleID, at, p.Reason, p.Failures, boolByte(p.Paused)}, nil
+	})
+}
+
+// LatestPause reads a rule's newest pause or resumption; false when it never
+// had one.
+func (s *Store) LatestPause(ctx context.Context, ruleID uuid.UUID) (Pause, bool, error) {
+	var (
+		p      Pause
+		at     uint64
+		paused uint8
+	)
+	err := s.conn.QueryRow(ctx, latestPauseSQL, ruleID).Scan(&p.RuleID, &at, &p.Reason, &p.Failures, &paused)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Pause{}, false, nil
+	}
+	if err != nil {
+		return Pause{}, false, fmt.Errorf("read pause of rule %s: %w", ruleID, err)
+	}
+	p.At, p.Paused = runs.FromMicros(at), paused == 1
+	return p, true, nil
 }

@@ -2,7 +2,6 @@ package clickhouse
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -68,44 +67,6 @@ ORDER BY id`
 
 // countRunsSQL counts distinct runs (not versions).
 const countRunsSQL = `SELECT uniqExact(id) FROM runs`
-
-func rawPtr(raw json.RawMessage) *string {
-	if raw == nil {
-		return nil
-	}
-	s := string(raw)
-	return &s
-}
-
-func rawFrom(s *string) json.RawMessage {
-	if s == nil {
-		return nil
-	}
-	return json.RawMessage(*s)
-}
-
-func microsPtr(t *time.Time) *uint64 {
-	if t == nil {
-		return nil
-	}
-	us := runs.Micros(*t)
-	return &us
-}
-
-func timePtr(us *uint64) *time.Time {
-	if us == nil {
-		return nil
-	}
-	t := runs.FromMicros(*us)
-	return &t
-}
-
-func boolByte(b bool) uint8 {
-	if b {
-		return 1
-	}
-	return 0
-}
 
 // InsertRuns writes runs in batches of the configured size. Each row is a new
 // version; reads return the newest per id.
