@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 )
 
@@ -56,23 +57,13 @@ func (s *Store) PutBackfill(ctx context.Context, b Backfill) error {
 
 // Backfills reads a rule's backfills, in request order.
 func (s *Store) Backfills(ctx context.Context, ruleID uuid.UUID) ([]Backfill, error) {
-	rows, err := s.conn.Query(ctx, backfillsSQL, ruleID)
-	if err != nil {
-		return nil, fmt.Errorf("read backfills: %w", err)
-	}
-	defer rows.Close()
-	var out []Backfill
-	for rows.Next() {
-		var (
-			b        Backfill
-			req, upd uint64
-		)
+	return scanAll(ctx, s, "read backfills", backfillsSQL, []any{ruleID}, func(rows driver.Rows, b *Backfill) error {
+		var req, upd uint64
 		if err := rows.Scan(&b.RuleID, &b.ID, &b.From, &b.To, &b.DoneUpTo, &req, &upd); err != nil {
-			return nil, fmt.Errorf("read backfills: %w", err)
+			return err
 		}
 		b.From, b.To, b.DoneUpTo = b.From.UTC(), b.To.UTC(), b.DoneUpTo.UTC()
 		b.RequestedAt, b.UpdatedAt = time.UnixMicro(int64(req)).UTC(), time.UnixMicro(int64(upd)).UTC()
-		out = append(out, b)
-	}
-	return out, rows.Err()
+		return nil
+	})
 }

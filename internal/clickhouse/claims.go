@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 )
 
@@ -50,19 +51,16 @@ const claimCountsSQL = `SELECT run_id, count() FROM rule_claims WHERE rule_id = 
 
 // ClaimCounts maps each run claimed for the rule to its number of claims.
 func (s *Store) ClaimCounts(ctx context.Context, ruleID uuid.UUID) (map[uuid.UUID]int, error) {
-	rows, err := s.conn.Query(ctx, claimCountsSQL, ruleID)
-	if err != nil {
-		return nil, fmt.Errorf("count claims: %w", err)
-	}
-	defer rows.Close()
 	out := map[uuid.UUID]int{}
-	for rows.Next() {
+	err := s.scan(ctx, "count claims", claimCountsSQL, []any{ruleID}, func(rows driver.Rows) error {
 		var id uuid.UUID
 		var n uint64
-		if err := rows.Scan(&id, &n); err != nil {
-			return nil, fmt.Errorf("count claims: %w", err)
-		}
+		err := rows.Scan(&id, &n)
 		out[id] = int(n)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }

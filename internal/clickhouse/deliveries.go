@@ -8,6 +8,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/rulelog"
@@ -131,26 +132,16 @@ func (s *Store) AttemptsSince(ctx context.Context, ruleID uuid.UUID, since time.
 }
 
 func (s *Store) attempts(ctx context.Context, query string, args ...any) ([]Attempt, error) {
-	rows, err := s.conn.Query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read attempts: %w", err)
-	}
-	defer rows.Close()
-	var out []Attempt
-	for rows.Next() {
-		var (
-			a                 Attempt
-			started, duration uint64
-		)
+	return scanAll(ctx, s, "read attempts", query, args, func(rows driver.Rows, a *Attempt) error {
+		var started, duration uint64
 		if err := rows.Scan(&a.DeliveryID, &a.RuleID, &a.WebhookIndex, &a.URLRedacted, &a.Attempt,
 			&started, &duration, &a.Class, &a.StatusCode, &a.Error, &a.InsertedAt); err != nil {
-			return nil, fmt.Errorf("read attempts: %w", err)
+			return err
 		}
 		a.StartedAt, a.Duration = runs.FromMicros(started), time.Duration(duration)*time.Microsecond
 		a.InsertedAt = a.InsertedAt.UTC()
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		return nil
+	})
 }
 
 // RecordOutcomes writes outcomes, in one INSERT with the outcomes other
@@ -192,25 +183,15 @@ func (s *Store) Outcomes(ctx context.Context, ruleID uuid.UUID, runIDs []uuid.UU
 	if len(runIDs) == 0 {
 		return nil, nil
 	}
-	rows, err := s.conn.Query(ctx, outcomesSQL, ruleID, uuidSet(runIDs))
-	if err != nil {
-		return nil, fmt.Errorf("read outcomes: %w", err)
-	}
-	defer rows.Close()
-	var out []Outcome
-	for rows.Next() {
-		var (
-			o  Outcome
-			at uint64
-		)
+	return scanAll(ctx, s, "read outcomes", outcomesSQL, []any{ruleID, uuidSet(runIDs)}, func(rows driver.Rows, o *Outcome) error {
+		var at uint64
 		if err := rows.Scan(&o.RuleID, &o.RunID, &o.WebhookIndex, &o.DeliveryID, &o.Outcome, &o.Reason,
 			&at, &o.InsertedAt); err != nil {
-			return nil, fmt.Errorf("read outcomes: %w", err)
+			return err
 		}
 		o.At, o.InsertedAt = runs.FromMicros(at), o.InsertedAt.UTC()
-		out = append(out, o)
-	}
-	return out, rows.Err()
+		return nil
+	})
 }
 
 // ConsecutiveFailedDeliveries is the length of a rule's current failure
@@ -248,22 +229,12 @@ func (s *Store) ConsecutiveFailedDeliveries(ctx context.Context, ruleID uuid.UUI
 		if now > span && now-span > floor {
 			after = now - span
 		}
-		rows, err := s.conn.Query(ctx, streakSliceSQL, ruleID, after, upTo, uint64(atMost+1))
+		ends, err := scanAll(ctx, s, fmt.Sprintf("count failed deliveries of rule %s", ruleID), streakSliceSQL,
+			[]any{ruleID, after, upTo, uint64(atMost + 1)}, func(rows driver.Rows, e *streakRow) error {
+				return rows.Scan(&e.id, &e.at, &e.delivered)
+			})
 		if err != nil {
-			return 0, fmt.Errorf("count failed deliveries of rule %s: %w", ruleID, err)
-		}
-		var ends []streakRow
-		for rows.Next() {
-			var e streakRow
-			if err := rows.Scan(&e.id, &e.at, &e.delivered); err != nil {
-				rows.Close()
-				return 0, fmt.Errorf("count failed deliveries of rule %s: %w", ruleID, err)
-			}
-			ends = append(ends, e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return 0, fmt.Errorf("count failed deliveries of rule %s: %w", ruleID, err)
+			return 0, err
 		}
 		for _, e := range ends {
 			if seen[e.id] { // a delivery whose outcomes straddle two slices
@@ -316,21 +287,20 @@ LIMIT ?`
 // Failed maps each webhook of the rule to the runs whose delivery to it
 // failed last, at most limit pairs in all.
 func (s *Store) Failed(ctx context.Context, ruleID uuid.UUID, limit int) (map[uint16][]uuid.UUID, error) {
-	rows, err := s.conn.Query(ctx, failedSQL, ruleID, uint64(limit))
-	if err != nil {
-		return nil, fmt.Errorf("read failed deliveries of rule %s: %w", ruleID, err)
-	}
-	defer rows.Close()
 	out := map[uint16][]uuid.UUID{}
-	for rows.Next() {
+	err := s.scan(ctx, fmt.Sprintf("read failed deliveries of rule %s", ruleID), failedSQL, []any{ruleID, uint64(limit)}, func(rows driver.Rows) error {
 		var run uuid.UUID
 		var idx uint16
 		if err := rows.Scan(&run, &idx); err != nil {
-			return nil, fmt.Errorf("read failed deliveries of rule %s: %w", ruleID, err)
+			return err
 		}
 		out[idx] = append(out[idx], run)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // lastOutcomeSQL is a rule's newest delivery outcome, by the sort key's

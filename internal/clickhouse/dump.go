@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/runhook/runhook/internal/config"
 )
 
@@ -18,13 +20,13 @@ const columnsSQL = `SELECT name FROM system.columns WHERE database = currentData
 // value (a plaintext secret, say) is stored nowhere. For tests and audits of
 // small databases.
 func (s *Store) DumpText(ctx context.Context) (map[string]string, error) {
-	tables, err := s.strings(ctx, tablesSQL)
+	tables, err := s.strings(ctx, "dump: list tables", tablesSQL)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]string{}
 	for _, table := range tables {
-		cols, err := s.strings(ctx, columnsSQL, table)
+		cols, err := s.strings(ctx, "dump: list columns of "+table, columnsSQL, table)
 		if err != nil {
 			return nil, err
 		}
@@ -39,28 +41,15 @@ func (s *Store) DumpText(ctx context.Context) (map[string]string, error) {
 			// Names come from system.columns and are checked above; they cannot be bound.
 			exprs = append(exprs, "ifNull(toString(`"+c+"`), 'NULL')")
 		}
-		rows, err := s.strings(ctx, "SELECT concat("+strings.Join(append(exprs, "''"), ", '\\t', ")+") FROM `"+table+"`")
+		rows, err := s.strings(ctx, "dump "+table, "SELECT concat("+strings.Join(append(exprs, "''"), ", '\\t', ")+") FROM `"+table+"`")
 		if err != nil {
-			return nil, fmt.Errorf("dump %s: %w", table, err)
+			return nil, err
 		}
 		out[table] = strings.Join(rows, "\n")
 	}
 	return out, nil
 }
 
-func (s *Store) strings(ctx context.Context, query string, args ...any) ([]string, error) {
-	rows, err := s.conn.Query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+func (s *Store) strings(ctx context.Context, what, query string, args ...any) ([]string, error) {
+	return scanAll(ctx, s, what, query, args, func(rows driver.Rows, v *string) error { return rows.Scan(v) })
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 )
 
@@ -76,23 +77,15 @@ LIMIT ?`
 
 // RuleLog reads the newest limit entries of a rule's log, newest first.
 func (s *Store) RuleLog(ctx context.Context, ruleID uuid.UUID, limit int) ([]LogEntry, error) {
-	rows, err := s.conn.Query(ctx, ruleLogSQL, ruleID, ruleID, uint64(limit))
-	if err != nil {
-		return nil, fmt.Errorf("read rule log: %w", err)
-	}
-	defer rows.Close()
-	var out []LogEntry
-	for rows.Next() {
+	return scanAll(ctx, s, "read rule log", ruleLogSQL, []any{ruleID, ruleID, uint64(limit)}, func(rows driver.Rows, e *LogEntry) error {
 		var (
-			e  LogEntry
 			at uint64
 			wh int32
 		)
 		if err := rows.Scan(&at, &e.RunID, &e.Event, &e.Reason, &e.Where, &wh); err != nil {
-			return nil, fmt.Errorf("read rule log: %w", err)
+			return err
 		}
 		e.At, e.Webhook = time.UnixMicro(int64(at)).UTC(), int(wh)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return nil
+	})
 }

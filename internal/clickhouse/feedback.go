@@ -53,25 +53,16 @@ func (s *Store) InsertFeedback(ctx context.Context, fs []runs.Feedback) error {
 			}
 		}
 	}
-	for start := 0; start < len(fs); start += s.batchSize {
-		end := min(start+s.batchSize, len(fs))
-		batch, err := s.conn.PrepareBatch(ctx, insertFeedbackSQL)
-		if err != nil {
-			return fmt.Errorf("insert feedback: %w", err)
-		}
-		for _, f := range fs[start:end] {
-			if err := batch.Append(
-				f.ID, f.RunID, f.TraceID, f.SessionID, f.Key, f.Score,
-				rawPtr(f.Value), f.Comment, rawPtr(f.Correction), rawPtr(f.Source),
-				runs.Micros(f.CreatedAt), runs.Micros(f.ModifiedAt),
-			); err != nil {
-				batch.Abort()
-				return fmt.Errorf("insert feedback: feedback %s: %w", f.ID, err)
-			}
-		}
-		if err := batch.Send(); err != nil {
-			return fmt.Errorf("insert feedback: %w", err)
-		}
+	err := s.insertRows(ctx, insertFeedbackSQL, len(fs), func(i int) ([]any, error) {
+		f := fs[i]
+		return []any{
+			f.ID, f.RunID, f.TraceID, f.SessionID, f.Key, f.Score,
+			rawPtr(f.Value), f.Comment, rawPtr(f.Correction), rawPtr(f.Source),
+			runs.Micros(f.CreatedAt), runs.Micros(f.ModifiedAt),
+		}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("insert feedback: %w", err)
 	}
 	return nil
 }
@@ -107,28 +98,20 @@ func (s *Store) FeedbackForRuns(ctx context.Context, runIDs []uuid.UUID) ([]runs
 	if len(runIDs) == 0 {
 		return nil, nil
 	}
-	rows, err := s.conn.Query(ctx, feedbackForRunsSQL, uuidSet(runIDs))
-	if err != nil {
-		return nil, fmt.Errorf("read feedback: %w", err)
-	}
-	defer rows.Close()
-	var out []runs.Feedback
-	for rows.Next() {
+	return scanAll(ctx, s, "read feedback", feedbackForRunsSQL, []any{uuidSet(runIDs)}, func(rows driver.Rows, f *runs.Feedback) error {
 		var (
-			f                         runs.Feedback
 			value, correction, source *string
 			created, modified         uint64
 		)
 		if err := rows.Scan(&f.ID, &f.RunID, &f.TraceID, &f.SessionID, &f.Key, &f.Score,
 			&value, &f.Comment, &correction, &source, &created, &modified, &f.InsertedAt); err != nil {
-			return nil, fmt.Errorf("read feedback: %w", err)
+			return err
 		}
 		f.Value, f.Correction, f.Source = rawFrom(value), rawFrom(correction), rawFrom(source)
 		f.CreatedAt, f.ModifiedAt = runs.FromMicros(created), runs.FromMicros(modified)
 		f.InsertedAt = f.InsertedAt.UTC()
-		out = append(out, f)
-	}
-	return out, rows.Err()
+		return nil
+	})
 }
 
 // readySQL is the runs among a set that carry feedback under every one of a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/runs"
@@ -137,12 +138,7 @@ func (s *Store) FeedbackStats(ctx context.Context, runIDs []uuid.UUID) (perRun m
 // queryStats reads the rows of feedbackStatsByRunSQL (byRun) or
 // feedbackStatsBatchSQL, which differ only in the leading run_id.
 func (s *Store) queryStats(ctx context.Context, query string, runIDs []uuid.UUID, byRun bool, add func(uuid.UUID, string, runs.KeyStats)) error {
-	rows, err := s.conn.Query(ctx, query, uuidSet(runIDs))
-	if err != nil {
-		return fmt.Errorf("feedback stats: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return s.scan(ctx, "feedback stats", query, []any{uuidSet(runIDs)}, func(rows driver.Rows) error {
 		var (
 			run    uuid.UUID
 			key    string
@@ -155,16 +151,16 @@ func (s *Store) queryStats(ctx context.Context, query string, runIDs []uuid.UUID
 			dst = append([]any{&run}, dst...)
 		}
 		if err := rows.Scan(dst...); err != nil {
-			return fmt.Errorf("feedback stats: %w", err)
+			return err
 		}
 		if len(names) != len(counts) {
-			return fmt.Errorf("feedback stats: key %q: %d categories with %d counts", key, len(names), len(counts))
+			return fmt.Errorf("key %q: %d categories with %d counts", key, len(names), len(counts))
 		}
 		ks.Values = make(map[string]uint64, len(names))
 		for i, name := range names {
 			ks.Values[name] = counts[i]
 		}
 		add(run, key, ks)
-	}
-	return rows.Err()
+		return nil
+	})
 }

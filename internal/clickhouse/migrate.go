@@ -90,21 +90,14 @@ func (s *Store) MigrateTo(ctx context.Context, version uint32) ([]MigrationResul
 		}
 	}
 	applied := map[uint32]string{}
-	rows, err := s.conn.Query(ctx, appliedMigrationsSQL)
-	if err != nil {
-		return nil, fmt.Errorf("read schema_migrations: %w", err)
-	}
-	for rows.Next() {
+	err = s.scan(ctx, "read schema_migrations", appliedMigrationsSQL, nil, func(rows driver.Rows) error {
 		var v uint32
 		var sum string
-		if err := rows.Scan(&v, &sum); err != nil {
-			rows.Close()
-			return nil, err
-		}
+		err := rows.Scan(&v, &sum)
 		applied[v] = sum
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 
@@ -156,14 +149,7 @@ func (s *Store) applySteps(ctx context.Context, m schema.Migration, sum string) 
 }
 
 func (s *Store) record(ctx context.Context, insert string, values ...any) error {
-	batch, err := s.conn.PrepareBatch(ctx, insert)
-	if err != nil {
-		return err
-	}
-	if err := batch.Append(values...); err != nil {
-		return err
-	}
-	return batch.Send()
+	return s.insertRows(ctx, insert, 1, func(int) ([]any, error) { return values, nil })
 }
 
 // applyStatement runs one statement of a migration, skipping or preparing

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/retention"
 )
@@ -26,20 +28,9 @@ func (s *Store) Partitions(ctx context.Context, tables []string) ([]retention.Pa
 	for i, t := range tables {
 		names[i] = t
 	}
-	rows, err := s.conn.Query(ctx, partitionsSQL, groupSet(names))
-	if err != nil {
-		return nil, fmt.Errorf("list partitions: %w", err)
-	}
-	defer rows.Close()
-	var out []retention.Partition
-	for rows.Next() {
-		var p retention.Partition
-		if err := rows.Scan(&p.Table, &p.ID); err != nil {
-			return nil, fmt.Errorf("list partitions: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return scanAll(ctx, s, "list partitions", partitionsSQL, []any{groupSet(names)}, func(rows driver.Rows, p *retention.Partition) error {
+		return rows.Scan(&p.Table, &p.ID)
+	})
 }
 
 // Timezone is the server's timezone name, e.g. Etc/UTC.

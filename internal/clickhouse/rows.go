@@ -16,7 +16,8 @@ import (
 	"github.com/runhook/runhook/internal/runs"
 )
 
-// scan runs a query and hands each row to row.
+// scan runs a query and hands each row to row: every read of this package
+// goes through it, so each reports its failures the same way, as what.
 func (s *Store) scan(ctx context.Context, what, query string, args []any, row func(driver.Rows) error) error {
 	rows, err := s.conn.Query(ctx, query, args...)
 	if err != nil {
@@ -34,15 +35,26 @@ func (s *Store) scan(ctx context.Context, what, query string, args []any, row fu
 	return nil
 }
 
-func (s *Store) queryIDs(ctx context.Context, what, query string, args ...any) ([]uuid.UUID, error) {
-	var ids []uuid.UUID
+// scanAll is scan for reads that return a list: scanRow fills one value
+// from the current row.
+func scanAll[T any](ctx context.Context, s *Store, what, query string, args []any, scanRow func(driver.Rows, *T) error) ([]T, error) {
+	var out []T
 	err := s.scan(ctx, what, query, args, func(rows driver.Rows) error {
-		var id uuid.UUID
-		err := rows.Scan(&id)
-		ids = append(ids, id)
-		return err
+		var v T
+		if err := scanRow(rows, &v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
 	})
-	return ids, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Store) queryIDs(ctx context.Context, what, query string, args ...any) ([]uuid.UUID, error) {
+	return scanAll(ctx, s, what, query, args, func(rows driver.Rows, id *uuid.UUID) error { return rows.Scan(id) })
 }
 
 // micros converts a required timestamp. A zero time would become a huge
@@ -54,8 +66,10 @@ func micros(field string, t time.Time) (uint64, error) {
 	return runs.Micros(t), nil
 }
 
-// insertRows appends rows to batches of the configured size; row returns the
-// values of row i in the column order of insert.
+// insertRows is the one insert path: it appends rows to batches of the
+// configured size (18.16 hangs on bound INSERT ... VALUES, so even one row
+// goes as a batch); row returns the values of row i in the column order of
+// insert.
 func (s *Store) insertRows(ctx context.Context, insert string, n int, row func(i int) ([]any, error)) error {
 	for start := 0; start < n; start += s.batchSize {
 		end := min(start+s.batchSize, n)

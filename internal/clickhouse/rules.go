@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/runs"
@@ -85,20 +86,11 @@ func scanRule(r rowScanner) (StoredRule, error) {
 
 // Rules reads every current rule, by name.
 func (s *Store) Rules(ctx context.Context) ([]StoredRule, error) {
-	rows, err := s.conn.Query(ctx, rulesSQL)
-	if err != nil {
-		return nil, fmt.Errorf("read rules: %w", err)
-	}
-	defer rows.Close()
-	var out []StoredRule
-	for rows.Next() {
-		r, err := scanRule(rows)
-		if err != nil {
-			return nil, fmt.Errorf("read rules: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return scanAll(ctx, s, "read rules", rulesSQL, nil, func(rows driver.Rows, r *StoredRule) error {
+		var err error
+		*r, err = scanRule(rows)
+		return err
+	})
 }
 
 // Rule reads one rule's current version; false when it does not exist or was deleted.

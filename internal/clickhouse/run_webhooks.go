@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/runs"
@@ -102,24 +103,23 @@ func (s *Store) RunWebhook(ctx context.Context, runID uuid.UUID) (RunWebhook, bo
 }
 
 func (s *Store) runWebhooksByRun(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]RunWebhook, error) {
-	rows, err := s.conn.Query(ctx, runWebhooksByRunSQL, uuidSet(ids))
-	if err != nil {
-		return nil, fmt.Errorf("read run webhooks: %w", err)
-	}
-	defer rows.Close()
 	out := make(map[uuid.UUID]RunWebhook, len(ids))
-	for rows.Next() {
+	err := s.scan(ctx, "read run webhooks", runWebhooksByRunSQL, []any{uuidSet(ids)}, func(rows driver.Rows) error {
 		var (
 			w       RunWebhook
 			created uint64
 		)
 		if err := rows.Scan(&w.RunID, &w.URLSealed, &w.URLRedacted, &w.KeyID, &created, &w.WorkflowID); err != nil {
-			return nil, fmt.Errorf("read run webhooks: %w", err)
+			return err
 		}
 		w.CreatedAt = runs.FromMicros(created)
 		out[w.RunID] = w
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // RunWebhooks reads the webhooks of those of ids that have one. Concurrent
@@ -149,20 +149,17 @@ func (s *Store) RunsEnded(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]b
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.conn.Query(ctx, runsEndedSQL, uuidSet(ids))
-	if err != nil {
-		return nil, fmt.Errorf("read ends of runs: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err := s.scan(ctx, "read ends of runs", runsEndedSQL, []any{uuidSet(ids)}, func(rows driver.Rows) error {
 		var id uuid.UUID
 		var ended uint8
-		if err := rows.Scan(&id, &ended); err != nil {
-			return nil, fmt.Errorf("read ends of runs: %w", err)
-		}
+		err := rows.Scan(&id, &ended)
 		out[id] = ended == 1
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // RunDocument reads field ("inputs" or "outputs") of the newest version of a

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/filter"
@@ -71,49 +72,39 @@ const countRunsSQL = `SELECT uniqExact(id) FROM runs`
 // InsertRuns writes runs in batches of the configured size. Each row is a new
 // version; reads return the newest per id.
 func (s *Store) InsertRuns(ctx context.Context, rs []runs.Run) error {
-	for start := 0; start < len(rs); start += s.batchSize {
-		end := min(start+s.batchSize, len(rs))
-		batch, err := s.conn.PrepareBatch(ctx, insertRunsSQL)
+	err := s.insertRows(ctx, insertRunsSQL, len(rs), func(i int) ([]any, error) {
+		r := rs[i]
+		tags := r.Tags
+		if tags == nil {
+			tags = []string{}
+		}
+		parents := r.ParentRunIDs
+		if parents == nil {
+			parents = []uuid.UUID{}
+		}
+		mk, mv := filter.Metadata(r.Extra)
+		ik, iv := filter.Flatten(r.Inputs)
+		ok, ov := filter.Flatten(r.Outputs)
+		size, err := runs.SizeOf(r)
 		if err != nil {
-			return fmt.Errorf("insert runs: %w", err)
+			return nil, err
 		}
-		for _, r := range rs[start:end] {
-			tags := r.Tags
-			if tags == nil {
-				tags = []string{}
-			}
-			parents := r.ParentRunIDs
-			if parents == nil {
-				parents = []uuid.UUID{}
-			}
-			mk, mv := filter.Metadata(r.Extra)
-			ik, iv := filter.Flatten(r.Inputs)
-			ok, ov := filter.Flatten(r.Outputs)
-			size, err := runs.SizeOf(r)
-			if err != nil {
-				batch.Abort()
-				return fmt.Errorf("insert runs: %w", err)
-			}
-			if err := batch.Append(
-				r.ID, r.TraceID, r.SessionID, r.TenantID, r.ParentRunID, r.ReferenceExampleID,
-				r.Name, r.RunType, r.Status, boolByte(r.IsRoot), r.DottedOrder,
-				runs.Micros(r.StartTime), microsPtr(r.EndTime), runs.Micros(r.ModifiedAt),
-				microsPtr(r.FirstTokenTime), microsPtr(r.LastQueuedAt),
-				parents, rawPtr(r.ChildRunIDs), rawPtr(r.DirectChildRunIDs),
-				r.TotalTokens, r.PromptTokens, r.CompletionTokens, r.TotalCost, r.PromptCost, r.CompletionCost,
-				r.AppPath, boolByte(r.InDataset), tags, r.Error,
-				rawPtr(r.Inputs), rawPtr(r.Outputs), rawPtr(r.InputsS3URLs), rawPtr(r.OutputsS3URLs),
-				rawPtr(r.Extra), rawPtr(r.Events), rawPtr(r.FeedbackStats), rawPtr(r.Serialized), r.ShareToken,
-				mk, mv, ik, iv, ok, ov,
-				size.Base, size.Inputs, size.InputsInline, size.Outputs, size.OutputsInline,
-			); err != nil {
-				batch.Abort()
-				return fmt.Errorf("insert runs: run %s: %w", r.ID, err)
-			}
-		}
-		if err := batch.Send(); err != nil {
-			return fmt.Errorf("insert runs: %w", err)
-		}
+		return []any{
+			r.ID, r.TraceID, r.SessionID, r.TenantID, r.ParentRunID, r.ReferenceExampleID,
+			r.Name, r.RunType, r.Status, boolByte(r.IsRoot), r.DottedOrder,
+			runs.Micros(r.StartTime), microsPtr(r.EndTime), runs.Micros(r.ModifiedAt),
+			microsPtr(r.FirstTokenTime), microsPtr(r.LastQueuedAt),
+			parents, rawPtr(r.ChildRunIDs), rawPtr(r.DirectChildRunIDs),
+			r.TotalTokens, r.PromptTokens, r.CompletionTokens, r.TotalCost, r.PromptCost, r.CompletionCost,
+			r.AppPath, boolByte(r.InDataset), tags, r.Error,
+			rawPtr(r.Inputs), rawPtr(r.Outputs), rawPtr(r.InputsS3URLs), rawPtr(r.OutputsS3URLs),
+			rawPtr(r.Extra), rawPtr(r.Events), rawPtr(r.FeedbackStats), rawPtr(r.Serialized), r.ShareToken,
+			mk, mv, ik, iv, ok, ov,
+			size.Base, size.Inputs, size.InputsInline, size.Outputs, size.OutputsInline,
+		}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("insert runs: %w", err)
 	}
 	return nil
 }
@@ -150,13 +141,8 @@ func (s *Store) LatestRuns(ctx context.Context, ids []uuid.UUID) ([]runs.Run, er
 
 // latestRuns is the read LatestRuns' callers share.
 func (s *Store) latestRuns(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]runs.Run, error) {
-	rows, err := s.conn.Query(pointRead(ctx), latestRunsSQL, uuidSet(ids))
-	if err != nil {
-		return nil, fmt.Errorf("read runs: %w", err)
-	}
-	defer rows.Close()
 	out := make(map[uuid.UUID]runs.Run, len(ids))
-	for rows.Next() {
+	err := s.scan(pointRead(ctx), "read runs", latestRunsSQL, []any{uuidSet(ids)}, func(rows driver.Rows) error {
 		var (
 			r                                           runs.Run
 			isRoot, inDataset                           uint8
@@ -175,7 +161,7 @@ func (s *Store) latestRuns(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]
 			&r.AppPath, &inDataset, &r.Tags, &r.Error, &inputs, &outputs, &inS3, &outS3,
 			&extra, &events, &feedbackStats, &serialized, &r.ShareToken, &r.InsertedAt,
 		); err != nil {
-			return nil, fmt.Errorf("read runs: %w", err)
+			return err
 		}
 		r.IsRoot, r.InDataset = isRoot == 1, inDataset == 1
 		r.StartTime, r.EndTime, r.ModifiedAt = runs.FromMicros(start), timePtr(end), runs.FromMicros(modified)
@@ -185,8 +171,12 @@ func (s *Store) latestRuns(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]
 		r.Extra, r.Events, r.FeedbackStats, r.Serialized = rawFrom(extra), rawFrom(events), rawFrom(feedbackStats), rawFrom(serialized)
 		r.InsertedAt = r.InsertedAt.UTC()
 		out[r.ID] = r
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // RunSizes reads the stored size of the newest version of each run in ids;
@@ -196,20 +186,9 @@ func (s *Store) RunSizes(ctx context.Context, ids []uuid.UUID) ([]runs.Size, err
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.conn.Query(pointRead(ctx), runSizesSQL, uuidSet(ids))
-	if err != nil {
-		return nil, fmt.Errorf("read run sizes: %w", err)
-	}
-	defer rows.Close()
-	var out []runs.Size
-	for rows.Next() {
-		var z runs.Size
-		if err := rows.Scan(&z.ID, &z.Base, &z.Inputs, &z.InputsInline, &z.Outputs, &z.OutputsInline); err != nil {
-			return nil, fmt.Errorf("read run sizes: %w", err)
-		}
-		out = append(out, z)
-	}
-	return out, rows.Err()
+	return scanAll(pointRead(ctx), s, "read run sizes", runSizesSQL, []any{uuidSet(ids)}, func(rows driver.Rows, z *runs.Size) error {
+		return rows.Scan(&z.ID, &z.Base, &z.Inputs, &z.InputsInline, &z.Outputs, &z.OutputsInline)
+	})
 }
 
 // StoredRunIDs returns those of ids that have a stored version, in no order.

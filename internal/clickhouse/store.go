@@ -117,14 +117,8 @@ func (s *Store) DropDatabase(ctx context.Context) error {
 func (s *Store) RowsRead(ctx context.Context, query string, args ...any) (uint64, error) {
 	var read uint64
 	ctx = ch.Context(ctx, ch.WithProgress(func(p *ch.Progress) { read += p.Rows }))
-	rows, err := s.conn.Query(ctx, query, args...)
-	if err != nil {
-		return 0, err
-	}
-	for rows.Next() {
-	}
-	rows.Close()
-	return read, rows.Err()
+	err := s.scan(ctx, "rows read", query, args, func(driver.Rows) error { return nil })
+	return read, err
 }
 
 // Exec runs one statement; for tests and tools that need SQL the driver does not wrap.

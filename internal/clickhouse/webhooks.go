@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/runs"
@@ -90,20 +91,11 @@ func scanWebhook(r rowScanner) (Webhook, error) {
 
 // Webhooks reads a rule's current webhooks, by position.
 func (s *Store) Webhooks(ctx context.Context, ruleID uuid.UUID) ([]Webhook, error) {
-	rows, err := s.conn.Query(ctx, webhooksSQL, ruleID)
-	if err != nil {
-		return nil, fmt.Errorf("read webhooks: %w", err)
-	}
-	defer rows.Close()
-	var out []Webhook
-	for rows.Next() {
-		w, err := scanWebhook(rows)
-		if err != nil {
-			return nil, fmt.Errorf("read webhooks: %w", err)
-		}
-		out = append(out, w)
-	}
-	return out, rows.Err()
+	return scanAll(ctx, s, "read webhooks", webhooksSQL, []any{ruleID}, func(rows driver.Rows, w *Webhook) error {
+		var err error
+		*w, err = scanWebhook(rows)
+		return err
+	})
 }
 
 // Webhook reads the current webhook at position idx of a rule; false when
