@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/clickhousetest"
 	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/testenv"
@@ -318,7 +319,7 @@ func TestDeliveryLookupsUseSortKey(t *testing.T) {
 		{"StreakSliceSQL (small rule)", clickhouse.StreakSliceSQL, []any{small, uint64(0), uint64(math.MaxUint64), uint64(11)}},
 		{"StreakSliceSQL (newest deliveries)", clickhouse.StreakSliceSQL, []any{rule, runs.Micros(at(n - 1000)), uint64(math.MaxUint64), uint64(11)}},
 	} {
-		read, err := store.RowsRead(ctx, q.query, q.args...)
+		read, err := clickhousetest.RowsRead(ctx, store, q.query, q.args...)
 		if err != nil {
 			t.Fatalf("%s: %v", q.name, err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/clickhousetest"
 	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/testenv"
 )
@@ -178,7 +179,7 @@ func TestWindowQueryUsesSortKey(t *testing.T) {
 	if err := store.InsertRuns(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	read, err := store.RowsRead(ctx, clickhouse.CompletedArrivalsSQL, uuid.New(), uint32(now.Add(-time.Hour).Unix()), uint32(now.Add(time.Hour).Unix()))
+	read, err := clickhousetest.RowsRead(ctx, store, clickhouse.CompletedArrivalsSQL, uuid.New(), uint32(now.Add(-time.Hour).Unix()), uint32(now.Add(time.Hour).Unix()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -107,21 +107,7 @@ func (s *Store) ServerVersion(ctx context.Context) (string, error) {
 	return v, nil
 }
 
-// DropDatabase removes this store's database and everything in it (tests).
-func (s *Store) DropDatabase(ctx context.Context) error {
-	return s.conn.Exec(ctx, "DROP DATABASE IF EXISTS `"+s.database+"`")
-}
-
-// RowsRead runs a query, discards its result and reports how many rows the
-// server read to answer it: the check that a query uses the sort key.
-func (s *Store) RowsRead(ctx context.Context, query string, args ...any) (uint64, error) {
-	var read uint64
-	ctx = ch.Context(ctx, ch.WithProgress(func(p *ch.Progress) { read += p.Rows }))
-	err := s.scan(ctx, "rows read", query, args, func(driver.Rows) error { return nil })
-	return read, err
-}
-
-// Exec runs one statement; for tests and tools that need SQL the driver does not wrap.
+// Exec runs one statement; for tests and tools (clickhousetest, bench/) that need SQL the store does not wrap.
 func (s *Store) Exec(ctx context.Context, query string, args ...any) error {
 	return s.conn.Exec(ctx, query, args...)
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/clickhousetest"
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/logging"
 	"github.com/runhook/runhook/internal/presign"
@@ -403,7 +404,7 @@ func TestPolicyRefusedAtCreation(t *testing.T) {
 		t.Errorf("allowed URL refused: %v", err)
 	}
 	for _, s := range []*clickhouse.Store{h.store, strict.store} {
-		dump, err := s.DumpText(context.Background())
+		dump, err := clickhousetest.DumpText(context.Background(), s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -564,7 +565,7 @@ func TestTokenStaysSecret(t *testing.T) {
 		t.Errorf("logs lack the redacted URL or the failed attempts:\n%s", logs)
 	}
 	check("logs", logs)
-	dump, err := h.store.DumpText(ctx)
+	dump, err := clickhousetest.DumpText(ctx, h.store)
 	if err != nil {
 		t.Fatal(err)
 	}
