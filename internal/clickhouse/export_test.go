@@ -94,3 +94,11 @@ const (
 
 // DropPartitionSQL is the statement DropPartition runs.
 var DropPartitionSQL = dropPartitionSQL
+
+// The statement forms Migrate makes idempotent, for the test that checks
+// every migration against them.
+var (
+	AddsColumn   = addsColumn
+	Renames      = renames
+	FillsRebuild = fillsRebuild
+)

@@ -158,7 +158,7 @@ func (s *Store) applyStatement(ctx context.Context, stmt string) error {
 	if done, err := s.columnAdded(ctx, stmt); err != nil || done {
 		return err
 	}
-	if from, to, ok := Renames(stmt); ok {
+	if from, to, ok := renames(stmt); ok {
 		fromExists, err := s.tableExists(ctx, from)
 		if err != nil {
 			return err
@@ -171,7 +171,7 @@ func (s *Store) applyStatement(ctx context.Context, stmt string) error {
 			return nil // renamed before a crash
 		}
 	}
-	if table, ok := FillsRebuild(stmt); ok {
+	if table, ok := fillsRebuild(stmt); ok {
 		if err := s.conn.Exec(ctx, "TRUNCATE TABLE "+table); err != nil {
 			return fmt.Errorf("empty %s before filling it: %w", table, err)
 		}
@@ -184,8 +184,8 @@ var (
 	fillRebuild = regexp.MustCompile(`(?is)^\s*INSERT\s+INTO\s+(\w+_next)\s*\(`)
 )
 
-// Renames names the tables of a RENAME TABLE of one table.
-func Renames(stmt string) (from, to string, ok bool) {
+// renames names the tables of a RENAME TABLE of one table.
+func renames(stmt string) (from, to string, ok bool) {
 	m := renameTable.FindStringSubmatch(stmt)
 	if m == nil {
 		return "", "", false
@@ -193,8 +193,8 @@ func Renames(stmt string) (from, to string, ok bool) {
 	return m[1], m[2], true
 }
 
-// FillsRebuild names the <name>_next table an INSERT fills.
-func FillsRebuild(stmt string) (table string, ok bool) {
+// fillsRebuild names the <name>_next table an INSERT fills.
+func fillsRebuild(stmt string) (table string, ok bool) {
 	m := fillRebuild.FindStringSubmatch(stmt)
 	if m == nil {
 		return "", false
@@ -221,8 +221,8 @@ var addColumn = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUM
 // columnExistsSQL asks whether a table of the current database has a column.
 const columnExistsSQL = `SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = ? AND name = ?`
 
-// AddsColumn names the table and column an ALTER TABLE ... ADD COLUMN adds.
-func AddsColumn(stmt string) (table, column string, ok bool) {
+// addsColumn names the table and column an ALTER TABLE ... ADD COLUMN adds.
+func addsColumn(stmt string) (table, column string, ok bool) {
 	m := addColumn.FindStringSubmatch(stmt)
 	if m == nil {
 		return "", "", false
@@ -231,7 +231,7 @@ func AddsColumn(stmt string) (table, column string, ok bool) {
 }
 
 func (s *Store) columnAdded(ctx context.Context, stmt string) (bool, error) {
-	table, column, ok := AddsColumn(stmt)
+	table, column, ok := addsColumn(stmt)
 	if !ok {
 		return false, nil
 	}
