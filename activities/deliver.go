@@ -14,6 +14,7 @@ import (
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/payload"
+	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/ruleops"
 	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/signing"
@@ -29,7 +30,7 @@ type DeliverInput struct {
 	RunIDs       []uuid.UUID
 	// RunWebhookOf, when set, makes this the run-completion webhook of that
 	// run: the URL is the one the run was created with, the body is the run
-	// itself, RuleID is clickhouse.RunWebhookRuleID and RunIDs is just the run.
+	// itself, RuleID is rulelog.RunWebhookRuleID() and RunIDs is just the run.
 	RunWebhookOf uuid.UUID `json:",omitzero"`
 	// Record makes the attempt that ends the delivery (delivered, or failed
 	// with no retry left) write its outcome, so the workflow needs no
@@ -194,7 +195,7 @@ func (a *Activities) openTarget(ctx context.Context, in DeliverInput) (t deliver
 // Large inputs and outputs go by presigned URL either way.
 func (a *Activities) body(ctx context.Context, in DeliverInput) ([]byte, error) {
 	if in.RunWebhookOf != uuid.Nil {
-		p, err := payload.Build(ctx, a.Store, clickhouse.RunWebhookRuleID, time.Time{}, time.Time{}, []uuid.UUID{in.RunWebhookOf})
+		p, err := payload.Build(ctx, a.Store, rulelog.RunWebhookRuleID(), time.Time{}, time.Time{}, []uuid.UUID{in.RunWebhookOf})
 		if err != nil {
 			return nil, fmt.Errorf("build run webhook body: %w", err)
 		}
@@ -289,12 +290,12 @@ type OutcomeResult struct {
 // RecordOutcome stores delivered/failed for every run of the delivery and
 // pauses the rule after delivery.pause_after_failures failed deliveries in a row.
 func (a *Activities) RecordOutcome(ctx context.Context, in OutcomeInput) (OutcomeResult, error) {
-	outcome, reason := clickhouse.OutcomeDelivered, ""
+	outcome, reason := rulelog.Delivered, ""
 	switch {
 	case in.Skipped:
-		outcome, reason = clickhouse.OutcomeSkipped, in.Reason
+		outcome, reason = rulelog.Skipped, in.Reason
 	case !in.Delivered:
-		outcome, reason = clickhouse.OutcomeFailed, in.Reason
+		outcome, reason = rulelog.Failed, in.Reason
 	}
 	now := time.Now()
 	rows := make([]clickhouse.Outcome, len(in.RunIDs))
@@ -309,7 +310,7 @@ func (a *Activities) RecordOutcome(ctx context.Context, in OutcomeInput) (Outcom
 		a.Metrics.Delivery(outcome)
 	}
 	// A run webhook has no rule to pause.
-	if in.Delivered || in.Skipped || in.RuleID == clickhouse.RunWebhookRuleID {
+	if in.Delivered || in.Skipped || in.RuleID == rulelog.RunWebhookRuleID() {
 		return OutcomeResult{}, nil
 	}
 	log := a.log().With("rule_id", in.RuleID, "delivery_id", in.DeliveryID)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/testenv"
 )
 
@@ -42,7 +42,7 @@ func TestRecordOutcomePausesAfterFailures(t *testing.T) {
 	}{
 		{"d1", true, rule, OutcomeResult{}},
 		{"d2", false, rule, OutcomeResult{ConsecutiveFailures: 1}},
-		{"run", false, clickhouse.RunWebhookRuleID, OutcomeResult{}},
+		{"run", false, rulelog.RunWebhookRuleID(), OutcomeResult{}},
 		{"d3", false, rule, OutcomeResult{Paused: true, ConsecutiveFailures: 2}},
 		{"d4", false, rule, OutcomeResult{Paused: true}},
 	} {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/filter"
+	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/rules"
 )
 
@@ -237,7 +238,7 @@ func (a *Activities) matchWindow(ctx context.Context, spec rules.Spec, stored cl
 		return MatchResult{}, err
 	}
 	reason := fmt.Sprintf("window (%s, %s]", res.After.Format(time.RFC3339), res.UpTo.Format(time.RFC3339))
-	a.recordEvents(ctx, in.RuleID, ids, clickhouse.EventMatched, reason, now)
+	a.recordEvents(ctx, in.RuleID, ids, rulelog.Matched, reason, now)
 	return res, nil
 }
 

@@ -5,7 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/rulelog"
 )
 
 // RunRef names a run.
@@ -26,7 +26,7 @@ type RunWebhookState struct {
 // CheckRunWebhook reads whether the run has ended and whether its webhook is
 // already done with. A run not stored yet has not ended.
 func (a *Activities) CheckRunWebhook(ctx context.Context, in RunRef) (RunWebhookState, error) {
-	outcomes, err := a.Store.Outcomes(ctx, clickhouse.RunWebhookRuleID, []uuid.UUID{in.RunID})
+	outcomes, err := a.Store.Outcomes(ctx, rulelog.RunWebhookRuleID(), []uuid.UUID{in.RunID})
 	if err != nil {
 		return RunWebhookState{}, err
 	}
@@ -59,7 +59,7 @@ type RunWebhooksState struct {
 // CheckRunWebhooks is CheckRunWebhook for many runs at once: two reads,
 // whatever their number.
 func (a *Activities) CheckRunWebhooks(ctx context.Context, in RunRefs) (RunWebhooksState, error) {
-	outcomes, err := a.Store.Outcomes(ctx, clickhouse.RunWebhookRuleID, in.RunIDs)
+	outcomes, err := a.Store.Outcomes(ctx, rulelog.RunWebhookRuleID(), in.RunIDs)
 	if err != nil {
 		return RunWebhooksState{}, err
 	}

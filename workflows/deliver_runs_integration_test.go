@@ -16,6 +16,7 @@ import (
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/metrics"
+	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/workflows"
 )
@@ -105,7 +106,7 @@ func TestDeliverRunsBatchesEveryWebhook(t *testing.T) {
 		t.Fatalf("%d outcomes, %v; want 10", len(outcomes), err)
 	}
 	for _, o := range outcomes {
-		if o.Outcome != clickhouse.OutcomeDelivered {
+		if o.Outcome != rulelog.Delivered {
 			t.Errorf("outcome %+v", o)
 		}
 	}
@@ -147,7 +148,7 @@ func TestDeliverRunsSkipsOversizeRuns(t *testing.T) {
 		}
 	}
 	outcomes, _ := h.store.Outcomes(context.Background(), rule, big)
-	if len(outcomes) != 1 || outcomes[0].Outcome != clickhouse.OutcomeSkipped || !strings.Contains(outcomes[0].Reason, "max_body_bytes") {
+	if len(outcomes) != 1 || outcomes[0].Outcome != rulelog.Skipped || !strings.Contains(outcomes[0].Reason, "max_body_bytes") {
 		t.Errorf("oversize outcome %+v", outcomes)
 	}
 }

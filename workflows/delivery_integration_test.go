@@ -24,6 +24,7 @@ import (
 
 	"github.com/runhook/runhook/activities"
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/clickhousetest"
 	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/netguard"
 	"github.com/runhook/runhook/internal/runs"
@@ -298,7 +299,7 @@ func TestDeliverySecretsHeadersAndHistory(t *testing.T) {
 	}
 
 	secretsToFind := []string{querySecret, "header-secret-", strings.TrimPrefix(signingSecret, "whsec_")}
-	dump, err := h.store.DumpText(context.Background())
+	dump, err := clickhousetest.DumpText(context.Background(), h.store)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/runhook/runhook/activities"
-	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/rulelog"
 )
 
 // WaitInput hands matched runs to a feedback wait: they are delivered once
@@ -65,7 +65,7 @@ func FeedbackWait(ctx workflow.Context, in WaitInput) (WaitResult, error) {
 		in.Deadline = workflow.Now(ctx).Add(in.Wait)
 		reason := fmt.Sprintf("waiting for feedback %s until %s", strings.Join(in.Require, ", "), in.Deadline.UTC().Format(time.RFC3339))
 		if err := workflow.ExecuteActivity(ctx, a.RecordEvents, activities.EventInput{
-			RuleID: in.RuleID, RunIDs: in.RunIDs, Event: clickhouse.EventWaiting, Reason: reason,
+			RuleID: in.RuleID, RunIDs: in.RunIDs, Event: rulelog.Waiting, Reason: reason,
 		}).Get(ctx, nil); err != nil {
 			return result, err
 		}
@@ -120,7 +120,7 @@ func FeedbackWait(ctx workflow.Context, in WaitInput) (WaitResult, error) {
 		result.TimedOut = len(pending)
 		reason := fmt.Sprintf("feedback %s missing after %s", strings.Join(in.Require, ", "), in.Wait)
 		if err := workflow.ExecuteActivity(ctx, a.RecordEvents, activities.EventInput{
-			RuleID: in.RuleID, RunIDs: pending, Event: clickhouse.EventTimedOut, Reason: reason,
+			RuleID: in.RuleID, RunIDs: pending, Event: rulelog.TimedOut, Reason: reason,
 		}).Get(ctx, nil); err != nil {
 			return result, err
 		}

@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/runhook/runhook/activities"
-	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/rulelog"
 )
 
 // RunEndedSignal tells a run's webhook workflow that the run was written
@@ -87,7 +87,7 @@ func RunWebhook(ctx workflow.Context, in RunWebhookInput) (RunWebhookResult, err
 		if left <= 0 {
 			reason := fmt.Sprintf("run did not end within http.webhook_max_wait (%s); nothing sent", in.MaxWait)
 			if err := workflow.ExecuteActivity(ctx, a.RecordOutcome, activities.OutcomeInput{
-				DeliveryID: id, RuleID: clickhouse.RunWebhookRuleID, RunIDs: []uuid.UUID{in.RunID}, Reason: reason,
+				DeliveryID: id, RuleID: rulelog.RunWebhookRuleID(), RunIDs: []uuid.UUID{in.RunID}, Reason: reason,
 			}).Get(ctx, nil); err != nil {
 				return RunWebhookResult{}, err
 			}
@@ -104,7 +104,7 @@ func RunWebhook(ctx workflow.Context, in RunWebhookInput) (RunWebhookResult, err
 	}
 
 	d := DeliveryInput{
-		DeliveryID: RunWebhookDeliveryID(in.RunID), RuleID: clickhouse.RunWebhookRuleID, RunIDs: []uuid.UUID{in.RunID},
+		DeliveryID: RunWebhookDeliveryID(in.RunID), RuleID: rulelog.RunWebhookRuleID(), RunIDs: []uuid.UUID{in.RunID},
 		Retry: in.Retry, HTTPTimeout: in.HTTPTimeout, RunWebhookOf: in.RunID,
 	}
 	var res DeliveryResult

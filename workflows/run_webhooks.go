@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/runhook/runhook/activities"
-	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/rulelog"
 )
 
 // RunWebhooksInput names runs, each with a webhook of its own, registered
@@ -62,7 +62,7 @@ func RunWebhooks(ctx workflow.Context, in RunWebhooksInput) (RunWebhooksResult, 
 		result.AlreadyDone += len(state.Done)
 		for _, id := range state.Ended {
 			d := DeliveryInput{
-				DeliveryID: RunWebhookDeliveryID(id), RuleID: clickhouse.RunWebhookRuleID, RunIDs: []uuid.UUID{id},
+				DeliveryID: RunWebhookDeliveryID(id), RuleID: rulelog.RunWebhookRuleID(), RunIDs: []uuid.UUID{id},
 				Retry: in.Retry, HTTPTimeout: in.HTTPTimeout, RunWebhookOf: id,
 			}
 			deliveries = append(deliveries, sent{d, startDelivery(ctx, d)})
@@ -74,7 +74,7 @@ func RunWebhooks(ctx workflow.Context, in RunWebhooksInput) (RunWebhooksResult, 
 		if left <= 0 {
 			reason := fmt.Sprintf("run not stored ended within http.webhook_max_wait (%s); nothing sent", in.MaxWait)
 			if err := workflow.ExecuteActivity(ctx, a.RecordOutcome, activities.OutcomeInput{
-				DeliveryID: workflow.GetInfo(ctx).WorkflowExecution.ID, RuleID: clickhouse.RunWebhookRuleID,
+				DeliveryID: workflow.GetInfo(ctx).WorkflowExecution.ID, RuleID: rulelog.RunWebhookRuleID(),
 				RunIDs: pending, Reason: reason,
 			}).Get(ctx, nil); err != nil {
 				return result, err

@@ -28,6 +28,7 @@ import (
 	"github.com/runhook/runhook/bench/internal/rig"
 	"github.com/runhook/runhook/bench/internal/synth"
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/clickhousetest"
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/runs"
 )
@@ -148,7 +149,7 @@ func run(ctx context.Context, p params, out *report.Doc) error {
 		drop := func() {
 			dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			if err := store.DropDatabase(dctx); err != nil {
+			if err := clickhousetest.DropDatabase(dctx, store); err != nil {
 				fmt.Printf("cleanup: drop %s: %v\n", store.Database(), err)
 			}
 			store.Close()

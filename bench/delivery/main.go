@@ -32,6 +32,7 @@ import (
 	"github.com/runhook/runhook/bench/internal/rig"
 	"github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/clickhousetest"
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/payload"
@@ -69,7 +70,7 @@ func run(posts, perPost, concurrency int, out *report.Doc) error {
 		return fmt.Errorf("%w (start the services with `make services`)", err)
 	}
 	defer store.Close()
-	defer store.DropDatabase(ctx)
+	defer clickhousetest.DropDatabase(ctx, store)
 	if _, err := store.Migrate(ctx); err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/runhook/runhook/bench/internal/report"
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/clickhousetest"
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/ingest"
 	"github.com/runhook/runhook/internal/runs"
@@ -78,7 +79,7 @@ func run(n int, out *report.Doc) error {
 		return fmt.Errorf("%w (start ClickHouse with `make services`)", err)
 	}
 	defer store.Close()
-	defer store.DropDatabase(ctx)
+	defer clickhousetest.DropDatabase(ctx, store)
 	if _, err := store.Migrate(ctx); err != nil {
 		return err
 	}

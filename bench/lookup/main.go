@@ -28,6 +28,7 @@ import (
 	"github.com/runhook/runhook/bench/internal/report"
 	"github.com/runhook/runhook/bench/internal/rig"
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/clickhousetest"
 	"github.com/runhook/runhook/internal/config"
 )
 
@@ -91,7 +92,7 @@ func run(ctx context.Context, n, days, reps int, out *report.Doc) error {
 	defer func() {
 		c, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := store.DropDatabase(c); err != nil {
+		if err := clickhousetest.DropDatabase(c, store); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: drop %s: %v\n", store.Database(), err)
 		}
 	}()

@@ -27,6 +27,7 @@ import (
 	"github.com/runhook/runhook/bench/internal/report"
 	"github.com/runhook/runhook/bench/internal/rig"
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/clickhousetest"
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/filter"
 )
@@ -200,7 +201,7 @@ func run(ctx context.Context, p params, out *report.Doc) error {
 		// A fresh context: the run's may be cancelled by Ctrl-C.
 		c, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := store.DropDatabase(c); err != nil {
+		if err := clickhousetest.DropDatabase(c, store); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: drop %s: %v\n", store.Database(), err)
 		}
 	}()

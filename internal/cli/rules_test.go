@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/rules"
 	"github.com/runhook/runhook/internal/schedules"
 	"github.com/runhook/runhook/internal/testenv"
@@ -63,7 +64,7 @@ func TestRulesPauseResumeRedeliver(t *testing.T) {
 	}
 	run1 := uuid.New()
 	if err := store.RecordOutcomes(ctx, []clickhouse.Outcome{{RuleID: id, RunID: run1, DeliveryID: "d1",
-		Outcome: clickhouse.OutcomeFailed, Reason: "server_error: 503", At: time.Now()}}); err != nil {
+		Outcome: rulelog.Failed, Reason: "server_error: 503", At: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
 	out, _, err = run(t, env, "", "rules", "redeliver", name, "--failed")

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/schema"
 )
@@ -115,13 +116,13 @@ func TestChdbDeliveries(t *testing.T) {
 		rule := uuid.New()
 		runA := uuid.MustParse("1a062838-e746-4489-a2e6-e284eaa9b692")
 		runB := uuid.MustParse("2a9d4260-43e6-4123-9531-5a4992343616")
-		aFailed := outcome(rule, runA, 0, "d1", clickhouse.OutcomeFailed, at(0))
-		aDelivered := outcome(rule, runA, 0, "d2", clickhouse.OutcomeDelivered, at(10))
-		aStale := outcome(rule, runA, 0, "d0", clickhouse.OutcomeSkipped, at(-10))
-		aHook1 := outcome(rule, runA, 1, "d1", clickhouse.OutcomeSkipped, at(0))
-		b := outcome(rule, runB, 0, "d1", clickhouse.OutcomeDelivered, at(0))
+		aFailed := outcome(rule, runA, 0, "d1", rulelog.Failed, at(0))
+		aDelivered := outcome(rule, runA, 0, "d2", rulelog.Delivered, at(10))
+		aStale := outcome(rule, runA, 0, "d0", rulelog.Skipped, at(-10))
+		aHook1 := outcome(rule, runA, 1, "d1", rulelog.Skipped, at(0))
+		b := outcome(rule, runB, 0, "d1", rulelog.Delivered, at(0))
 		c.insert(t, clickhouse.InsertOutcomesSQL, outcomeRow(aFailed), outcomeRow(aHook1), outcomeRow(b),
-			outcomeRow(outcome(uuid.New(), runA, 0, "d9", clickhouse.OutcomeFailed, at(99))))
+			outcomeRow(outcome(uuid.New(), runA, 0, "d9", rulelog.Failed, at(99))))
 		c.insert(t, clickhouse.InsertOutcomesSQL, outcomeRow(aDelivered))
 		c.insert(t, clickhouse.InsertOutcomesSQL, outcomeRow(aStale))
 
@@ -164,9 +165,9 @@ func TestChdbDeliveries(t *testing.T) {
 		// A failed redelivery of the same run is one more failure.
 		rule, run := uuid.New(), uuid.New()
 		c.insert(t, clickhouse.InsertOutcomesSQL,
-			outcomeRow(outcome(rule, uuid.New(), 0, "first", clickhouse.OutcomeDelivered, at(0))),
-			outcomeRow(outcome(rule, run, 0, "second", clickhouse.OutcomeFailed, at(10))))
-		c.insert(t, clickhouse.InsertOutcomesSQL, outcomeRow(outcome(rule, run, 0, "third", clickhouse.OutcomeFailed, at(20))))
+			outcomeRow(outcome(rule, uuid.New(), 0, "first", rulelog.Delivered, at(0))),
+			outcomeRow(outcome(rule, run, 0, "second", rulelog.Failed, at(10))))
+		c.insert(t, clickhouse.InsertOutcomesSQL, outcomeRow(outcome(rule, run, 0, "third", rulelog.Failed, at(20))))
 		check := func(when string) {
 			if got := streak(rule); got != 2 {
 				t.Errorf("redelivered, %s: %d, want 2", when, got)

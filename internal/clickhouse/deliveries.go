@@ -8,26 +8,12 @@ import (
 	"math"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
+	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/runs"
 )
-
-// Webhook is one version of the webhook at position Index of a rule. The
-// sealed fields are opaque here: internal/secrets seals and opens them.
-type Webhook struct {
-	RuleID              uuid.UUID
-	Index               uint16
-	URLSealed           string
-	URLRedacted         string
-	HeadersSealed       string // "" = no headers
-	SigningSecretSealed string // "" = unsigned
-	KeyID               string
-	// UpdatedAt orders versions: the greatest wins, so every change must advance it.
-	UpdatedAt time.Time
-	// Deleted, in the winning version, removes the position.
-	Deleted bool
-}
 
 // Attempt is one HTTP attempt of a delivery.
 type Attempt struct {
@@ -44,225 +30,64 @@ type Attempt struct {
 	InsertedAt   time.Time // set by the server; ignored when writing
 }
 
-// Outcome values: ConsecutiveFailedDeliveries depends on them, so
-// RecordOutcomes accepts no others.
-const (
-	OutcomeDelivered = "delivered"
-	OutcomeFailed    = "failed"
-	OutcomeSkipped   = "skipped"
-)
-
 // Outcome is how delivering one run to one webhook of a rule ended.
 type Outcome struct {
 	RuleID       uuid.UUID
 	RunID        uuid.UUID
 	WebhookIndex uint16
 	DeliveryID   string
-	Outcome      string // OutcomeDelivered, OutcomeFailed or OutcomeSkipped
+	Outcome      string // rulelog.Delivered, Failed or Skipped: ConsecutiveFailedDeliveries counts them
 	Reason       string
 	// At orders outcomes of the same (rule, run, webhook): the greatest wins.
 	At         time.Time
 	InsertedAt time.Time // set by the server; ignored when writing
 }
 
-// Pause is a rule being paused (Paused) or resumed (!Paused).
-type Pause struct {
-	RuleID   uuid.UUID
-	At       time.Time
-	Reason   string
-	Failures uint32
-	Paused   bool
-}
-
-const webhookColumns = `rule_id, idx, url_sealed, url_redacted, headers_sealed, signing_secret_sealed, key_id, updated_at, deleted`
-
-// InsertWebhooksSQL names its columns, as 18.16 batches need.
-const InsertWebhooksSQL = `INSERT INTO webhooks (` + webhookColumns + `)`
-
-// WebhooksSQL reads a rule's current webhooks by the sort key (rule_id, idx).
-// The deleted filter sits outside the LIMIT BY: filtering first would bring
-// back the version a deletion superseded.
-const WebhooksSQL = `SELECT ` + webhookColumns + `
-FROM
-(
-    SELECT ` + webhookColumns + `
-    FROM webhooks
-    WHERE rule_id = ?
-    ORDER BY idx, updated_at DESC, deleted DESC
-    LIMIT 1 BY idx
-)
-WHERE deleted = 0
-ORDER BY idx`
-
-// WebhookSQL reads the newest version of one position, deleted or not (the
-// caller treats a deletion as absent). On a tie in updated_at the deletion
-// wins, as in WebhooksSQL, so the two never disagree.
-const WebhookSQL = `SELECT ` + webhookColumns + `
-FROM webhooks
-WHERE rule_id = ? AND idx = ?
-ORDER BY updated_at DESC, deleted DESC
-LIMIT 1`
-
 const attemptColumns = `delivery_id, rule_id, webhook_idx, url_redacted, attempt, started_at, duration_us, class, status_code, error`
 
-// InsertAttemptsSQL names its columns; inserted_at is left to the server.
-const InsertAttemptsSQL = `INSERT INTO delivery_attempts (` + attemptColumns + `)`
+// insertAttemptsSQL names its columns; inserted_at is left to the server.
+const insertAttemptsSQL = `INSERT INTO delivery_attempts (` + attemptColumns + `)`
 
-// AttemptsSQL reads one delivery's attempts. delivery_id is not in the sort
+// attemptsSQL reads one delivery's attempts. delivery_id is not in the sort
 // key, so this reads the table's delivery_id column: it is for inspecting a
 // delivery, not for the delivery path.
-const AttemptsSQL = `SELECT ` + attemptColumns + `, inserted_at
+const attemptsSQL = `SELECT ` + attemptColumns + `, inserted_at
 FROM delivery_attempts
 WHERE delivery_id = ?
 ORDER BY attempt, started_at`
 
-// AttemptsSinceSQL reads one delivery's attempts on the delivery path: a
+// attemptsSinceSQL reads one delivery's attempts on the delivery path: a
 // range of the sort key (rule_id, started_at, delivery_id) from the time the
 // delivery was first scheduled, so it costs what the rule sent since then.
-const AttemptsSinceSQL = `SELECT ` + attemptColumns + `, inserted_at
+const attemptsSinceSQL = `SELECT ` + attemptColumns + `, inserted_at
 FROM delivery_attempts
 WHERE rule_id = ? AND started_at >= ? AND delivery_id = ?
 ORDER BY attempt, started_at`
 
 const outcomeColumns = `rule_id, run_id, webhook_idx, delivery_id, outcome, reason, at`
 
-// InsertOutcomesSQL names its columns; inserted_at is left to the server.
-const InsertOutcomesSQL = `INSERT INTO delivery_outcomes (` + outcomeColumns + `)`
+// insertOutcomesSQL names its columns; inserted_at is left to the server.
+const insertOutcomesSQL = `INSERT INTO delivery_outcomes (` + outcomeColumns + `)`
 
-// OutcomesSQL reads the newest outcome per (run, webhook) of one rule for a
+// outcomesSQL reads the newest outcome per (run, webhook) of one rule for a
 // set of runs: ranges of the sort key (rule_id, run_id, webhook_idx).
-const OutcomesSQL = `SELECT ` + outcomeColumns + `, inserted_at
+const outcomesSQL = `SELECT ` + outcomeColumns + `, inserted_at
 FROM delivery_outcomes
 WHERE rule_id = ? AND run_id IN ?
 ORDER BY run_id, webhook_idx, at DESC, inserted_at DESC
 LIMIT 1 BY run_id, webhook_idx`
 
-// StreakSliceSQL reads the deliveries of a rule that ended in (after, upTo],
+// streakSliceSQL reads the deliveries of a rule that ended in (after, upTo],
 // newest first, at most LIMIT of them: a range of delivery_ends' sort key.
 // Ties put delivered first, so a failure must be strictly newer to count. A
 // delivery's outcomes written in several inserts are several rows, grouped
 // here.
-const StreakSliceSQL = `SELECT delivery_id, max(at) AS last_at, max(delivered) AS any_delivered
+const streakSliceSQL = `SELECT delivery_id, max(at) AS last_at, max(delivered) AS any_delivered
 FROM delivery_ends
 WHERE rule_id = ? AND at > ? AND at <= ?
 GROUP BY delivery_id
 ORDER BY last_at DESC, any_delivered DESC
 LIMIT ?`
-
-const pauseColumns = `rule_id, at, reason, failures, paused`
-
-// InsertPauseSQL names its columns, as 18.16 batches need.
-const InsertPauseSQL = `INSERT INTO rule_pauses (` + pauseColumns + `)`
-
-// LatestPauseSQL reads a rule's newest pause or resumption, by the sort key
-// (rule_id, at). On a tie the pause wins: a resumption never silently undoes
-// a pause recorded in the same microsecond.
-const LatestPauseSQL = `SELECT ` + pauseColumns + `
-FROM rule_pauses
-WHERE rule_id = ?
-ORDER BY at DESC, paused DESC
-LIMIT 1`
-
-// micros converts a required timestamp. A zero time would become a huge
-// UInt64 (before the epoch) that outranks every real version forever.
-func micros(field string, t time.Time) (uint64, error) {
-	if t.Before(time.Unix(0, 0)) {
-		return 0, fmt.Errorf("%s %v is not set or before 1970", field, t)
-	}
-	return runs.Micros(t), nil
-}
-
-// insertRows appends rows to batches of the configured size; row returns the
-// values of row i in the column order of insert.
-func (s *Store) insertRows(ctx context.Context, insert string, n int, row func(i int) ([]any, error)) error {
-	for start := 0; start < n; start += s.batchSize {
-		end := min(start+s.batchSize, n)
-		batch, err := s.conn.PrepareBatch(ctx, insert)
-		if err != nil {
-			return err
-		}
-		for i := start; i < end; i++ {
-			vals, err := row(i)
-			if err == nil {
-				err = batch.Append(vals...)
-			}
-			if err != nil {
-				_ = batch.Abort()
-				return err
-			}
-		}
-		if err := batch.Send(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// PutWebhooks writes new versions of webhooks; set Deleted to remove one.
-func (s *Store) PutWebhooks(ctx context.Context, ws []Webhook) error {
-	err := s.insertRows(ctx, InsertWebhooksSQL, len(ws), func(i int) ([]any, error) {
-		w := ws[i]
-		updated, err := micros("updated_at", w.UpdatedAt)
-		if err != nil {
-			return nil, fmt.Errorf("webhook %s/%d: %w", w.RuleID, w.Index, err)
-		}
-		return []any{w.RuleID, w.Index, w.URLSealed, w.URLRedacted, w.HeadersSealed,
-			w.SigningSecretSealed, w.KeyID, updated, boolByte(w.Deleted)}, nil
-	})
-	if err != nil {
-		return fmt.Errorf("put webhooks: %w", err)
-	}
-	return nil
-}
-
-type rowScanner interface{ Scan(dest ...any) error }
-
-func scanWebhook(r rowScanner) (Webhook, error) {
-	var (
-		w       Webhook
-		updated uint64
-		deleted uint8
-	)
-	if err := r.Scan(&w.RuleID, &w.Index, &w.URLSealed, &w.URLRedacted, &w.HeadersSealed,
-		&w.SigningSecretSealed, &w.KeyID, &updated, &deleted); err != nil {
-		return Webhook{}, err
-	}
-	w.UpdatedAt, w.Deleted = runs.FromMicros(updated), deleted == 1
-	return w, nil
-}
-
-// Webhooks reads a rule's current webhooks, by position.
-func (s *Store) Webhooks(ctx context.Context, ruleID uuid.UUID) ([]Webhook, error) {
-	rows, err := s.conn.Query(ctx, WebhooksSQL, ruleID)
-	if err != nil {
-		return nil, fmt.Errorf("read webhooks: %w", err)
-	}
-	defer rows.Close()
-	var out []Webhook
-	for rows.Next() {
-		w, err := scanWebhook(rows)
-		if err != nil {
-			return nil, fmt.Errorf("read webhooks: %w", err)
-		}
-		out = append(out, w)
-	}
-	return out, rows.Err()
-}
-
-// Webhook reads the current webhook at position idx of a rule; false when
-// there is none or it was deleted.
-func (s *Store) Webhook(ctx context.Context, ruleID uuid.UUID, idx uint16) (Webhook, bool, error) {
-	w, err := scanWebhook(s.conn.QueryRow(ctx, WebhookSQL, ruleID, idx))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return Webhook{}, false, nil
-	case err != nil:
-		return Webhook{}, false, fmt.Errorf("read webhook %s/%d: %w", ruleID, idx, err)
-	case w.Deleted:
-		return Webhook{}, false, nil
-	}
-	return w, true, nil
-}
 
 // RecordAttempt writes one attempt, in one INSERT with the attempts other
 // callers write at the same time; InsertedAt is set by the server.
@@ -280,7 +105,7 @@ func (s *Store) RecordAttempt(ctx context.Context, a Attempt) error {
 }
 
 func (s *Store) insertAttempts(ctx context.Context, as []Attempt) error {
-	return s.insertRows(ctx, InsertAttemptsSQL, len(as), func(i int) ([]any, error) {
+	return s.insertRows(ctx, insertAttemptsSQL, len(as), func(i int) ([]any, error) {
 		a := as[i]
 		started, err := micros("started_at", a.StartedAt)
 		if err != nil {
@@ -293,7 +118,7 @@ func (s *Store) insertAttempts(ctx context.Context, as []Attempt) error {
 
 // Attempts reads the attempts of one delivery, in attempt order.
 func (s *Store) Attempts(ctx context.Context, deliveryID string) ([]Attempt, error) {
-	return s.attempts(ctx, AttemptsSQL, deliveryID)
+	return s.attempts(ctx, attemptsSQL, deliveryID)
 }
 
 // AttemptsSince reads the attempts of one delivery of a rule that started at
@@ -303,30 +128,20 @@ func (s *Store) AttemptsSince(ctx context.Context, ruleID uuid.UUID, since time.
 	if since.After(time.Unix(0, 0)) {
 		after = runs.Micros(since)
 	}
-	return s.attempts(ctx, AttemptsSinceSQL, ruleID, after, deliveryID)
+	return s.attempts(ctx, attemptsSinceSQL, ruleID, after, deliveryID)
 }
 
 func (s *Store) attempts(ctx context.Context, query string, args ...any) ([]Attempt, error) {
-	rows, err := s.conn.Query(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read attempts: %w", err)
-	}
-	defer rows.Close()
-	var out []Attempt
-	for rows.Next() {
-		var (
-			a                 Attempt
-			started, duration uint64
-		)
+	return scanAll(ctx, s, "read attempts", query, args, func(rows driver.Rows, a *Attempt) error {
+		var started, duration uint64
 		if err := rows.Scan(&a.DeliveryID, &a.RuleID, &a.WebhookIndex, &a.URLRedacted, &a.Attempt,
 			&started, &duration, &a.Class, &a.StatusCode, &a.Error, &a.InsertedAt); err != nil {
-			return nil, fmt.Errorf("read attempts: %w", err)
+			return err
 		}
 		a.StartedAt, a.Duration = runs.FromMicros(started), time.Duration(duration)*time.Microsecond
 		a.InsertedAt = a.InsertedAt.UTC()
-		out = append(out, a)
-	}
-	return out, rows.Err()
+		return nil
+	})
 }
 
 // RecordOutcomes writes outcomes, in one INSERT with the outcomes other
@@ -335,10 +150,10 @@ func (s *Store) attempts(ctx context.Context, query string, args ...any) ([]Atte
 func (s *Store) RecordOutcomes(ctx context.Context, outcomes []Outcome) error {
 	for _, o := range outcomes {
 		switch o.Outcome {
-		case OutcomeDelivered, OutcomeFailed, OutcomeSkipped:
+		case rulelog.Delivered, rulelog.Failed, rulelog.Skipped:
 		default:
 			return fmt.Errorf("record outcomes: run %s: outcome %q is not %s, %s or %s",
-				o.RunID, o.Outcome, OutcomeDelivered, OutcomeFailed, OutcomeSkipped)
+				o.RunID, o.Outcome, rulelog.Delivered, rulelog.Failed, rulelog.Skipped)
 		}
 		if _, err := micros("at", o.At); err != nil {
 			return fmt.Errorf("record outcomes: run %s: %w", o.RunID, err)
@@ -351,7 +166,7 @@ func (s *Store) RecordOutcomes(ctx context.Context, outcomes []Outcome) error {
 }
 
 func (s *Store) insertOutcomes(ctx context.Context, outcomes []Outcome) error {
-	return s.insertRows(ctx, InsertOutcomesSQL, len(outcomes), func(i int) ([]any, error) {
+	return s.insertRows(ctx, insertOutcomesSQL, len(outcomes), func(i int) ([]any, error) {
 		o := outcomes[i]
 		at, err := micros("at", o.At)
 		if err != nil {
@@ -368,25 +183,15 @@ func (s *Store) Outcomes(ctx context.Context, ruleID uuid.UUID, runIDs []uuid.UU
 	if len(runIDs) == 0 {
 		return nil, nil
 	}
-	rows, err := s.conn.Query(ctx, OutcomesSQL, ruleID, uuidSet(runIDs))
-	if err != nil {
-		return nil, fmt.Errorf("read outcomes: %w", err)
-	}
-	defer rows.Close()
-	var out []Outcome
-	for rows.Next() {
-		var (
-			o  Outcome
-			at uint64
-		)
+	return scanAll(ctx, s, "read outcomes", outcomesSQL, []any{ruleID, uuidSet(runIDs)}, func(rows driver.Rows, o *Outcome) error {
+		var at uint64
 		if err := rows.Scan(&o.RuleID, &o.RunID, &o.WebhookIndex, &o.DeliveryID, &o.Outcome, &o.Reason,
 			&at, &o.InsertedAt); err != nil {
-			return nil, fmt.Errorf("read outcomes: %w", err)
+			return err
 		}
 		o.At, o.InsertedAt = runs.FromMicros(at), o.InsertedAt.UTC()
-		out = append(out, o)
-	}
-	return out, rows.Err()
+		return nil
+	})
 }
 
 // ConsecutiveFailedDeliveries is the length of a rule's current failure
@@ -424,22 +229,12 @@ func (s *Store) ConsecutiveFailedDeliveries(ctx context.Context, ruleID uuid.UUI
 		if now > span && now-span > floor {
 			after = now - span
 		}
-		rows, err := s.conn.Query(ctx, StreakSliceSQL, ruleID, after, upTo, uint64(atMost+1))
+		ends, err := scanAll(ctx, s, fmt.Sprintf("count failed deliveries of rule %s", ruleID), streakSliceSQL,
+			[]any{ruleID, after, upTo, uint64(atMost + 1)}, func(rows driver.Rows, e *streakRow) error {
+				return rows.Scan(&e.id, &e.at, &e.delivered)
+			})
 		if err != nil {
-			return 0, fmt.Errorf("count failed deliveries of rule %s: %w", ruleID, err)
-		}
-		var ends []streakRow
-		for rows.Next() {
-			var e streakRow
-			if err := rows.Scan(&e.id, &e.at, &e.delivered); err != nil {
-				rows.Close()
-				return 0, fmt.Errorf("count failed deliveries of rule %s: %w", ruleID, err)
-			}
-			ends = append(ends, e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return 0, fmt.Errorf("count failed deliveries of rule %s: %w", ruleID, err)
+			return 0, err
 		}
 		for _, e := range ends {
 			if seen[e.id] { // a delivery whose outcomes straddle two slices
@@ -473,52 +268,10 @@ const (
 	streakGrowth     = 8
 )
 
-// RecordPause writes a pause or resumption of a rule, in one INSERT with
-// the pauses other callers write at the same time.
-func (s *Store) RecordPause(ctx context.Context, p Pause) error {
-	if _, err := micros("at", p.At); err != nil {
-		return fmt.Errorf("record pause of rule %s: %w", p.RuleID, err)
-	}
-	if err := s.w.pauses.Write(ctx, []Pause{p}); err != nil {
-		return fmt.Errorf("record pause of rule %s: %w", p.RuleID, err)
-	}
-	return nil
-}
-
-func (s *Store) insertPauses(ctx context.Context, ps []Pause) error {
-	return s.insertRows(ctx, InsertPauseSQL, len(ps), func(i int) ([]any, error) {
-		p := ps[i]
-		at, err := micros("at", p.At)
-		if err != nil {
-			return nil, err
-		}
-		return []any{p.RuleID, at, p.Reason, p.Failures, boolByte(p.Paused)}, nil
-	})
-}
-
-// LatestPause reads a rule's newest pause or resumption; false when it never
-// had one.
-func (s *Store) LatestPause(ctx context.Context, ruleID uuid.UUID) (Pause, bool, error) {
-	var (
-		p      Pause
-		at     uint64
-		paused uint8
-	)
-	err := s.conn.QueryRow(ctx, LatestPauseSQL, ruleID).Scan(&p.RuleID, &at, &p.Reason, &p.Failures, &paused)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Pause{}, false, nil
-	}
-	if err != nil {
-		return Pause{}, false, fmt.Errorf("read pause of rule %s: %w", ruleID, err)
-	}
-	p.At, p.Paused = runs.FromMicros(at), paused == 1
-	return p, true, nil
-}
-
-// FailedSQL lists a rule's (run, webhook) pairs whose current outcome is
+// failedSQL lists a rule's (run, webhook) pairs whose current outcome is
 // failed: a range of delivery_outcomes' sort key (rule_id, run_id,
 // webhook_idx). Args: rule, limit.
-const FailedSQL = `SELECT run_id, webhook_idx
+const failedSQL = `SELECT run_id, webhook_idx
 FROM
 (
     SELECT run_id, webhook_idx, outcome
@@ -534,26 +287,25 @@ LIMIT ?`
 // Failed maps each webhook of the rule to the runs whose delivery to it
 // failed last, at most limit pairs in all.
 func (s *Store) Failed(ctx context.Context, ruleID uuid.UUID, limit int) (map[uint16][]uuid.UUID, error) {
-	rows, err := s.conn.Query(ctx, FailedSQL, ruleID, uint64(limit))
-	if err != nil {
-		return nil, fmt.Errorf("read failed deliveries of rule %s: %w", ruleID, err)
-	}
-	defer rows.Close()
 	out := map[uint16][]uuid.UUID{}
-	for rows.Next() {
+	err := s.scan(ctx, fmt.Sprintf("read failed deliveries of rule %s", ruleID), failedSQL, []any{ruleID, uint64(limit)}, func(rows driver.Rows) error {
 		var run uuid.UUID
 		var idx uint16
 		if err := rows.Scan(&run, &idx); err != nil {
-			return nil, fmt.Errorf("read failed deliveries of rule %s: %w", ruleID, err)
+			return err
 		}
 		out[idx] = append(out[idx], run)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
-// LastOutcomeSQL is a rule's newest delivery outcome, by the sort key's
+// lastOutcomeSQL is a rule's newest delivery outcome, by the sort key's
 // rule_id prefix.
-const LastOutcomeSQL = `SELECT outcome, reason, at FROM delivery_outcomes WHERE rule_id = ? ORDER BY at DESC LIMIT 1`
+const lastOutcomeSQL = `SELECT outcome, reason, at FROM delivery_outcomes WHERE rule_id = ? ORDER BY at DESC LIMIT 1`
 
 // LastOutcome is a rule's newest delivery outcome; false when it has none.
 func (s *Store) LastOutcome(ctx context.Context, ruleID uuid.UUID) (Outcome, bool, error) {
@@ -561,7 +313,7 @@ func (s *Store) LastOutcome(ctx context.Context, ruleID uuid.UUID) (Outcome, boo
 		o  Outcome
 		at uint64
 	)
-	err := s.conn.QueryRow(ctx, LastOutcomeSQL, ruleID).Scan(&o.Outcome, &o.Reason, &at)
+	err := s.conn.QueryRow(ctx, lastOutcomeSQL, ruleID).Scan(&o.Outcome, &o.Reason, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Outcome{}, false, nil
 	}

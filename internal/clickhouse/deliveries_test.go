@@ -12,6 +12,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/clickhousetest"
+	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/testenv"
 )
@@ -25,77 +27,6 @@ func webhook(rule uuid.UUID, idx uint16, version string, updated time.Time) clic
 	return clickhouse.Webhook{RuleID: rule, Index: idx,
 		URLSealed: "sealed:" + version, URLRedacted: fmt.Sprintf("https://hooks.example.com/%d/***", idx),
 		HeadersSealed: "headers:" + version, SigningSecretSealed: "", KeyID: "k1", UpdatedAt: updated}
-}
-
-func TestWebhooksLatestVersion(t *testing.T) {
-	store := testenv.ClickHouse(t)
-	ctx := context.Background()
-	rule, other := uuid.New(), uuid.New()
-	w0, w1, w2 := webhook(rule, 0, "v1", at(0)), webhook(rule, 1, "v1", at(0)), webhook(rule, 2, "v1", at(0))
-	w0b := webhook(rule, 0, "v2", at(10))
-	w0b.SigningSecretSealed = "secret:v2"
-	gone := webhook(rule, 1, "gone", at(10))
-	gone.Deleted = true
-	stale := webhook(rule, 2, "stale", at(-10)) // written last, older: must not win
-	for _, batch := range [][]clickhouse.Webhook{
-		{w0, w1, w2, webhook(other, 0, "other", at(0))}, {w0b, gone}, {stale}, nil,
-	} {
-		if err := store.PutWebhooks(ctx, batch); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	got, err := store.Webhooks(ctx, rule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []clickhouse.Webhook{w0b, w2}; !reflect.DeepEqual(got, want) {
-		t.Errorf("Webhooks =\n%+v\nwant\n%+v", got, want)
-	}
-	for _, c := range []struct {
-		idx  uint16
-		want *clickhouse.Webhook
-	}{{0, &w0b}, {1, nil}, {2, &w2}, {3, nil}} {
-		w, ok, err := store.Webhook(ctx, rule, c.idx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.want == nil && ok || c.want != nil && (!ok || !reflect.DeepEqual(w, *c.want)) {
-			t.Errorf("Webhook(%d) = %+v, %v; want %+v", c.idx, w, ok, c.want)
-		}
-	}
-	if got, err := store.Webhooks(ctx, uuid.New()); err != nil || len(got) != 0 {
-		t.Errorf("Webhooks of an unknown rule = %v, %v; want none", got, err)
-	}
-
-	// A deleted position comes back with a newer version.
-	back := webhook(rule, 1, "v3", at(20))
-	if err := store.PutWebhooks(ctx, []clickhouse.Webhook{back}); err != nil {
-		t.Fatal(err)
-	}
-	if w, ok, err := store.Webhook(ctx, rule, 1); err != nil || !ok || !reflect.DeepEqual(w, back) {
-		t.Errorf("Webhook(1) after re-adding = %+v, %v, %v; want %+v", w, ok, err, back)
-	}
-	// A deletion in the same microsecond as a version wins, in both reads.
-	tie := webhook(rule, 1, "tie", at(20))
-	tie.Deleted = true
-	if err := store.PutWebhooks(ctx, []clickhouse.Webhook{tie}); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, err := store.Webhook(ctx, rule, 1); err != nil || ok {
-		t.Errorf("Webhook(1) after a deletion tied on updated_at: found %v, %v", ok, err)
-	}
-	if got, err := store.Webhooks(ctx, rule); err != nil || len(got) != 2 {
-		t.Errorf("Webhooks after a deletion tied on updated_at = %+v, %v; want positions 0 and 2", got, err)
-	}
-}
-
-func TestPutWebhooksRejectsUnsetTime(t *testing.T) {
-	store := testenv.ClickHouse(t)
-	w := webhook(uuid.New(), 0, "v1", time.Time{})
-	if err := store.PutWebhooks(context.Background(), []clickhouse.Webhook{w}); err == nil {
-		t.Fatal("a webhook without updated_at was written; it would outrank every later version")
-	}
 }
 
 func TestAttemptsRoundTrip(t *testing.T) {
@@ -156,12 +87,12 @@ func TestOutcomesLatest(t *testing.T) {
 	// Fixed ids whose string order is the reverse of the server's UUID order.
 	runA := uuid.MustParse("1a062838-e746-4489-a2e6-e284eaa9b692")
 	runB := uuid.MustParse("2a9d4260-43e6-4123-9531-5a4992343616")
-	aFailed := outcome(rule, runA, 0, "d1", clickhouse.OutcomeFailed, at(0))
-	aDelivered := outcome(rule, runA, 0, "d2", clickhouse.OutcomeDelivered, at(10))
-	aStale := outcome(rule, runA, 0, "d0", clickhouse.OutcomeSkipped, at(-10)) // written last, older
-	aHook1 := outcome(rule, runA, 1, "d1", clickhouse.OutcomeSkipped, at(0))
-	b := outcome(rule, runB, 0, "d1", clickhouse.OutcomeDelivered, at(0))
-	elsewhere := outcome(other, runA, 0, "d9", clickhouse.OutcomeFailed, at(99))
+	aFailed := outcome(rule, runA, 0, "d1", rulelog.Failed, at(0))
+	aDelivered := outcome(rule, runA, 0, "d2", rulelog.Delivered, at(10))
+	aStale := outcome(rule, runA, 0, "d0", rulelog.Skipped, at(-10)) // written last, older
+	aHook1 := outcome(rule, runA, 1, "d1", rulelog.Skipped, at(0))
+	b := outcome(rule, runB, 0, "d1", rulelog.Delivered, at(0))
+	elsewhere := outcome(other, runA, 0, "d9", rulelog.Failed, at(99))
 	for _, batch := range [][]clickhouse.Outcome{{aFailed, aHook1, b, elsewhere}, {aDelivered}, {aStale}, nil} {
 		if err := store.RecordOutcomes(ctx, batch); err != nil {
 			t.Fatal(err)
@@ -229,8 +160,8 @@ func TestConsecutiveFailedDeliveries(t *testing.T) {
 	store := testenv.ClickHouse(t)
 	ctx := context.Background()
 	const (
-		D = clickhouse.OutcomeDelivered
-		F = clickhouse.OutcomeFailed
+		D = rulelog.Delivered
+		F = rulelog.Failed
 	)
 	for _, c := range streakCases {
 		t.Run(c.name, func(t *testing.T) {
@@ -347,38 +278,6 @@ func optimizeFinal(t *testing.T, store *clickhouse.Store, table string) {
 	}
 }
 
-func TestLatestPause(t *testing.T) {
-	store := testenv.ClickHouse(t)
-	ctx := context.Background()
-	rule, other := uuid.New(), uuid.New()
-	if _, ok, err := store.LatestPause(ctx, rule); err != nil || ok {
-		t.Fatalf("LatestPause of a rule never paused: %v, %v", ok, err)
-	}
-	paused := clickhouse.Pause{RuleID: rule, At: at(0), Reason: "5 failed deliveries in a row", Failures: 5, Paused: true}
-	resumed := clickhouse.Pause{RuleID: rule, At: at(10), Reason: "resumed by an operator"}
-	again := clickhouse.Pause{RuleID: rule, At: at(20), Reason: "5 failed deliveries in a row", Failures: 5, Paused: true}
-	tiedResume := clickhouse.Pause{RuleID: rule, At: at(20), Reason: "tie"}
-	// Newest first: the read orders by at, not by arrival.
-	for _, p := range []clickhouse.Pause{again, tiedResume, {RuleID: other, At: at(30), Reason: "other"}, resumed, paused} {
-		if err := store.RecordPause(ctx, p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got, ok, err := store.LatestPause(ctx, rule); err != nil || !ok || !reflect.DeepEqual(got, again) {
-		t.Errorf("LatestPause = %+v, %v, %v; want %+v (a pause wins a tie)", got, ok, err, again)
-	}
-	later := clickhouse.Pause{RuleID: rule, At: at(21), Reason: "resumed"}
-	if err := store.RecordPause(ctx, later); err != nil {
-		t.Fatal(err)
-	}
-	if got, ok, err := store.LatestPause(ctx, rule); err != nil || !ok || !reflect.DeepEqual(got, later) {
-		t.Errorf("LatestPause = %+v, %v, %v; want %+v", got, ok, err, later)
-	}
-	if err := store.RecordPause(ctx, clickhouse.Pause{RuleID: rule}); err == nil {
-		t.Error("a pause without a time was written")
-	}
-}
-
 // The lookups on the delivery path (a rule's webhooks, the outcomes of a
 // batch of runs, the failure streak) read ranges of their sort keys, not the
 // tables. Each insert of 200,000 rows makes two parts of 100,000 (the
@@ -400,7 +299,7 @@ func TestDeliveryLookupsUseSortKey(t *testing.T) {
 		if i%10_000 == 0 {
 			r = small
 		}
-		outcomes = append(outcomes, outcome(r, runIDs[i], 0, fmt.Sprint("d", i/100), clickhouse.OutcomeFailed, at(i)))
+		outcomes = append(outcomes, outcome(r, runIDs[i], 0, fmt.Sprint("d", i/100), rulelog.Failed, at(i)))
 	}
 	if err := store.PutWebhooks(ctx, hooks); err != nil {
 		t.Fatal(err)
@@ -420,7 +319,7 @@ func TestDeliveryLookupsUseSortKey(t *testing.T) {
 		{"StreakSliceSQL (small rule)", clickhouse.StreakSliceSQL, []any{small, uint64(0), uint64(math.MaxUint64), uint64(11)}},
 		{"StreakSliceSQL (newest deliveries)", clickhouse.StreakSliceSQL, []any{rule, runs.Micros(at(n - 1000)), uint64(math.MaxUint64), uint64(11)}},
 	} {
-		read, err := store.RowsRead(ctx, q.query, q.args...)
+		read, err := clickhousetest.RowsRead(ctx, store, q.query, q.args...)
 		if err != nil {
 			t.Fatalf("%s: %v", q.name, err)
 		}
@@ -434,54 +333,5 @@ func TestDeliveryLookupsUseSortKey(t *testing.T) {
 	// A resumption starts a new streak: nothing after it, nothing counted.
 	if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Now().Add(time.Hour), n); err != nil || got != 0 {
 		t.Errorf("ConsecutiveFailedDeliveries since a later resume = %d, %v; want 0", got, err)
-	}
-}
-
-// Migration 0006 builds delivery_ends from the outcomes written before it,
-// and applied again after an interruption it counts nothing twice.
-func TestMigrateDeliveryEndsFromOutcomes(t *testing.T) {
-	store := testenv.ClickHouse(t)
-	ctx := context.Background()
-	forget := func() {
-		t.Helper()
-		for _, table := range []string{"schema_migrations", "schema_migration_steps"} {
-			if err := store.Exec(ctx, `ALTER TABLE `+table+` DELETE WHERE version = 6`); err != nil {
-				t.Fatal(err)
-			}
-		}
-		time.Sleep(500 * time.Millisecond) // mutations are asynchronous
-	}
-	for _, stmt := range []string{`DROP TABLE delivery_ends_mv`, `DROP TABLE delivery_ends`} {
-		if err := store.Exec(ctx, stmt); err != nil {
-			t.Fatal(err)
-		}
-	}
-	forget()
-	rule := uuid.New()
-	outs := []clickhouse.Outcome{
-		outcome(rule, uuid.New(), 0, "a", clickhouse.OutcomeFailed, at(0)),
-		outcome(rule, uuid.New(), 0, "b", clickhouse.OutcomeDelivered, at(10)),
-		outcome(rule, uuid.New(), 0, "c", clickhouse.OutcomeFailed, at(20)),
-		outcome(rule, uuid.New(), 1, "c", clickhouse.OutcomeFailed, at(21)),
-		outcome(rule, uuid.New(), 0, "d", clickhouse.OutcomeFailed, at(30)),
-	}
-	if err := store.RecordOutcomes(ctx, outs); err != nil {
-		t.Fatal(err)
-	}
-	for _, when := range []string{"migrated", "migrated again"} {
-		if _, err := store.Migrate(ctx); err != nil {
-			t.Fatalf("%s: %v", when, err)
-		}
-		if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}, 100); err != nil || got != 2 {
-			t.Errorf("%s: streak = %d, %v; want 2", when, got, err)
-		}
-		forget()
-	}
-	// Outcomes written after the migration reach delivery_ends by the view.
-	if err := store.RecordOutcomes(ctx, []clickhouse.Outcome{outcome(rule, uuid.New(), 0, "e", clickhouse.OutcomeFailed, at(40))}); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}, 100); err != nil || got != 3 {
-		t.Errorf("after a new failure: streak = %d, %v; want 3", got, err)
 	}
 }

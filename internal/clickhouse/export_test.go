@@ -26,7 +26,7 @@ func (s *Store) ApplyMigrationSteps(ctx context.Context, version uint32, steps i
 			if err := s.applyStatement(ctx, stmt); err != nil {
 				return fmt.Errorf("statement %d: %w", i+1, err)
 			}
-			if err := s.record(ctx, RecordStepSQL, m.Version, uint32(i+1), sum); err != nil {
+			if err := s.record(ctx, recordStepSQL, m.Version, uint32(i+1), sum); err != nil {
 				return err
 			}
 		}
@@ -51,3 +51,54 @@ func MatchSQL(m Match, given []uuid.UUID) (string, []any, error) {
 	query, _, _, err := windowSQL(m, planMatch(m), given)
 	return query.sql, query.args, err
 }
+
+// The statements, for the tests that run them on the modern engine (chdb)
+// or read their text.
+const (
+	AppliedMigrationsSQL     = appliedMigrationsSQL
+	AttemptsSQL              = attemptsSQL
+	ColumnExistsSQL          = columnExistsSQL
+	CompletedArrivalsSQL     = completedArrivalsSQL
+	CountRunsSQL             = countRunsSQL
+	CreateMigrationsTableSQL = createMigrationsTableSQL
+	FeedbackForRunsSQL       = feedbackForRunsSQL
+	FeedbackStatsBatchSQL    = feedbackStatsBatchSQL
+	FeedbackStatsByRunSQL    = feedbackStatsByRunSQL
+	InsertAttemptsSQL        = insertAttemptsSQL
+	InsertFeedbackSQL        = insertFeedbackSQL
+	InsertOutcomesSQL        = insertOutcomesSQL
+	InsertPauseSQL           = insertPauseSQL
+	InsertRunWebhooksSQL     = insertRunWebhooksSQL
+	InsertRunsSQL            = insertRunsSQL
+	InsertWebhooksSQL        = insertWebhooksSQL
+	LatestPauseSQL           = latestPauseSQL
+	LatestRunsSQL            = latestRunsSQL
+	OutcomesSQL              = outcomesSQL
+	PartitionsSQL            = partitionsSQL
+	RecordMigrationSQL       = recordMigrationSQL
+	RunEndedSQL              = runEndedSQL
+	RunInputsSQL             = runInputsSQL
+	RunOutputsSQL            = runOutputsSQL
+	RunSizesSQL              = runSizesSQL
+	RunWebhooksByRunSQL      = runWebhooksByRunSQL
+	RunsEndedSQL             = runsEndedSQL
+	RunsWithFeedbackSQL      = runsWithFeedbackSQL
+	StoredRunIDsSQL          = storedRunIDsSQL
+	StreakSliceSQL           = streakSliceSQL
+	TableExistsSQL           = tableExistsSQL
+	TimezoneSQL              = timezoneSQL
+	UnclaimedSQL             = unclaimedSQL
+	WebhookSQL               = webhookSQL
+	WebhooksSQL              = webhooksSQL
+)
+
+// DropPartitionSQL is the statement DropPartition runs.
+var DropPartitionSQL = dropPartitionSQL
+
+// The statement forms Migrate makes idempotent, for the test that checks
+// every migration against them.
+var (
+	AddsColumn   = addsColumn
+	Renames      = renames
+	FillsRebuild = fillsRebuild
+)

@@ -14,16 +14,16 @@ import (
 
 const feedbackColumns = `id, run_id, trace_id, session_id, key, score, value, comment, correction, source, created_at, modified_at`
 
-// InsertFeedbackSQL names its columns, as 18.16 batches need.
-const InsertFeedbackSQL = `INSERT INTO feedback (` + feedbackColumns + `)`
+// insertFeedbackSQL names its columns, as 18.16 batches need.
+const insertFeedbackSQL = `INSERT INTO feedback (` + feedbackColumns + `)`
 
 // feedbackByRuns restricts a read of feedback to the feedback of a set of runs
 // (the placeholder) on the days feedback_keys holds for them, as runsByIDs.
 const feedbackByRuns = `(toDate(inserted_at), run_id) IN (SELECT day, run_id FROM feedback_keys WHERE run_id IN ?)`
 
-// FeedbackForRunsSQL reads the newest version of every feedback row on a set
+// feedbackForRunsSQL reads the newest version of every feedback row on a set
 // of runs, by the sort key (run_id, id).
-const FeedbackForRunsSQL = `SELECT ` + feedbackColumns + `, inserted_at
+const feedbackForRunsSQL = `SELECT ` + feedbackColumns + `, inserted_at
 FROM feedback
 WHERE ` + feedbackByRuns + `
 ORDER BY run_id, id, modified_at DESC, inserted_at DESC
@@ -53,38 +53,29 @@ func (s *Store) InsertFeedback(ctx context.Context, fs []runs.Feedback) error {
 			}
 		}
 	}
-	for start := 0; start < len(fs); start += s.batchSize {
-		end := min(start+s.batchSize, len(fs))
-		batch, err := s.conn.PrepareBatch(ctx, InsertFeedbackSQL)
-		if err != nil {
-			return fmt.Errorf("insert feedback: %w", err)
-		}
-		for _, f := range fs[start:end] {
-			if err := batch.Append(
-				f.ID, f.RunID, f.TraceID, f.SessionID, f.Key, f.Score,
-				rawPtr(f.Value), f.Comment, rawPtr(f.Correction), rawPtr(f.Source),
-				runs.Micros(f.CreatedAt), runs.Micros(f.ModifiedAt),
-			); err != nil {
-				batch.Abort()
-				return fmt.Errorf("insert feedback: feedback %s: %w", f.ID, err)
-			}
-		}
-		if err := batch.Send(); err != nil {
-			return fmt.Errorf("insert feedback: %w", err)
-		}
+	err := s.insertRows(ctx, insertFeedbackSQL, len(fs), func(i int) ([]any, error) {
+		f := fs[i]
+		return []any{
+			f.ID, f.RunID, f.TraceID, f.SessionID, f.Key, f.Score,
+			rawPtr(f.Value), f.Comment, rawPtr(f.Correction), rawPtr(f.Source),
+			runs.Micros(f.CreatedAt), runs.Micros(f.ModifiedAt),
+		}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("insert feedback: %w", err)
 	}
 	return nil
 }
 
-// RunProjectsSQL reads the project and trace of each of a set of stored runs.
-const RunProjectsSQL = `SELECT id, any(session_id), any(trace_id) FROM runs WHERE ` + runsByIDs + ` GROUP BY id`
+// runProjectsSQL reads the project and trace of each of a set of stored runs.
+const runProjectsSQL = `SELECT id, any(session_id), any(trace_id) FROM runs WHERE ` + runsByIDs + ` GROUP BY id`
 
 type runProject struct{ session, trace uuid.UUID }
 
 func (s *Store) runProjects(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]runProject, error) {
 	out := map[uuid.UUID]runProject{}
 	for chunk := range slices.Chunk(ids, idChunk) {
-		err := s.scan(ctx, "read the projects of runs", RunProjectsSQL, []any{uuidSet(chunk)}, func(rows driver.Rows) error {
+		err := s.scan(ctx, "read the projects of runs", runProjectsSQL, []any{uuidSet(chunk)}, func(rows driver.Rows) error {
 			var id uuid.UUID
 			var p runProject
 			err := rows.Scan(&id, &p.session, &p.trace)
@@ -107,26 +98,54 @@ func (s *Store) FeedbackForRuns(ctx context.Context, runIDs []uuid.UUID) ([]runs
 	if len(runIDs) == 0 {
 		return nil, nil
 	}
-	rows, err := s.conn.Query(ctx, FeedbackForRunsSQL, uuidSet(runIDs))
-	if err != nil {
-		return nil, fmt.Errorf("read feedback: %w", err)
-	}
-	defer rows.Close()
-	var out []runs.Feedback
-	for rows.Next() {
+	return scanAll(ctx, s, "read feedback", feedbackForRunsSQL, []any{uuidSet(runIDs)}, func(rows driver.Rows, f *runs.Feedback) error {
 		var (
-			f                         runs.Feedback
 			value, correction, source *string
 			created, modified         uint64
 		)
 		if err := rows.Scan(&f.ID, &f.RunID, &f.TraceID, &f.SessionID, &f.Key, &f.Score,
 			&value, &f.Comment, &correction, &source, &created, &modified, &f.InsertedAt); err != nil {
-			return nil, fmt.Errorf("read feedback: %w", err)
+			return err
 		}
 		f.Value, f.Correction, f.Source = rawFrom(value), rawFrom(correction), rawFrom(source)
 		f.CreatedAt, f.ModifiedAt = runs.FromMicros(created), runs.FromMicros(modified)
 		f.InsertedAt = f.InsertedAt.UTC()
-		out = append(out, f)
+		return nil
+	})
+}
+
+// readySQL is the runs among a set that carry feedback under every one of a
+// set of keys, reading each feedback row's newest version by the sort key
+// (run_id, id). Args: runs, keys, number of keys.
+const readySQL = `SELECT run_id
+FROM
+(
+    SELECT run_id, key
+    FROM feedback
+    WHERE ` + feedbackByRuns + `
+    ORDER BY run_id, id, modified_at DESC, inserted_at DESC
+    LIMIT 1 BY run_id, id
+)
+WHERE key IN ?
+GROUP BY run_id
+HAVING uniqExact(key) = ?
+ORDER BY run_id`
+
+// Ready returns the runs that carry feedback under every key in keys.
+func (s *Store) Ready(ctx context.Context, runIDs []uuid.UUID, keys []string) ([]uuid.UUID, error) {
+	if len(runIDs) == 0 {
+		return nil, nil
 	}
-	return out, rows.Err()
+	if len(keys) == 0 {
+		return runIDs, nil
+	}
+	uniq := map[string]bool{}
+	var set []any
+	for _, k := range keys {
+		if !uniq[k] {
+			uniq[k] = true
+			set = append(set, k)
+		}
+	}
+	return s.queryIDs(ctx, "read feedback keys", readySQL, uuidSet(runIDs), groupSet(set), uint64(len(uniq)))
 }

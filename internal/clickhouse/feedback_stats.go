@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/runs"
 )
 
 // latestFeedbackSQL is the newest version of each feedback row on a set of
-// runs (as FeedbackForRunsSQL), with its value classified: a value that is a
+// runs (as feedbackForRunsSQL), with its value classified: a value that is a
 // JSON string is a category, unescaped by visitParamExtractString (18.16 has
 // no JSON* functions) after wrapping it in an object.
 const latestFeedbackSQL = `SELECT run_id, key, score, comment, created_at,
@@ -48,9 +49,9 @@ const (
     arrayMap(c -> c.2, arraySort(groupArrayArray(dated_comments))) AS comments`
 )
 
-// FeedbackStatsByRunSQL is feedback_stats per run and key over the current
+// feedbackStatsByRunSQL is feedback_stats per run and key over the current
 // feedback of a set of runs. Runs without feedback have no rows.
-const FeedbackStatsByRunSQL = `SELECT run_id, key, ` + statsColumns + `
+const feedbackStatsByRunSQL = `SELECT run_id, key, ` + statsColumns + `
 FROM
 (
     SELECT run_id, key, ` + statsPartialColumns + `
@@ -60,9 +61,9 @@ FROM
 GROUP BY run_id, key
 ORDER BY run_id, key`
 
-// FeedbackStatsBatchSQL is feedback_stats per key over the current feedback
+// feedbackStatsBatchSQL is feedback_stats per key over the current feedback
 // of a set of runs taken together: the payload's top-level feedback_stats.
-const FeedbackStatsBatchSQL = `SELECT key, ` + statsColumns + `
+const feedbackStatsBatchSQL = `SELECT key, ` + statsColumns + `
 FROM
 (
     SELECT key, ` + statsPartialColumns + `
@@ -72,13 +73,13 @@ FROM
 GROUP BY key
 ORDER BY key`
 
-// RunsWithFeedbackSQL says which of a set of runs have any feedback, from
+// runsWithFeedbackSQL says which of a set of runs have any feedback, from
 // feedback_keys alone.
-const RunsWithFeedbackSQL = `SELECT DISTINCT run_id FROM feedback_keys WHERE run_id IN ?`
+const runsWithFeedbackSQL = `SELECT DISTINCT run_id FROM feedback_keys WHERE run_id IN ?`
 
 // runsWithFeedback is the read FeedbackStats' callers share (readers).
 func (s *Store) runsWithFeedback(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]struct{}, error) {
-	with, err := s.queryIDs(ctx, "feedback stats", RunsWithFeedbackSQL, uuidSet(ids))
+	with, err := s.queryIDs(ctx, "feedback stats", runsWithFeedbackSQL, uuidSet(ids))
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +111,7 @@ func (s *Store) FeedbackStats(ctx context.Context, runIDs []uuid.UUID) (perRun m
 	for id := range found {
 		with = append(with, id)
 	}
-	err = s.queryStats(ctx, FeedbackStatsByRunSQL, with, true, func(run uuid.UUID, key string, ks runs.KeyStats) {
+	err = s.queryStats(ctx, feedbackStatsByRunSQL, with, true, func(run uuid.UUID, key string, ks runs.KeyStats) {
 		if perRun[run] == nil {
 			perRun[run] = runs.FeedbackStats{}
 		}
@@ -122,7 +123,7 @@ func (s *Store) FeedbackStats(ctx context.Context, runIDs []uuid.UUID) (perRun m
 	if len(with) == 1 {
 		return perRun, perRun[with[0]], nil
 	}
-	err = s.queryStats(ctx, FeedbackStatsBatchSQL, with, false, func(_ uuid.UUID, key string, ks runs.KeyStats) {
+	err = s.queryStats(ctx, feedbackStatsBatchSQL, with, false, func(_ uuid.UUID, key string, ks runs.KeyStats) {
 		if batch == nil {
 			batch = runs.FeedbackStats{}
 		}
@@ -134,15 +135,10 @@ func (s *Store) FeedbackStats(ctx context.Context, runIDs []uuid.UUID) (perRun m
 	return perRun, batch, nil
 }
 
-// queryStats reads the rows of FeedbackStatsByRunSQL (byRun) or
-// FeedbackStatsBatchSQL, which differ only in the leading run_id.
+// queryStats reads the rows of feedbackStatsByRunSQL (byRun) or
+// feedbackStatsBatchSQL, which differ only in the leading run_id.
 func (s *Store) queryStats(ctx context.Context, query string, runIDs []uuid.UUID, byRun bool, add func(uuid.UUID, string, runs.KeyStats)) error {
-	rows, err := s.conn.Query(ctx, query, uuidSet(runIDs))
-	if err != nil {
-		return fmt.Errorf("feedback stats: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return s.scan(ctx, "feedback stats", query, []any{uuidSet(runIDs)}, func(rows driver.Rows) error {
 		var (
 			run    uuid.UUID
 			key    string
@@ -155,16 +151,16 @@ func (s *Store) queryStats(ctx context.Context, query string, runIDs []uuid.UUID
 			dst = append([]any{&run}, dst...)
 		}
 		if err := rows.Scan(dst...); err != nil {
-			return fmt.Errorf("feedback stats: %w", err)
+			return err
 		}
 		if len(names) != len(counts) {
-			return fmt.Errorf("feedback stats: key %q: %d categories with %d counts", key, len(names), len(counts))
+			return fmt.Errorf("key %q: %d categories with %d counts", key, len(names), len(counts))
 		}
 		ks.Values = make(map[string]uint64, len(names))
 		for i, name := range names {
 			ks.Values[name] = counts[i]
 		}
 		add(run, key, ks)
-	}
-	return rows.Err()
+		return nil
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/clickhousetest"
 	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/testenv"
 )
@@ -226,7 +227,7 @@ func TestFeedbackStatsUsesSortKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{clickhouse.RunsWithFeedbackSQL, clickhouse.FeedbackStatsByRunSQL, clickhouse.FeedbackStatsBatchSQL} {
-		read, err := store.RowsRead(ctx, q, statsIDSet(rows[0].RunID, uuid.New()))
+		read, err := clickhousetest.RowsRead(ctx, store, q, statsIDSet(rows[0].RunID, uuid.New()))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/clickhouse"
@@ -142,62 +141,6 @@ func TestMatchRunsSamplingIsStable(t *testing.T) {
 	}
 }
 
-func TestRulesBackfillsAndLog(t *testing.T) {
-	store := testenv.ClickHouse(t)
-	ctx := context.Background()
-	id := uuid.New()
-	t0 := time.Now().UTC().Truncate(time.Microsecond)
-	if err := store.PutRule(ctx, clickhouse.StoredRule{ID: id, Name: "r", Spec: `{}`, Fingerprint: "f1", CreatedAt: t0, UpdatedAt: t0}); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.PutRule(ctx, clickhouse.StoredRule{ID: id, Name: "r", Spec: `{}`, Fingerprint: "f2", CreatedAt: t0, UpdatedAt: t0.Add(time.Second)}); err != nil {
-		t.Fatal(err)
-	}
-	r, ok, err := store.Rule(ctx, id)
-	if err != nil || !ok || r.Fingerprint != "f2" || !r.CreatedAt.Equal(t0) {
-		t.Fatalf("rule = %+v %v %v", r, ok, err)
-	}
-	all, err := store.Rules(ctx)
-	if err != nil || len(all) != 1 {
-		t.Fatalf("rules = %v, %v", all, err)
-	}
-	if err := store.PutRule(ctx, clickhouse.StoredRule{ID: id, Name: "r", CreatedAt: t0, UpdatedAt: t0.Add(2 * time.Second), Deleted: true}); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, _ := store.Rule(ctx, id); ok {
-		t.Fatal("deleted rule still read")
-	}
-	if all, _ := store.Rules(ctx); len(all) != 0 {
-		t.Fatalf("deleted rule still listed: %v", all)
-	}
-
-	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	b := clickhouse.Backfill{RuleID: id, ID: "b1", From: from, To: from.Add(time.Hour), DoneUpTo: from, RequestedAt: t0, UpdatedAt: t0}
-	if err := store.PutBackfill(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	b.DoneUpTo, b.UpdatedAt = b.To, t0.Add(time.Second)
-	if err := store.PutBackfill(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	bs, err := store.Backfills(ctx, id)
-	if err != nil || len(bs) != 1 || !bs[0].Done() || !bs[0].From.Equal(from) {
-		t.Fatalf("backfills = %+v, %v", bs, err)
-	}
-
-	run := uuid.New()
-	if err := store.RecordEvents(ctx, []clickhouse.Event{{RuleID: id, RunID: run, Event: clickhouse.EventMatched, At: t0, WorkflowID: "w"}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.RecordOutcomes(ctx, []clickhouse.Outcome{{RuleID: id, RunID: run, DeliveryID: "d", Outcome: clickhouse.OutcomeDelivered, At: t0.Add(time.Second)}}); err != nil {
-		t.Fatal(err)
-	}
-	log, err := store.RuleLog(ctx, id, 10)
-	if err != nil || len(log) != 2 || log[0].Event != "delivered" || log[1].Event != "matched" || log[1].Webhook != -1 {
-		t.Fatalf("log = %+v, %v", log, err)
-	}
-}
-
 // Every field of the filter language compiles into a match query (and a
 // trace filter) that ClickHouse runs.
 func TestMatchRunsReadsWhatEachFieldNeeds(t *testing.T) {
@@ -255,44 +198,6 @@ func TestMatchRunsTraceFilterTestsTheRoot(t *testing.T) {
 	got, err := store.MatchRuns(ctx, m)
 	if err != nil || len(got) != 1 || got[0] != childA.ID {
 		t.Fatalf("match = %v, %v; want only the llm run of the qa_agent trace", got, err)
-	}
-}
-
-// The claims anti-join reads the claims of the window's candidates, not every
-// claim the rule ever made: a rule with 200,000 old claims costs the match
-// about what one with none does.
-func TestMatchClaimsReadIsBoundedByTheCandidates(t *testing.T) {
-	store := testenv.ClickHouse(t)
-	ctx := context.Background()
-	project, rule := uuid.New(), uuid.New()
-	if err := store.InsertRuns(ctx, []runs.Run{matchRun(project, "a", true), matchRun(project, "b", true)}); err != nil {
-		t.Fatal(err)
-	}
-	m := clickhouse.Match{RuleID: rule, Project: project, Window: wideWindow(t, store), SamplingRate: 1, Owner: "tick/p0", Limit: 100}
-	read := func() uint64 {
-		var n uint64
-		pctx := ch.Context(ctx, ch.WithProgress(func(p *ch.Progress) { n += p.Rows }))
-		if _, err := store.MatchRuns(pctx, m); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	before := read()
-	old := make([]uuid.UUID, 200_000)
-	for i := range old {
-		old[i] = uuid.New()
-	}
-	if err := store.Claim(ctx, rule, old, "old-tick/p0", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	after := read()
-	// Each candidate costs at most a granule (8,192 rows) of each part the
-	// claims were written in (two here); the whole history would be 200,000.
-	if after > before+2*2*8192 {
-		t.Errorf("match read %d rows with 200,000 old claims, %d with none: the claims read grows with history", after, before)
-	}
-	if got, err := store.MatchRuns(ctx, m); err != nil || len(got) != 2 {
-		t.Errorf("match = %v, %v; want both runs", got, err)
 	}
 }
 

@@ -15,8 +15,8 @@ import (
 	"github.com/runhook/runhook/schema"
 )
 
-// CreateMigrationsTableSQL records which schema versions are applied.
-const CreateMigrationsTableSQL = `CREATE TABLE IF NOT EXISTS schema_migrations
+// createMigrationsTableSQL records which schema versions are applied.
+const createMigrationsTableSQL = `CREATE TABLE IF NOT EXISTS schema_migrations
 (
     version    UInt32,
     name       String,
@@ -26,12 +26,12 @@ const CreateMigrationsTableSQL = `CREATE TABLE IF NOT EXISTS schema_migrations
 ENGINE = ReplacingMergeTree
 ORDER BY version`
 
-// AppliedMigrationsSQL lists recorded versions; two migrators racing may both
+// appliedMigrationsSQL lists recorded versions; two migrators racing may both
 // record one, hence the grouping.
-const AppliedMigrationsSQL = `SELECT version, any(checksum) FROM schema_migrations GROUP BY version ORDER BY version`
+const appliedMigrationsSQL = `SELECT version, any(checksum) FROM schema_migrations GROUP BY version ORDER BY version`
 
-// RecordMigrationSQL is batch-inserted: 18.16 hangs on bound INSERT ... VALUES.
-const RecordMigrationSQL = `INSERT INTO schema_migrations (version, name, checksum)`
+// recordMigrationSQL is batch-inserted: 18.16 hangs on bound INSERT ... VALUES.
+const recordMigrationSQL = `INSERT INTO schema_migrations (version, name, checksum)`
 
 // MigrationResult says what Migrate did with one migration.
 type MigrationResult struct {
@@ -45,10 +45,10 @@ func checksum(m schema.Migration) string {
 	return hex.EncodeToString(h[:8])
 }
 
-// CreateStepsTableSQL records each statement of a migration as it completes,
+// createStepsTableSQL records each statement of a migration as it completes,
 // so a migration cut short resumes after its last completed statement rather
 // than running a table rebuild's fill and swap again.
-const CreateStepsTableSQL = `CREATE TABLE IF NOT EXISTS schema_migration_steps
+const createStepsTableSQL = `CREATE TABLE IF NOT EXISTS schema_migration_steps
 (
     version    UInt32,
     step       UInt32,
@@ -58,11 +58,11 @@ const CreateStepsTableSQL = `CREATE TABLE IF NOT EXISTS schema_migration_steps
 ENGINE = ReplacingMergeTree
 ORDER BY (version, step)`
 
-// AppliedStepsSQL lists the completed statements of one migration text.
-const AppliedStepsSQL = `SELECT DISTINCT step FROM schema_migration_steps WHERE version = ? AND checksum = ?`
+// appliedStepsSQL lists the completed statements of one migration text.
+const appliedStepsSQL = `SELECT DISTINCT step FROM schema_migration_steps WHERE version = ? AND checksum = ?`
 
-// RecordStepSQL is batch-inserted, as RecordMigrationSQL.
-const RecordStepSQL = `INSERT INTO schema_migration_steps (version, step, checksum)`
+// recordStepSQL is batch-inserted, as recordMigrationSQL.
+const recordStepSQL = `INSERT INTO schema_migration_steps (version, step, checksum)`
 
 // Migrate applies every migration not yet recorded, in order. A migration
 // interrupted halfway resumes at its first statement not recorded as done;
@@ -84,27 +84,20 @@ func (s *Store) MigrateTo(ctx context.Context, version uint32) ([]MigrationResul
 		return nil, err
 	}
 	migrations = slices.DeleteFunc(migrations, func(m schema.Migration) bool { return m.Version > version })
-	for _, ddl := range []string{CreateMigrationsTableSQL, CreateStepsTableSQL} {
+	for _, ddl := range []string{createMigrationsTableSQL, createStepsTableSQL} {
 		if err := s.conn.Exec(ctx, ddl); err != nil {
 			return nil, fmt.Errorf("create migration records: %w", err)
 		}
 	}
 	applied := map[uint32]string{}
-	rows, err := s.conn.Query(ctx, AppliedMigrationsSQL)
-	if err != nil {
-		return nil, fmt.Errorf("read schema_migrations: %w", err)
-	}
-	for rows.Next() {
+	err = s.scan(ctx, "read schema_migrations", appliedMigrationsSQL, nil, func(rows driver.Rows) error {
 		var v uint32
 		var sum string
-		if err := rows.Scan(&v, &sum); err != nil {
-			rows.Close()
-			return nil, err
-		}
+		err := rows.Scan(&v, &sum)
 		applied[v] = sum
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 
@@ -121,7 +114,7 @@ func (s *Store) MigrateTo(ctx context.Context, version uint32) ([]MigrationResul
 		if err := s.applySteps(ctx, m, sum); err != nil {
 			return results, err
 		}
-		if err := s.record(ctx, RecordMigrationSQL, m.Version, m.Name, sum); err != nil {
+		if err := s.record(ctx, recordMigrationSQL, m.Version, m.Name, sum); err != nil {
 			return results, fmt.Errorf("record migration %04d: %w", m.Version, err)
 		}
 		results = append(results, MigrationResult{Version: m.Version, Name: m.Name, Applied: true})
@@ -131,7 +124,7 @@ func (s *Store) MigrateTo(ctx context.Context, version uint32) ([]MigrationResul
 
 func (s *Store) applySteps(ctx context.Context, m schema.Migration, sum string) error {
 	done := map[uint32]bool{}
-	err := s.scan(ctx, "read schema_migration_steps", AppliedStepsSQL, []any{m.Version, sum}, func(rows driver.Rows) error {
+	err := s.scan(ctx, "read schema_migration_steps", appliedStepsSQL, []any{m.Version, sum}, func(rows driver.Rows) error {
 		var step uint32
 		err := rows.Scan(&step)
 		done[step] = true
@@ -148,7 +141,7 @@ func (s *Store) applySteps(ctx context.Context, m schema.Migration, sum string) 
 		if err := s.applyStatement(ctx, stmt); err != nil {
 			return fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, step, err)
 		}
-		if err := s.record(ctx, RecordStepSQL, m.Version, step, sum); err != nil {
+		if err := s.record(ctx, recordStepSQL, m.Version, step, sum); err != nil {
 			return fmt.Errorf("record migration %04d statement %d: %w", m.Version, step, err)
 		}
 	}
@@ -156,14 +149,7 @@ func (s *Store) applySteps(ctx context.Context, m schema.Migration, sum string) 
 }
 
 func (s *Store) record(ctx context.Context, insert string, values ...any) error {
-	batch, err := s.conn.PrepareBatch(ctx, insert)
-	if err != nil {
-		return err
-	}
-	if err := batch.Append(values...); err != nil {
-		return err
-	}
-	return batch.Send()
+	return s.insertRows(ctx, insert, 1, func(int) ([]any, error) { return values, nil })
 }
 
 // applyStatement runs one statement of a migration, skipping or preparing
@@ -172,7 +158,7 @@ func (s *Store) applyStatement(ctx context.Context, stmt string) error {
 	if done, err := s.columnAdded(ctx, stmt); err != nil || done {
 		return err
 	}
-	if from, to, ok := Renames(stmt); ok {
+	if from, to, ok := renames(stmt); ok {
 		fromExists, err := s.tableExists(ctx, from)
 		if err != nil {
 			return err
@@ -185,7 +171,7 @@ func (s *Store) applyStatement(ctx context.Context, stmt string) error {
 			return nil // renamed before a crash
 		}
 	}
-	if table, ok := FillsRebuild(stmt); ok {
+	if table, ok := fillsRebuild(stmt); ok {
 		if err := s.conn.Exec(ctx, "TRUNCATE TABLE "+table); err != nil {
 			return fmt.Errorf("empty %s before filling it: %w", table, err)
 		}
@@ -198,8 +184,8 @@ var (
 	fillRebuild = regexp.MustCompile(`(?is)^\s*INSERT\s+INTO\s+(\w+_next)\s*\(`)
 )
 
-// Renames names the tables of a RENAME TABLE of one table.
-func Renames(stmt string) (from, to string, ok bool) {
+// renames names the tables of a RENAME TABLE of one table.
+func renames(stmt string) (from, to string, ok bool) {
 	m := renameTable.FindStringSubmatch(stmt)
 	if m == nil {
 		return "", "", false
@@ -207,8 +193,8 @@ func Renames(stmt string) (from, to string, ok bool) {
 	return m[1], m[2], true
 }
 
-// FillsRebuild names the <name>_next table an INSERT fills.
-func FillsRebuild(stmt string) (table string, ok bool) {
+// fillsRebuild names the <name>_next table an INSERT fills.
+func fillsRebuild(stmt string) (table string, ok bool) {
 	m := fillRebuild.FindStringSubmatch(stmt)
 	if m == nil {
 		return "", false
@@ -216,12 +202,12 @@ func FillsRebuild(stmt string) (table string, ok bool) {
 	return m[1], true
 }
 
-// TableExistsSQL asks whether the current database has a table.
-const TableExistsSQL = `SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = ?`
+// tableExistsSQL asks whether the current database has a table.
+const tableExistsSQL = `SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = ?`
 
 func (s *Store) tableExists(ctx context.Context, table string) (bool, error) {
 	var n uint64
-	if err := s.conn.QueryRow(ctx, TableExistsSQL, table).Scan(&n); err != nil {
+	if err := s.conn.QueryRow(ctx, tableExistsSQL, table).Scan(&n); err != nil {
 		return false, fmt.Errorf("check table %s: %w", table, err)
 	}
 	return n > 0, nil
@@ -232,11 +218,11 @@ func (s *Store) tableExists(ctx context.Context, table string) (bool, error) {
 // column must skip it when applied again.
 var addColumn = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)\s`)
 
-// ColumnExistsSQL asks whether a table of the current database has a column.
-const ColumnExistsSQL = `SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = ? AND name = ?`
+// columnExistsSQL asks whether a table of the current database has a column.
+const columnExistsSQL = `SELECT count() FROM system.columns WHERE database = currentDatabase() AND table = ? AND name = ?`
 
-// AddsColumn names the table and column an ALTER TABLE ... ADD COLUMN adds.
-func AddsColumn(stmt string) (table, column string, ok bool) {
+// addsColumn names the table and column an ALTER TABLE ... ADD COLUMN adds.
+func addsColumn(stmt string) (table, column string, ok bool) {
 	m := addColumn.FindStringSubmatch(stmt)
 	if m == nil {
 		return "", "", false
@@ -245,12 +231,12 @@ func AddsColumn(stmt string) (table, column string, ok bool) {
 }
 
 func (s *Store) columnAdded(ctx context.Context, stmt string) (bool, error) {
-	table, column, ok := AddsColumn(stmt)
+	table, column, ok := addsColumn(stmt)
 	if !ok {
 		return false, nil
 	}
 	var n uint64
-	if err := s.conn.QueryRow(ctx, ColumnExistsSQL, table, column).Scan(&n); err != nil {
+	if err := s.conn.QueryRow(ctx, columnExistsSQL, table, column).Scan(&n); err != nil {
 		return false, fmt.Errorf("check column %s.%s: %w", table, column, err)
 	}
 	return n > 0, nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/filter"
+	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/testenv"
 	"github.com/runhook/runhook/schema"
@@ -126,3 +127,91 @@ func TestMigrateWindowsFromReleaseEight(t *testing.T) {
 }
 
 func equal(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") }
+
+// Migration 0006 builds delivery_ends from the outcomes written before it,
+// and applied again after an interruption it counts nothing twice.
+func TestMigrateDeliveryEndsFromOutcomes(t *testing.T) {
+	store := testenv.ClickHouse(t)
+	ctx := context.Background()
+	forget := func() {
+		t.Helper()
+		for _, table := range []string{"schema_migrations", "schema_migration_steps"} {
+			if err := store.Exec(ctx, `ALTER TABLE `+table+` DELETE WHERE version = 6`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(500 * time.Millisecond) // mutations are asynchronous
+	}
+	for _, stmt := range []string{`DROP TABLE delivery_ends_mv`, `DROP TABLE delivery_ends`} {
+		if err := store.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	forget()
+	rule := uuid.New()
+	outs := []clickhouse.Outcome{
+		outcome(rule, uuid.New(), 0, "a", rulelog.Failed, at(0)),
+		outcome(rule, uuid.New(), 0, "b", rulelog.Delivered, at(10)),
+		outcome(rule, uuid.New(), 0, "c", rulelog.Failed, at(20)),
+		outcome(rule, uuid.New(), 1, "c", rulelog.Failed, at(21)),
+		outcome(rule, uuid.New(), 0, "d", rulelog.Failed, at(30)),
+	}
+	if err := store.RecordOutcomes(ctx, outs); err != nil {
+		t.Fatal(err)
+	}
+	for _, when := range []string{"migrated", "migrated again"} {
+		if _, err := store.Migrate(ctx); err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}, 100); err != nil || got != 2 {
+			t.Errorf("%s: streak = %d, %v; want 2", when, got, err)
+		}
+		forget()
+	}
+	// Outcomes written after the migration reach delivery_ends by the view.
+	if err := store.RecordOutcomes(ctx, []clickhouse.Outcome{outcome(rule, uuid.New(), 0, "e", rulelog.Failed, at(40))}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := store.ConsecutiveFailedDeliveries(ctx, rule, time.Time{}, 100); err != nil || got != 3 {
+		t.Errorf("after a new failure: streak = %d, %v; want 3", got, err)
+	}
+}
+
+func TestMigrateTwice(t *testing.T) {
+	store := testenv.ClickHouse(t) // migrated once already
+	ctx := context.Background()
+	results, err := store.Migrate(ctx)
+	if err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+	if len(results) == 0 {
+		t.Fatal("no migrations reported")
+	}
+	for _, r := range results {
+		if r.Applied {
+			t.Errorf("migration %04d_%s applied again", r.Version, r.Name)
+		}
+	}
+}
+
+// A migration interrupted after some ADD COLUMNs ran must apply cleanly again.
+func TestMigrateSkipsAddedColumns(t *testing.T) {
+	store := testenv.ClickHouse(t)
+	ctx := context.Background()
+	if err := store.Exec(ctx, `ALTER TABLE runs DROP COLUMN output_values`); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"schema_migrations", "schema_migration_steps"} {
+		if err := store.Exec(ctx, `ALTER TABLE `+table+` DELETE WHERE version = 4`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // mutations are asynchronous
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatalf("re-applying a half-applied migration: %v", err)
+	}
+	var n uint64
+	if err := store.QueryRow(ctx, clickhouse.ColumnExistsSQL, "runs", "output_values").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("output_values not re-added: n=%d err=%v", n, err)
+	}
+}

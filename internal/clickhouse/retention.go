@@ -4,21 +4,23 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/retention"
 )
 
-// PartitionsSQL lists the active partitions of some tables of the current
+// partitionsSQL lists the active partitions of some tables of the current
 // database. partition_id rather than partition: for these keys they are the
 // same digits, and the ID is what a drop and the planner take.
-const PartitionsSQL = `SELECT DISTINCT table, partition_id
+const partitionsSQL = `SELECT DISTINCT table, partition_id
 FROM system.parts
 WHERE database = currentDatabase() AND active AND table IN ?
 ORDER BY table, partition_id`
 
-// TimezoneSQL is the server's timezone, in which toYYYYMMDD and toYYYYMM cut
+// timezoneSQL is the server's timezone, in which toYYYYMMDD and toYYYYMM cut
 // the partitions.
-const TimezoneSQL = `SELECT timezone()`
+const timezoneSQL = `SELECT timezone()`
 
 // Partitions lists the active partitions of the named tables.
 func (s *Store) Partitions(ctx context.Context, tables []string) ([]retention.Partition, error) {
@@ -26,32 +28,21 @@ func (s *Store) Partitions(ctx context.Context, tables []string) ([]retention.Pa
 	for i, t := range tables {
 		names[i] = t
 	}
-	rows, err := s.conn.Query(ctx, PartitionsSQL, groupSet(names))
-	if err != nil {
-		return nil, fmt.Errorf("list partitions: %w", err)
-	}
-	defer rows.Close()
-	var out []retention.Partition
-	for rows.Next() {
-		var p retention.Partition
-		if err := rows.Scan(&p.Table, &p.ID); err != nil {
-			return nil, fmt.Errorf("list partitions: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return scanAll(ctx, s, "list partitions", partitionsSQL, []any{groupSet(names)}, func(rows driver.Rows, p *retention.Partition) error {
+		return rows.Scan(&p.Table, &p.ID)
+	})
 }
 
 // Timezone is the server's timezone name, e.g. Etc/UTC.
 func (s *Store) Timezone(ctx context.Context) (string, error) {
 	var tz string
-	if err := s.conn.QueryRow(ctx, TimezoneSQL).Scan(&tz); err != nil {
+	if err := s.conn.QueryRow(ctx, timezoneSQL).Scan(&tz); err != nil {
 		return "", fmt.Errorf("server timezone: %w", err)
 	}
 	return tz, nil
 }
 
-// DropPartitionSQL is the statement that drops one partition of a table.
+// dropPartitionSQL is the statement that drops one partition of a table.
 // ALTER TABLE ... DROP PARTITION takes the table as an identifier and the
 // partition as an expression of the partition key, neither of which a bound
 // parameter can stand for: 18.16 has no server-side parameters, and the
@@ -60,7 +51,7 @@ func (s *Store) Timezone(ctx context.Context) (string, error) {
 // into the statement, only after the table is checked to be an identifier
 // and the ID to be digits only (YYYYMMDD or YYYYMM), which is then the
 // number the key's value is.
-func DropPartitionSQL(table, id string) (string, error) {
+func dropPartitionSQL(table, id string) (string, error) {
 	if !config.IsIdentifier(table) {
 		return "", fmt.Errorf("drop partition: %q is not a table name", table)
 	}
@@ -72,7 +63,7 @@ func DropPartitionSQL(table, id string) (string, error) {
 
 // DropPartition drops one partition of a table; one already gone is no error.
 func (s *Store) DropPartition(ctx context.Context, table, id string) error {
-	stmt, err := DropPartitionSQL(table, id)
+	stmt, err := dropPartitionSQL(table, id)
 	if err != nil {
 		return err
 	}

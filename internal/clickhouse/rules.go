@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/runs"
@@ -28,12 +29,12 @@ type StoredRule struct {
 
 const ruleColumns = `rule_id, name, spec, fingerprint, created_at, updated_at, deleted`
 
-// InsertRuleSQL names its columns, as 18.16 batches need.
-const InsertRuleSQL = `INSERT INTO rules (` + ruleColumns + `)`
+// insertRuleSQL names its columns, as 18.16 batches need.
+const insertRuleSQL = `INSERT INTO rules (` + ruleColumns + `)`
 
-// RulesSQL reads the current version of every rule; deleted ones are dropped
+// rulesSQL reads the current version of every rule; deleted ones are dropped
 // after LIMIT BY, so a deletion is not undone by the version it superseded.
-const RulesSQL = `SELECT ` + ruleColumns + `
+const rulesSQL = `SELECT ` + ruleColumns + `
 FROM
 (
     SELECT ` + ruleColumns + `
@@ -44,8 +45,8 @@ FROM
 WHERE deleted = 0
 ORDER BY name`
 
-// RuleSQL reads the current version of one rule, by the sort key.
-const RuleSQL = `SELECT ` + ruleColumns + `
+// ruleSQL reads the current version of one rule, by the sort key.
+const ruleSQL = `SELECT ` + ruleColumns + `
 FROM rules
 WHERE rule_id = ?
 ORDER BY updated_at DESC, deleted DESC
@@ -53,7 +54,7 @@ LIMIT 1`
 
 // PutRule writes a new version of a rule; set Deleted to remove it.
 func (s *Store) PutRule(ctx context.Context, r StoredRule) error {
-	err := s.insertRows(ctx, InsertRuleSQL, 1, func(int) ([]any, error) {
+	err := s.insertRows(ctx, insertRuleSQL, 1, func(int) ([]any, error) {
 		created, err := micros("created_at", r.CreatedAt)
 		if err != nil {
 			return nil, err
@@ -85,25 +86,16 @@ func scanRule(r rowScanner) (StoredRule, error) {
 
 // Rules reads every current rule, by name.
 func (s *Store) Rules(ctx context.Context) ([]StoredRule, error) {
-	rows, err := s.conn.Query(ctx, RulesSQL)
-	if err != nil {
-		return nil, fmt.Errorf("read rules: %w", err)
-	}
-	defer rows.Close()
-	var out []StoredRule
-	for rows.Next() {
-		r, err := scanRule(rows)
-		if err != nil {
-			return nil, fmt.Errorf("read rules: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return scanAll(ctx, s, "read rules", rulesSQL, nil, func(rows driver.Rows, r *StoredRule) error {
+		var err error
+		*r, err = scanRule(rows)
+		return err
+	})
 }
 
 // Rule reads one rule's current version; false when it does not exist or was deleted.
 func (s *Store) Rule(ctx context.Context, id uuid.UUID) (StoredRule, bool, error) {
-	r, err := scanRule(s.conn.QueryRow(ctx, RuleSQL, id))
+	r, err := scanRule(s.conn.QueryRow(ctx, ruleSQL, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return StoredRule{}, false, nil
 	}
@@ -116,15 +108,67 @@ func (s *Store) Rule(ctx context.Context, id uuid.UUID) (StoredRule, bool, error
 	return r, true, nil
 }
 
-// ServerNowSQL reads the server's clock: windows are on server insertion
-// time, so they are cut on the server's clock, not a worker's.
-const ServerNowSQL = `SELECT toUInt32(now())`
+// Pause is a rule being paused (Paused) or resumed (!Paused).
+type Pause struct {
+	RuleID   uuid.UUID
+	At       time.Time
+	Reason   string
+	Failures uint32
+	Paused   bool
+}
 
-// ServerNow is the ClickHouse server's current time, to the second.
-func (s *Store) ServerNow(ctx context.Context) (time.Time, error) {
-	var sec uint32
-	if err := s.conn.QueryRow(ctx, ServerNowSQL).Scan(&sec); err != nil {
-		return time.Time{}, fmt.Errorf("read server time: %w", err)
+const pauseColumns = `rule_id, at, reason, failures, paused`
+
+// insertPauseSQL names its columns, as 18.16 batches need.
+const insertPauseSQL = `INSERT INTO rule_pauses (` + pauseColumns + `)`
+
+// latestPauseSQL reads a rule's newest pause or resumption, by the sort key
+// (rule_id, at). On a tie the pause wins: a resumption never silently undoes
+// a pause recorded in the same microsecond.
+const latestPauseSQL = `SELECT ` + pauseColumns + `
+FROM rule_pauses
+WHERE rule_id = ?
+ORDER BY at DESC, paused DESC
+LIMIT 1`
+
+// RecordPause writes a pause or resumption of a rule, in one INSERT with
+// the pauses other callers write at the same time.
+func (s *Store) RecordPause(ctx context.Context, p Pause) error {
+	if _, err := micros("at", p.At); err != nil {
+		return fmt.Errorf("record pause of rule %s: %w", p.RuleID, err)
 	}
-	return time.Unix(int64(sec), 0).UTC(), nil
+	if err := s.w.pauses.Write(ctx, []Pause{p}); err != nil {
+		return fmt.Errorf("record pause of rule %s: %w", p.RuleID, err)
+	}
+	return nil
+}
+
+func (s *Store) insertPauses(ctx context.Context, ps []Pause) error {
+	return s.insertRows(ctx, insertPauseSQL, len(ps), func(i int) ([]any, error) {
+		p := ps[i]
+		at, err := micros("at", p.At)
+		if err != nil {
+			return nil, err
+		}
+		return []any{p.RuleID, at, p.Reason, p.Failures, boolByte(p.Paused)}, nil
+	})
+}
+
+// LatestPause reads a rule's newest pause or resumption; false when it never
+// had one.
+func (s *Store) LatestPause(ctx context.Context, ruleID uuid.UUID) (Pause, bool, error) {
+	var (
+		p      Pause
+		at     uint64
+		paused uint8
+	)
+	err := s.conn.QueryRow(ctx, latestPauseSQL, ruleID).Scan(&p.RuleID, &at, &p.Reason, &p.Failures, &paused)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Pause{}, false, nil
+	}
+	if err != nil {
+		return Pause{}, false, fmt.Errorf("read pause of rule %s: %w", ruleID, err)
+	}
+	p.At, p.Paused = runs.FromMicros(at), paused == 1
+	return p, true, nil
 }

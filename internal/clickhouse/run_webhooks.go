@@ -8,15 +8,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/runs"
 )
-
-// RunWebhookRuleID is the rule_id under which run-completion webhooks are
-// recorded in delivery_attempts and delivery_outcomes: no rule has the nil
-// UUID (rules refuse it), so rule-only logic never sees these rows.
-var RunWebhookRuleID = uuid.Nil
 
 // RunWebhook is the webhook a run was created with. URLSealed is opaque
 // here: internal/secrets seals and opens it.
@@ -34,41 +30,41 @@ type RunWebhook struct {
 
 const runWebhookColumns = `run_id, url_sealed, url_redacted, key_id, created_at, workflow_id`
 
-// InsertRunWebhooksSQL names its columns, as 18.16 batches need.
-const InsertRunWebhooksSQL = `INSERT INTO run_webhooks (` + runWebhookColumns + `)`
+// insertRunWebhooksSQL names its columns, as 18.16 batches need.
+const insertRunWebhooksSQL = `INSERT INTO run_webhooks (` + runWebhookColumns + `)`
 
-// RunWebhooksByRunSQL reads the newest webhook of each of a set of runs by
+// runWebhooksByRunSQL reads the newest webhook of each of a set of runs by
 // the sort key.
-const RunWebhooksByRunSQL = `SELECT ` + runWebhookColumns + `
+const runWebhooksByRunSQL = `SELECT ` + runWebhookColumns + `
 FROM run_webhooks
 WHERE run_id IN ?
 ORDER BY run_id, created_at DESC
 LIMIT 1 BY run_id`
 
-// RunEndedSQL reads whether the newest version of a run has an end_time,
+// runEndedSQL reads whether the newest version of a run has an end_time,
 // without reading its documents.
-const RunEndedSQL = `SELECT isNotNull(end_time)
+const runEndedSQL = `SELECT isNotNull(end_time)
 FROM runs
 WHERE ` + runByID + `
 ORDER BY modified_at DESC, inserted_at DESC
 LIMIT 1`
 
-// RunsEndedSQL reads, for each stored run of a set, whether its newest
+// runsEndedSQL reads, for each stored run of a set, whether its newest
 // version has an end_time: ranges of the sort key, no documents read.
-const RunsEndedSQL = `SELECT id, isNotNull(end_time) AS ended
+const runsEndedSQL = `SELECT id, isNotNull(end_time) AS ended
 FROM runs
 WHERE ` + runsByIDs + `
 ORDER BY id, modified_at DESC, inserted_at DESC
 LIMIT 1 BY id`
 
-// RunInputsSQL and RunOutputsSQL read one document of the newest version of
+// runInputsSQL and runOutputsSQL read one document of the newest version of
 // a run, as stored. Two queries, as a column name cannot be bound.
 const (
-	RunInputsSQL  = `SELECT inputs FROM runs WHERE ` + runByID + ` ORDER BY modified_at DESC, inserted_at DESC LIMIT 1`
-	RunOutputsSQL = `SELECT outputs FROM runs WHERE ` + runByID + ` ORDER BY modified_at DESC, inserted_at DESC LIMIT 1`
+	runInputsSQL  = `SELECT inputs FROM runs WHERE ` + runByID + ` ORDER BY modified_at DESC, inserted_at DESC LIMIT 1`
+	runOutputsSQL = `SELECT outputs FROM runs WHERE ` + runByID + ` ORDER BY modified_at DESC, inserted_at DESC LIMIT 1`
 )
 
-var runDocumentSQL = map[string]string{"inputs": RunInputsSQL, "outputs": RunOutputsSQL}
+var runDocumentSQL = map[string]string{"inputs": runInputsSQL, "outputs": runOutputsSQL}
 
 // PutRunWebhooks writes the webhooks of runs, in one INSERT with the run
 // webhooks other callers write at the same time.
@@ -85,7 +81,7 @@ func (s *Store) PutRunWebhooks(ctx context.Context, ws []RunWebhook) error {
 }
 
 func (s *Store) insertRunWebhooks(ctx context.Context, ws []RunWebhook) error {
-	return s.insertRows(ctx, InsertRunWebhooksSQL, len(ws), func(i int) ([]any, error) {
+	return s.insertRows(ctx, insertRunWebhooksSQL, len(ws), func(i int) ([]any, error) {
 		w := ws[i]
 		created, err := micros("created_at", w.CreatedAt)
 		if err != nil {
@@ -107,24 +103,23 @@ func (s *Store) RunWebhook(ctx context.Context, runID uuid.UUID) (RunWebhook, bo
 }
 
 func (s *Store) runWebhooksByRun(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]RunWebhook, error) {
-	rows, err := s.conn.Query(ctx, RunWebhooksByRunSQL, uuidSet(ids))
-	if err != nil {
-		return nil, fmt.Errorf("read run webhooks: %w", err)
-	}
-	defer rows.Close()
 	out := make(map[uuid.UUID]RunWebhook, len(ids))
-	for rows.Next() {
+	err := s.scan(ctx, "read run webhooks", runWebhooksByRunSQL, []any{uuidSet(ids)}, func(rows driver.Rows) error {
 		var (
 			w       RunWebhook
 			created uint64
 		)
 		if err := rows.Scan(&w.RunID, &w.URLSealed, &w.URLRedacted, &w.KeyID, &created, &w.WorkflowID); err != nil {
-			return nil, fmt.Errorf("read run webhooks: %w", err)
+			return err
 		}
 		w.CreatedAt = runs.FromMicros(created)
 		out[w.RunID] = w
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // RunWebhooks reads the webhooks of those of ids that have one. Concurrent
@@ -137,7 +132,7 @@ func (s *Store) RunWebhooks(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID
 // is false when the run is not stored (yet).
 func (s *Store) RunEnded(ctx context.Context, runID uuid.UUID) (ended, found bool, err error) {
 	var v uint8
-	err = s.conn.QueryRow(ctx, RunEndedSQL, runID).Scan(&v)
+	err = s.conn.QueryRow(ctx, runEndedSQL, runID).Scan(&v)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return false, false, nil
@@ -154,20 +149,17 @@ func (s *Store) RunsEnded(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]b
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := s.conn.Query(ctx, RunsEndedSQL, uuidSet(ids))
-	if err != nil {
-		return nil, fmt.Errorf("read ends of runs: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err := s.scan(ctx, "read ends of runs", runsEndedSQL, []any{uuidSet(ids)}, func(rows driver.Rows) error {
 		var id uuid.UUID
 		var ended uint8
-		if err := rows.Scan(&id, &ended); err != nil {
-			return nil, fmt.Errorf("read ends of runs: %w", err)
-		}
+		err := rows.Scan(&id, &ended)
 		out[id] = ended == 1
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // RunDocument reads field ("inputs" or "outputs") of the newest version of a

@@ -2,11 +2,11 @@ package clickhouse
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/filter"
@@ -27,9 +27,9 @@ const pairColumns = `metadata_keys, metadata_values, input_keys, input_values, o
 // sizeColumns are runs.Size, derived at ingest for delivery plans.
 const sizeColumns = `size_base, size_inputs, size_inputs_inline, size_outputs, size_outputs_inline`
 
-// InsertRunsSQL names its columns: 18.16 needs the list for batches, and
+// insertRunsSQL names its columns: 18.16 needs the list for batches, and
 // inserted_at is left to the server.
-const InsertRunsSQL = `INSERT INTO runs (` + runColumns + `, ` + pairColumns + `, ` + sizeColumns + `)`
+const insertRunsSQL = `INSERT INTO runs (` + runColumns + `, ` + pairColumns + `, ` + sizeColumns + `)`
 
 // runsByIDs restricts a read of runs to a set of ids (the placeholder) on
 // the days run_keys holds for them: runs are sorted by (day, id), and
@@ -39,120 +39,72 @@ const runsByIDs = `(toDate(inserted_at), id) IN (SELECT day, id FROM run_keys WH
 // runByID is runsByIDs for one id.
 const runByID = `(toDate(inserted_at), id) IN (SELECT day, id FROM run_keys WHERE id = ?)`
 
-// LatestRunsSQL reads the newest version of each of a set of runs, by the sort key.
-const LatestRunsSQL = `SELECT ` + runColumns + `, inserted_at
+// latestRunsSQL reads the newest version of each of a set of runs, by the sort key.
+const latestRunsSQL = `SELECT ` + runColumns + `, inserted_at
 FROM runs
 WHERE ` + runsByIDs + `
 ORDER BY id, modified_at DESC, inserted_at DESC
 LIMIT 1 BY id`
 
-// RunSizesSQL reads the stored size of the newest version of each of a set
+// runSizesSQL reads the stored size of the newest version of each of a set
 // of runs, by the sort key, without their documents.
-const RunSizesSQL = `SELECT id, ` + sizeColumns + `
+const runSizesSQL = `SELECT id, ` + sizeColumns + `
 FROM runs
 WHERE ` + runsByIDs + `
 ORDER BY id, modified_at DESC, inserted_at DESC
 LIMIT 1 BY id`
 
-// StoredRunIDsSQL finds which of some ids are stored from run_keys alone:
+// storedRunIDsSQL finds which of some ids are stored from run_keys alone:
 // two small columns in granules of 256, instead of the runs themselves.
-const StoredRunIDsSQL = `SELECT DISTINCT id FROM run_keys WHERE id IN ?`
+const storedRunIDsSQL = `SELECT DISTINCT id FROM run_keys WHERE id IN ?`
 
-// CompletedArrivalsSQL is the rule window: ids of runs of one project written
+// completedArrivalsSQL is the rule window: ids of runs of one project written
 // in a completed state with server time in (after, upTo]. A range of
 // run_arrivals' sort key (session_id, inserted_at, id).
-const CompletedArrivalsSQL = `SELECT DISTINCT id
+const completedArrivalsSQL = `SELECT DISTINCT id
 FROM run_arrivals
 WHERE session_id = ? AND inserted_at > toDateTime(?) AND inserted_at <= toDateTime(?) AND completed = 1
 ORDER BY id`
 
-// CountRunsSQL counts distinct runs (not versions).
-const CountRunsSQL = `SELECT uniqExact(id) FROM runs`
-
-func rawPtr(raw json.RawMessage) *string {
-	if raw == nil {
-		return nil
-	}
-	s := string(raw)
-	return &s
-}
-
-func rawFrom(s *string) json.RawMessage {
-	if s == nil {
-		return nil
-	}
-	return json.RawMessage(*s)
-}
-
-func microsPtr(t *time.Time) *uint64 {
-	if t == nil {
-		return nil
-	}
-	us := runs.Micros(*t)
-	return &us
-}
-
-func timePtr(us *uint64) *time.Time {
-	if us == nil {
-		return nil
-	}
-	t := runs.FromMicros(*us)
-	return &t
-}
-
-func boolByte(b bool) uint8 {
-	if b {
-		return 1
-	}
-	return 0
-}
+// countRunsSQL counts distinct runs (not versions).
+const countRunsSQL = `SELECT uniqExact(id) FROM runs`
 
 // InsertRuns writes runs in batches of the configured size. Each row is a new
 // version; reads return the newest per id.
 func (s *Store) InsertRuns(ctx context.Context, rs []runs.Run) error {
-	for start := 0; start < len(rs); start += s.batchSize {
-		end := min(start+s.batchSize, len(rs))
-		batch, err := s.conn.PrepareBatch(ctx, InsertRunsSQL)
+	err := s.insertRows(ctx, insertRunsSQL, len(rs), func(i int) ([]any, error) {
+		r := rs[i]
+		tags := r.Tags
+		if tags == nil {
+			tags = []string{}
+		}
+		parents := r.ParentRunIDs
+		if parents == nil {
+			parents = []uuid.UUID{}
+		}
+		mk, mv := filter.Metadata(r.Extra)
+		ik, iv := filter.Flatten(r.Inputs)
+		ok, ov := filter.Flatten(r.Outputs)
+		size, err := runs.SizeOf(r)
 		if err != nil {
-			return fmt.Errorf("insert runs: %w", err)
+			return nil, err
 		}
-		for _, r := range rs[start:end] {
-			tags := r.Tags
-			if tags == nil {
-				tags = []string{}
-			}
-			parents := r.ParentRunIDs
-			if parents == nil {
-				parents = []uuid.UUID{}
-			}
-			mk, mv := filter.Metadata(r.Extra)
-			ik, iv := filter.Flatten(r.Inputs)
-			ok, ov := filter.Flatten(r.Outputs)
-			size, err := runs.SizeOf(r)
-			if err != nil {
-				batch.Abort()
-				return fmt.Errorf("insert runs: %w", err)
-			}
-			if err := batch.Append(
-				r.ID, r.TraceID, r.SessionID, r.TenantID, r.ParentRunID, r.ReferenceExampleID,
-				r.Name, r.RunType, r.Status, boolByte(r.IsRoot), r.DottedOrder,
-				runs.Micros(r.StartTime), microsPtr(r.EndTime), runs.Micros(r.ModifiedAt),
-				microsPtr(r.FirstTokenTime), microsPtr(r.LastQueuedAt),
-				parents, rawPtr(r.ChildRunIDs), rawPtr(r.DirectChildRunIDs),
-				r.TotalTokens, r.PromptTokens, r.CompletionTokens, r.TotalCost, r.PromptCost, r.CompletionCost,
-				r.AppPath, boolByte(r.InDataset), tags, r.Error,
-				rawPtr(r.Inputs), rawPtr(r.Outputs), rawPtr(r.InputsS3URLs), rawPtr(r.OutputsS3URLs),
-				rawPtr(r.Extra), rawPtr(r.Events), rawPtr(r.FeedbackStats), rawPtr(r.Serialized), r.ShareToken,
-				mk, mv, ik, iv, ok, ov,
-				size.Base, size.Inputs, size.InputsInline, size.Outputs, size.OutputsInline,
-			); err != nil {
-				batch.Abort()
-				return fmt.Errorf("insert runs: run %s: %w", r.ID, err)
-			}
-		}
-		if err := batch.Send(); err != nil {
-			return fmt.Errorf("insert runs: %w", err)
-		}
+		return []any{
+			r.ID, r.TraceID, r.SessionID, r.TenantID, r.ParentRunID, r.ReferenceExampleID,
+			r.Name, r.RunType, r.Status, boolByte(r.IsRoot), r.DottedOrder,
+			runs.Micros(r.StartTime), microsPtr(r.EndTime), runs.Micros(r.ModifiedAt),
+			microsPtr(r.FirstTokenTime), microsPtr(r.LastQueuedAt),
+			parents, rawPtr(r.ChildRunIDs), rawPtr(r.DirectChildRunIDs),
+			r.TotalTokens, r.PromptTokens, r.CompletionTokens, r.TotalCost, r.PromptCost, r.CompletionCost,
+			r.AppPath, boolByte(r.InDataset), tags, r.Error,
+			rawPtr(r.Inputs), rawPtr(r.Outputs), rawPtr(r.InputsS3URLs), rawPtr(r.OutputsS3URLs),
+			rawPtr(r.Extra), rawPtr(r.Events), rawPtr(r.FeedbackStats), rawPtr(r.Serialized), r.ShareToken,
+			mk, mv, ik, iv, ok, ov,
+			size.Base, size.Inputs, size.InputsInline, size.Outputs, size.OutputsInline,
+		}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("insert runs: %w", err)
 	}
 	return nil
 }
@@ -189,13 +141,8 @@ func (s *Store) LatestRuns(ctx context.Context, ids []uuid.UUID) ([]runs.Run, er
 
 // latestRuns is the read LatestRuns' callers share.
 func (s *Store) latestRuns(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]runs.Run, error) {
-	rows, err := s.conn.Query(pointRead(ctx), LatestRunsSQL, uuidSet(ids))
-	if err != nil {
-		return nil, fmt.Errorf("read runs: %w", err)
-	}
-	defer rows.Close()
 	out := make(map[uuid.UUID]runs.Run, len(ids))
-	for rows.Next() {
+	err := s.scan(pointRead(ctx), "read runs", latestRunsSQL, []any{uuidSet(ids)}, func(rows driver.Rows) error {
 		var (
 			r                                           runs.Run
 			isRoot, inDataset                           uint8
@@ -214,7 +161,7 @@ func (s *Store) latestRuns(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]
 			&r.AppPath, &inDataset, &r.Tags, &r.Error, &inputs, &outputs, &inS3, &outS3,
 			&extra, &events, &feedbackStats, &serialized, &r.ShareToken, &r.InsertedAt,
 		); err != nil {
-			return nil, fmt.Errorf("read runs: %w", err)
+			return err
 		}
 		r.IsRoot, r.InDataset = isRoot == 1, inDataset == 1
 		r.StartTime, r.EndTime, r.ModifiedAt = runs.FromMicros(start), timePtr(end), runs.FromMicros(modified)
@@ -224,8 +171,12 @@ func (s *Store) latestRuns(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]
 		r.Extra, r.Events, r.FeedbackStats, r.Serialized = rawFrom(extra), rawFrom(events), rawFrom(feedbackStats), rawFrom(serialized)
 		r.InsertedAt = r.InsertedAt.UTC()
 		out[r.ID] = r
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // RunSizes reads the stored size of the newest version of each run in ids;
@@ -235,20 +186,9 @@ func (s *Store) RunSizes(ctx context.Context, ids []uuid.UUID) ([]runs.Size, err
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	rows, err := s.conn.Query(pointRead(ctx), RunSizesSQL, uuidSet(ids))
-	if err != nil {
-		return nil, fmt.Errorf("read run sizes: %w", err)
-	}
-	defer rows.Close()
-	var out []runs.Size
-	for rows.Next() {
-		var z runs.Size
-		if err := rows.Scan(&z.ID, &z.Base, &z.Inputs, &z.InputsInline, &z.Outputs, &z.OutputsInline); err != nil {
-			return nil, fmt.Errorf("read run sizes: %w", err)
-		}
-		out = append(out, z)
-	}
-	return out, rows.Err()
+	return scanAll(pointRead(ctx), s, "read run sizes", runSizesSQL, []any{uuidSet(ids)}, func(rows driver.Rows, z *runs.Size) error {
+		return rows.Scan(&z.ID, &z.Base, &z.Inputs, &z.InputsInline, &z.Outputs, &z.OutputsInline)
+	})
 }
 
 // StoredRunIDs returns those of ids that have a stored version, in no order.
@@ -256,20 +196,20 @@ func (s *Store) StoredRunIDs(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID,
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return s.queryIDs(ctx, "find stored runs", StoredRunIDsSQL, uuidSet(ids))
+	return s.queryIDs(ctx, "find stored runs", storedRunIDsSQL, uuidSet(ids))
 }
 
 // CompletedArrivals returns the ids of runs of project session that were
 // written in a completed state with server insertion time in (after, upTo].
 // Server time has whole-second resolution.
 func (s *Store) CompletedArrivals(ctx context.Context, session uuid.UUID, after, upTo time.Time) ([]uuid.UUID, error) {
-	return s.queryIDs(ctx, "read run window", CompletedArrivalsSQL, session, uint32(after.Unix()), uint32(upTo.Unix()))
+	return s.queryIDs(ctx, "read run window", completedArrivalsSQL, session, uint32(after.Unix()), uint32(upTo.Unix()))
 }
 
 // CountRuns counts distinct runs stored.
 func (s *Store) CountRuns(ctx context.Context) (uint64, error) {
 	var n uint64
-	if err := s.conn.QueryRow(ctx, CountRunsSQL).Scan(&n); err != nil {
+	if err := s.conn.QueryRow(ctx, countRunsSQL).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count runs: %w", err)
 	}
 	return n, nil

@@ -10,7 +10,6 @@ import (
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/groupcommit"
@@ -108,38 +107,7 @@ func (s *Store) ServerVersion(ctx context.Context) (string, error) {
 	return v, nil
 }
 
-// DropDatabase removes this store's database and everything in it (tests).
-func (s *Store) DropDatabase(ctx context.Context) error {
-	return s.conn.Exec(ctx, "DROP DATABASE IF EXISTS `"+s.database+"`")
-}
-
-// RowsRead runs a query, discards its result and reports how many rows the
-// server read to answer it: the check that a query uses the sort key.
-func (s *Store) RowsRead(ctx context.Context, query string, args ...any) (uint64, error) {
-	var read uint64
-	ctx = ch.Context(ctx, ch.WithProgress(func(p *ch.Progress) { read += p.Rows }))
-	rows, err := s.conn.Query(ctx, query, args...)
-	if err != nil {
-		return 0, err
-	}
-	for rows.Next() {
-	}
-	rows.Close()
-	return read, rows.Err()
-}
-
-// uuidSet binds ids as a parenthesised list, ('a', 'b'): the form of IN that
-// 18.16 accepts for a UUID column and serves from the primary key (an array
-// literal is refused).
-func uuidSet(ids []uuid.UUID) ch.GroupSet {
-	vals := make([]any, len(ids))
-	for i, id := range ids {
-		vals[i] = id.String()
-	}
-	return ch.GroupSet{Value: vals}
-}
-
-// Exec runs one statement; for tests and tools that need SQL the driver does not wrap.
+// Exec runs one statement; for tests and tools (clickhousetest, bench/) that need SQL the store does not wrap.
 func (s *Store) Exec(ctx context.Context, query string, args ...any) error {
 	return s.conn.Exec(ctx, query, args...)
 }
@@ -154,4 +122,15 @@ func (s *Store) Query(ctx context.Context, query string, args ...any) (driver.Ro
 	return s.conn.Query(ctx, query, args...)
 }
 
-func groupSet(vals []any) ch.GroupSet { return ch.GroupSet{Value: vals} }
+// serverNowSQL reads the server's clock: windows are on server insertion
+// time, so they are cut on the server's clock, not a worker's.
+const serverNowSQL = `SELECT toUInt32(now())`
+
+// ServerNow is the ClickHouse server's current time, to the second.
+func (s *Store) ServerNow(ctx context.Context) (time.Time, error) {
+	var sec uint32
+	if err := s.conn.QueryRow(ctx, serverNowSQL).Scan(&sec); err != nil {
+		return time.Time{}, fmt.Errorf("read server time: %w", err)
+	}
+	return time.Unix(int64(sec), 0).UTC(), nil
+}

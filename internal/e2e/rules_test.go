@@ -13,7 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/testenv"
 )
@@ -115,10 +115,10 @@ func TestFeedbackGate(t *testing.T) {
 	}
 	var timedOut, skipped bool
 	for _, e := range skips {
-		if e.RunID == unscored.ID && e.Event == clickhouse.EventTimedOut {
+		if e.RunID == unscored.ID && e.Event == rulelog.TimedOut {
 			timedOut = true
 		}
-		if e.RunID == unscored.ID && e.Event == clickhouse.OutcomeSkipped && strings.Contains(e.Reason, "accuracy") {
+		if e.RunID == unscored.ID && e.Event == rulelog.Skipped && strings.Contains(e.Reason, "accuracy") {
 			skipped = true
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/runhook/runhook/internal/clickhousetest"
 	"github.com/runhook/runhook/internal/signing"
 	"github.com/runhook/runhook/internal/testenv"
 )
@@ -60,7 +61,7 @@ func TestRuleSecretsStayEncrypted(t *testing.T) {
 	for i, out := range outputs {
 		check(fmt.Sprintf("CLI output %d", i), out)
 	}
-	dump, err := h.store.DumpText(context.Background())
+	dump, err := clickhousetest.DumpText(context.Background(), h.store)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/ruleops"
 	"github.com/runhook/runhook/internal/schedules"
 	"github.com/runhook/runhook/internal/testenv"
@@ -66,7 +67,7 @@ func TestAutoPauseAgainstTheServers(t *testing.T) {
 		t.Helper()
 		now := time.Now()
 		err := store.RecordOutcomes(ctx, []clickhouse.Outcome{{RuleID: rule, RunID: uuid.New(), DeliveryID: delivery,
-			Outcome: clickhouse.OutcomeFailed, Reason: "server_error: 503", At: now}})
+			Outcome: rulelog.Failed, Reason: "server_error: 503", At: now}})
 		if err != nil {
 			t.Fatal(err)
 		}

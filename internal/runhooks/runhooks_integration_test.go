@@ -22,9 +22,11 @@ import (
 
 	"github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/clickhousetest"
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/logging"
 	"github.com/runhook/runhook/internal/presign"
+	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/runhooks"
 	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/testenv"
@@ -264,7 +266,7 @@ func TestRunCreatedEnded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(outcomes) != 1 || outcomes[0].Outcome != clickhouse.OutcomeDelivered {
+	if len(outcomes) != 1 || outcomes[0].Outcome != rulelog.Delivered {
 		t.Errorf("outcomes %+v", outcomes)
 	}
 }
@@ -402,7 +404,7 @@ func TestPolicyRefusedAtCreation(t *testing.T) {
 		t.Errorf("allowed URL refused: %v", err)
 	}
 	for _, s := range []*clickhouse.Store{h.store, strict.store} {
-		dump, err := s.DumpText(context.Background())
+		dump, err := clickhousetest.DumpText(context.Background(), s)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -450,7 +452,7 @@ func TestReceiver500Retried(t *testing.T) {
 		}
 	}
 	outcomes, err := h.store.Outcomes(ctx, uuid.Nil, []uuid.UUID{r.ID})
-	if err != nil || len(outcomes) != 1 || outcomes[0].Outcome != clickhouse.OutcomeFailed {
+	if err != nil || len(outcomes) != 1 || outcomes[0].Outcome != rulelog.Failed {
 		t.Errorf("outcomes %+v (%v)", outcomes, err)
 	}
 	if _, paused, err := h.store.LatestPause(ctx, uuid.Nil); err != nil || paused {
@@ -563,7 +565,7 @@ func TestTokenStaysSecret(t *testing.T) {
 		t.Errorf("logs lack the redacted URL or the failed attempts:\n%s", logs)
 	}
 	check("logs", logs)
-	dump, err := h.store.DumpText(ctx)
+	dump, err := clickhousetest.DumpText(ctx, h.store)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/clickhousetest"
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/temporal"
 )
@@ -73,7 +74,7 @@ func clickHouse(t testing.TB, addr string, version uint32) *clickhouse.Store {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := store.DropDatabase(ctx); err != nil {
+		if err := clickhousetest.DropDatabase(ctx, store); err != nil {
 			t.Logf("testenv: drop %s: %v", store.Database(), err)
 		}
 		store.Close()

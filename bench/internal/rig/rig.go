@@ -25,6 +25,7 @@ import (
 
 	"github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/clickhousetest"
 	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/rules"
 	"github.com/runhook/runhook/internal/rulesync"
@@ -123,7 +124,7 @@ func (r *Rig) Close() {
 		r.Client.Close()
 	}
 	if r.Store != nil {
-		if err := r.Store.DropDatabase(ctx); err != nil {
+		if err := clickhousetest.DropDatabase(ctx, r.Store); err != nil {
 			fmt.Printf("cleanup: drop %s: %v\n", r.Store.Database(), err)
 		}
 		r.Store.Close()

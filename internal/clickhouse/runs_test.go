@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/clickhousetest"
 	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/testenv"
 )
@@ -28,23 +29,6 @@ func seedRun(t *testing.T) (runs.Run, []byte) {
 		t.Fatalf("decode seed run: %v", err)
 	}
 	return r, line
-}
-
-func TestMigrateTwice(t *testing.T) {
-	store := testenv.ClickHouse(t) // migrated once already
-	ctx := context.Background()
-	results, err := store.Migrate(ctx)
-	if err != nil {
-		t.Fatalf("second migrate: %v", err)
-	}
-	if len(results) == 0 {
-		t.Fatal("no migrations reported")
-	}
-	for _, r := range results {
-		if r.Applied {
-			t.Errorf("migration %04d_%s applied again", r.Version, r.Name)
-		}
-	}
 }
 
 func TestSeedRunRoundTrip(t *testing.T) {
@@ -151,39 +135,6 @@ func TestCompletedArrivalsWindow(t *testing.T) {
 	}
 }
 
-func TestFeedbackRoundTrip(t *testing.T) {
-	store := testenv.ClickHouse(t)
-	ctx := context.Background()
-	runID := uuid.New()
-	line := `{"id":"` + uuid.NewString() + `","run_id":"` + runID.String() + `","key":"answer_usefulness","score":0.75,` +
-		`"value":{"label":"useful"},"comment":"good","correction":null,"feedback_source":{"type":"model"},` +
-		`"created_at":"2024-04-05T01:28:55.123456","modified_at":"2024-04-05T01:28:55.123456"}`
-	f, err := runs.DecodeFeedback([]byte(line), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	newer := f
-	score := 1.0
-	newer.Score, newer.ModifiedAt = &score, f.ModifiedAt.Add(time.Microsecond)
-	if err := store.InsertFeedback(ctx, []runs.Feedback{f}); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.InsertFeedback(ctx, []runs.Feedback{newer}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := store.FeedbackForRuns(ctx, []uuid.UUID{runID, uuid.New()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 {
-		t.Fatalf("got %d feedback rows, want 1", len(got))
-	}
-	got[0].InsertedAt = time.Time{}
-	if !reflect.DeepEqual(got[0], newer) {
-		t.Errorf("read back differs:\n got %+v\nwant %+v", got[0], newer)
-	}
-}
-
 // Queries must be served by the sort key, not by scanning: ClickHouse reports
 // how many rows it read, and a window over one project reads a small range.
 func TestStoredRunIDs(t *testing.T) {
@@ -228,34 +179,12 @@ func TestWindowQueryUsesSortKey(t *testing.T) {
 	if err := store.InsertRuns(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	read, err := store.RowsRead(ctx, clickhouse.CompletedArrivalsSQL, uuid.New(), uint32(now.Add(-time.Hour).Unix()), uint32(now.Add(time.Hour).Unix()))
+	read, err := clickhousetest.RowsRead(ctx, store, clickhouse.CompletedArrivalsSQL, uuid.New(), uint32(now.Add(-time.Hour).Unix()), uint32(now.Add(time.Hour).Unix()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// An unknown project's window must touch at most a couple of index granules, not 200,000 rows.
 	if read > 3*8192 {
 		t.Errorf("window query for an empty project read %d rows; the sort key is not used", read)
-	}
-}
-
-// A migration interrupted after some ADD COLUMNs ran must apply cleanly again.
-func TestMigrateSkipsAddedColumns(t *testing.T) {
-	store := testenv.ClickHouse(t)
-	ctx := context.Background()
-	if err := store.Exec(ctx, `ALTER TABLE runs DROP COLUMN output_values`); err != nil {
-		t.Fatal(err)
-	}
-	for _, table := range []string{"schema_migrations", "schema_migration_steps"} {
-		if err := store.Exec(ctx, `ALTER TABLE `+table+` DELETE WHERE version = 4`); err != nil {
-			t.Fatal(err)
-		}
-	}
-	time.Sleep(500 * time.Millisecond) // mutations are asynchronous
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatalf("re-applying a half-applied migration: %v", err)
-	}
-	var n uint64
-	if err := store.QueryRow(ctx, clickhouse.ColumnExistsSQL, "runs", "output_values").Scan(&n); err != nil || n != 1 {
-		t.Fatalf("output_values not re-added: n=%d err=%v", n, err)
 	}
 }
