@@ -20,12 +20,9 @@ import (
 
 // DeliverInput names one POST; it carries IDs, never run bodies or secrets.
 type DeliverInput struct {
-	DeliveryID   string
-	RuleID       uuid.UUID
+	DeliveryID string
+	Batch
 	WebhookIndex uint16
-	WindowStart  time.Time
-	WindowEnd    time.Time
-	RunIDs       []uuid.UUID
 	// RunWebhookOf, when set, makes this the run-completion webhook of that
 	// run: the URL is the one the run was created with, the body is the run
 	// itself, RuleID is clickhouse.RunWebhookRuleID and RunIDs is just the run.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/google/uuid"
 
@@ -14,10 +13,7 @@ import (
 
 // PlanInput asks how to deliver a set of matched runs of one rule.
 type PlanInput struct {
-	RuleID      uuid.UUID
-	WindowStart time.Time
-	WindowEnd   time.Time
-	RunIDs      []uuid.UUID
+	Batch
 	// MaxRuns is the rule's max_runs_per_delivery; 0 uses delivery.max_runs_per_delivery.
 	MaxRuns int
 	// Webhooks limits the plan to these positions (a redelivery); empty means all.

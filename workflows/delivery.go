@@ -16,12 +16,9 @@ import (
 // to one webhook. It carries IDs only; the activity loads the runs.
 type DeliveryInput struct {
 	// DeliveryID is the webhook-id receivers deduplicate on; stable across retries.
-	DeliveryID   string
-	RuleID       uuid.UUID
+	DeliveryID string
+	activities.Batch
 	WebhookIndex uint16
-	WindowStart  time.Time
-	WindowEnd    time.Time
-	RunIDs       []uuid.UUID
 	// Retry and HTTPTimeout come from config (delivery.*); zero values mean the defaults.
 	Retry       RetrySettings
 	HTTPTimeout time.Duration
@@ -75,8 +72,7 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	var a *activities.Activities
 	var sent activities.DeliverResult
 	err := workflow.ExecuteActivity(deliverOptions(ctx, in), a.Deliver, activities.DeliverInput{
-		DeliveryID: in.DeliveryID, RuleID: in.RuleID, WebhookIndex: in.WebhookIndex,
-		WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: in.RunIDs, RunWebhookOf: in.RunWebhookOf,
+		DeliveryID: in.DeliveryID, Batch: in.Batch, WebhookIndex: in.WebhookIndex, RunWebhookOf: in.RunWebhookOf,
 	}).Get(ctx, &sent)
 
 	result := DeliveryResult{Delivered: err == nil, Class: string(delivery.Delivered), StatusCode: sent.StatusCode, Runs: len(in.RunIDs)}
@@ -103,8 +99,7 @@ const (
 func startDelivery(ctx workflow.Context, in DeliveryInput) workflow.Future {
 	var a *activities.Activities
 	return workflow.ExecuteActivity(deliverOptions(ctx, in), a.Deliver, activities.DeliverInput{
-		DeliveryID: in.DeliveryID, RuleID: in.RuleID, WebhookIndex: in.WebhookIndex,
-		WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: in.RunIDs, RunWebhookOf: in.RunWebhookOf,
+		DeliveryID: in.DeliveryID, Batch: in.Batch, WebhookIndex: in.WebhookIndex, RunWebhookOf: in.RunWebhookOf,
 		Record: true,
 	})
 }

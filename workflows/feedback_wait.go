@@ -17,11 +17,8 @@ import (
 // WaitInput hands matched runs to a feedback wait: they are delivered once
 // they carry every Require key, or at the deadline as OnTimeout says.
 type WaitInput struct {
-	RuleID      uuid.UUID
+	activities.Batch
 	RuleName    string
-	WindowStart time.Time
-	WindowEnd   time.Time
-	RunIDs      []uuid.UUID
 	Require     []string
 	Wait        time.Duration
 	OnTimeout   string // "skip" or "deliver"
@@ -79,8 +76,9 @@ func FeedbackWait(ctx workflow.Context, in WaitInput) (WaitResult, error) {
 			WorkflowID: childID, Memo: memo(in.RuleName),
 		})
 		deliveries = append(deliveries, workflow.ExecuteChildWorkflow(childCtx, DeliverRuns, DeliverRunsInput{
-			RuleID: in.RuleID, RuleName: in.RuleName, WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: runIDs,
-			MaxRuns: in.MaxRuns, Retry: in.Retry, HTTPTimeout: in.HTTPTimeout,
+			Batch:    activities.Batch{RuleID: in.RuleID, WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: runIDs},
+			RuleName: in.RuleName,
+			MaxRuns:  in.MaxRuns, Retry: in.Retry, HTTPTimeout: in.HTTPTimeout,
 		}))
 	}
 

@@ -248,18 +248,19 @@ func (t tick) handOn(ctx workflow.Context, m activities.MatchResult, kind string
 		Memo:              memo(t.rule.Name),
 	}
 	retry := RetrySettings{InitialInterval: t.rule.Delivery.InitialInterval, BackoffCoefficient: t.rule.Delivery.BackoffCoefficient}
+	batch := activities.Batch{RuleID: t.ruleID, WindowStart: m.After, WindowEnd: m.UpTo, RunIDs: m.RunIDs}
 	var child workflow.ChildWorkflowFuture
 	if len(t.rule.Require) > 0 {
 		opts.WorkflowID = waitID(id)
 		child = workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, opts), FeedbackWait, WaitInput{
-			RuleID: t.ruleID, RuleName: t.rule.Name, WindowStart: m.After, WindowEnd: m.UpTo, RunIDs: m.RunIDs,
+			Batch: batch, RuleName: t.rule.Name,
 			Require: t.rule.Require, Wait: t.rule.Wait, OnTimeout: t.rule.OnTimeout,
 			MaxRuns: t.rule.MaxRuns, Retry: retry, HTTPTimeout: t.rule.Delivery.HTTPTimeout,
 		})
 	} else {
 		opts.WorkflowID = id
 		child = workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, opts), DeliverRuns, DeliverRunsInput{
-			RuleID: t.ruleID, RuleName: t.rule.Name, WindowStart: m.After, WindowEnd: m.UpTo, RunIDs: m.RunIDs,
+			Batch: batch, RuleName: t.rule.Name,
 			MaxRuns: t.rule.MaxRuns, Retry: retry, HTTPTimeout: t.rule.Delivery.HTTPTimeout,
 		})
 	}

@@ -104,7 +104,7 @@ func RunWebhook(ctx workflow.Context, in RunWebhookInput) (RunWebhookResult, err
 	}
 
 	d := DeliveryInput{
-		DeliveryID: RunWebhookDeliveryID(in.RunID), RuleID: clickhouse.RunWebhookRuleID, RunIDs: []uuid.UUID{in.RunID},
+		DeliveryID: RunWebhookDeliveryID(in.RunID), Batch: activities.Batch{RuleID: clickhouse.RunWebhookRuleID, RunIDs: []uuid.UUID{in.RunID}},
 		Retry: in.Retry, HTTPTimeout: in.HTTPTimeout, RunWebhookOf: in.RunID,
 	}
 	var res DeliveryResult

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
+	"github.com/runhook/runhook/activities"
 	iapp "github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/rules"
@@ -489,7 +490,7 @@ func (a *app) rulesRedeliverCmd() *cobra.Command {
 				_, err := env.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 					ID: id, TaskQueue: a.cfg.Temporal.TaskQueue, Memo: map[string]any{"rule": r.Name},
 				}, workflows.DeliverRuns, workflows.DeliverRunsInput{
-					RuleID: r.ID, RuleName: r.Name, WindowStart: now, WindowEnd: now, RunIDs: runIDs,
+					Batch: activities.Batch{RuleID: r.ID, WindowStart: now, WindowEnd: now, RunIDs: runIDs}, RuleName: r.Name,
 					MaxRuns: spec.MaxRunsPerDelivery, Webhooks: []uint16{idx}, HTTPTimeout: d.Timeout,
 					Retry: workflows.RetrySettings{InitialInterval: d.InitialInterval, BackoffCoefficient: d.BackoffCoefficient},
 				})
