@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/runhook/runhook/activities"
@@ -36,10 +35,7 @@ type DeliverRunsResult struct {
 // <this workflow's ID>/b<batch>/w<webhook>, is the webhook-id receivers see,
 // and shows as the activity's input in the Temporal UI.
 func DeliverRuns(ctx workflow.Context, in DeliverRunsInput) (DeliverRunsResult, error) {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
-	})
+	ctx = activityOptions(ctx, time.Minute, storageRetry())
 	var a *activities.Activities
 	var result DeliverRunsResult
 

@@ -135,13 +135,10 @@ func deliverOptions(ctx workflow.Context, in DeliveryInput) workflow.Context {
 	if httpTimeout <= 0 {
 		httpTimeout = 5 * time.Second
 	}
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		// Longer than the HTTP timeout, so a slow receiver ends as the
-		// activity's own non-retryable timeout, never as a Temporal timeout
-		// that Temporal would retry.
-		StartToCloseTimeout: httpTimeout + 30*time.Second,
-		RetryPolicy:         DeliveryRetryPolicy(in.Retry),
-	})
+	// Longer than the HTTP timeout, so a slow receiver ends as the
+	// activity's own non-retryable timeout, never as a Temporal timeout
+	// that Temporal would retry.
+	return activityOptions(ctx, httpTimeout+30*time.Second, DeliveryRetryPolicy(in.Retry))
 }
 
 func recordOutcome(ctx workflow.Context, in DeliveryInput, delivered bool, reason string) (paused bool, err error) {
@@ -152,15 +149,6 @@ func recordOutcome(ctx workflow.Context, in DeliveryInput, delivered bool, reaso
 		RunIDs: in.RunIDs, Delivered: delivered, Reason: reason,
 	}).Get(ctx, &recorded)
 	return recorded.Paused, err
-}
-
-// storageOptions are for short ClickHouse reads and writes: a dead worker's
-// task is retried soon, and storage trouble is retried until it passes.
-func storageOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
-	})
 }
 
 // failure reads the class and the (already redacted) reason of the last attempt.

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/runhook/runhook/activities"
@@ -50,10 +49,7 @@ const (
 // for the required feedback of a page of matched runs, delivering them in
 // batches as they become ready.
 func FeedbackWait(ctx workflow.Context, in WaitInput) (WaitResult, error) {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
-	})
+	ctx = storageOptions(ctx)
 	var a *activities.Activities
 	var result WaitResult
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
