@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/delivery"
@@ -225,21 +224,6 @@ func (a *Activities) payload(ctx context.Context, ruleID uuid.UUID, start, end t
 		return payload.Payload{}, err
 	}
 	return p, nil
-}
-
-// failure is the activity error for a failed attempt: the class as its type
-// (so NonRetryableErrorTypes applies) and the redacted reason as its
-// message; its details are the recorded outcome, when it was recorded.
-func failure(res delivery.Result, recorded *OutcomeResult) error {
-	msg := string(res.Class)
-	if res.Err != "" {
-		msg += ": " + res.Err
-	}
-	opts := temporal.ApplicationErrorOptions{NonRetryable: !res.Class.Retryable()}
-	if recorded != nil {
-		opts.Details = []any{*recorded}
-	}
-	return temporal.NewApplicationErrorWithOptions(msg, string(res.Class), opts)
 }
 
 func (a *Activities) recordAttempt(ctx context.Context, log *slog.Logger, in DeliverInput, redacted string, attempt int32, started time.Time, res delivery.Result) {

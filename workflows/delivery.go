@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -78,7 +77,7 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	result := DeliveryResult{Delivered: err == nil, Class: string(delivery.Delivered), StatusCode: sent.StatusCode, Runs: len(in.RunIDs)}
 	reason := ""
 	if err != nil {
-		result.Class, reason = failure(err)
+		result.Class, reason = activities.Failure(err)
 	}
 	paused, err := recordOutcome(ctx, in, result.Delivered, reason)
 	result.Paused = paused
@@ -117,10 +116,8 @@ func endDelivery(ctx workflow.Context, in DeliveryInput, f workflow.Future) (Del
 	}
 	reason := ""
 	if err != nil {
-		result.Class, reason = failure(err)
-		var appErr *temporal.ApplicationError
-		var recorded activities.OutcomeResult
-		if errors.As(err, &appErr) && appErr.HasDetails() && appErr.Details(&recorded) == nil && recorded.Recorded {
+		result.Class, reason = activities.Failure(err)
+		if recorded, ok := activities.RecordedOutcome(err); ok {
 			result.Paused = recorded.Paused
 			return result, nil
 		}
@@ -149,17 +146,4 @@ func recordOutcome(ctx workflow.Context, in DeliveryInput, delivered bool, reaso
 		RunIDs: in.RunIDs, Delivered: delivered, Reason: reason,
 	}).Get(ctx, &recorded)
 	return recorded.Paused, err
-}
-
-// failure reads the class and the (already redacted) reason of the last attempt.
-func failure(err error) (class, reason string) {
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		return appErr.Type(), appErr.Error()
-	}
-	var timeoutErr *temporal.TimeoutError
-	if errors.As(err, &timeoutErr) {
-		return string(delivery.Timeout), "activity timed out"
-	}
-	return "error", err.Error()
 }
