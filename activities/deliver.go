@@ -17,6 +17,38 @@ import (
 	"github.com/runhook/runhook/internal/signing"
 )
 
+// deliverStore is what Deliver and RecordOutcome read and write.
+type deliverStore interface {
+	webhookReader
+	runWebhookReader
+	payload.Source
+	attemptLog
+	outcomeWriter
+	pauseReader
+	failureStreak
+}
+
+// attemptLog holds every attempt of every delivery.
+type attemptLog interface {
+	RecordAttempt(ctx context.Context, a clickhouse.Attempt) error
+	AttemptsSince(ctx context.Context, ruleID uuid.UUID, since time.Time, deliveryID string) ([]clickhouse.Attempt, error)
+}
+
+type runWebhookReader interface {
+	RunWebhook(ctx context.Context, runID uuid.UUID) (clickhouse.RunWebhook, bool, error)
+}
+
+type outcomeWriter interface {
+	RecordOutcomes(ctx context.Context, outcomes []clickhouse.Outcome) error
+}
+
+// failureStreak pauses a rule after delivery.pause_after_failures failed
+// deliveries in a row.
+type failureStreak interface {
+	ConsecutiveFailedDeliveries(ctx context.Context, ruleID uuid.UUID, since time.Time, atMost int) (int, error)
+	RecordPause(ctx context.Context, p clickhouse.Pause) error
+}
+
 // DeliverInput names one POST; it carries IDs, never run bodies or secrets.
 type DeliverInput struct {
 	DeliveryID string

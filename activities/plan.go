@@ -8,8 +8,25 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/payload"
 )
+
+// planStore is what PlanDelivery reads: the rule's webhooks and pause, and
+// the runs' sizes.
+type planStore interface {
+	webhookLister
+	pauseReader
+	payload.Sizer
+}
+
+type webhookLister interface {
+	Webhooks(ctx context.Context, ruleID uuid.UUID) ([]clickhouse.Webhook, error)
+}
+
+type pauseReader interface {
+	LatestPause(ctx context.Context, ruleID uuid.UUID) (clickhouse.Pause, bool, error)
+}
 
 // PlanInput asks how to deliver a set of matched runs of one rule.
 type PlanInput struct {

@@ -12,6 +12,21 @@ import (
 	"github.com/runhook/runhook/internal/secrets"
 )
 
+// runWebhookStore is what the run webhook checks read.
+type runWebhookStore interface {
+	outcomeReader
+	runEnds
+}
+
+type outcomeReader interface {
+	Outcomes(ctx context.Context, ruleID uuid.UUID, runIDs []uuid.UUID) ([]clickhouse.Outcome, error)
+}
+
+type runEnds interface {
+	RunEnded(ctx context.Context, runID uuid.UUID) (ended, found bool, err error)
+	RunsEnded(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]bool, error)
+}
+
 // runWebhookContext binds a sealed run webhook URL to its run, so a value
 // copied to another run's row does not open there.
 func runWebhookContext(runID uuid.UUID) string {
