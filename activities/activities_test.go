@@ -36,11 +36,12 @@ type fakeStore struct {
 	attempts []clickhouse.Attempt
 	outcomes []clickhouse.Outcome
 	fills    []clickhouse.Backfill
+	hooks    map[uuid.UUID]clickhouse.RunWebhook // run webhooks, by run
 }
 
 func newFakeStore() *fakeStore {
 	return &fakeStore{rules: map[uuid.UUID]clickhouse.StoredRule{}, runs: map[uuid.UUID]runs.Run{}, ended: map[uuid.UUID]bool{},
-		ready: map[uuid.UUID]bool{}, claims: map[uuid.UUID]string{}}
+		ready: map[uuid.UUID]bool{}, claims: map[uuid.UUID]string{}, hooks: map[uuid.UUID]clickhouse.RunWebhook{}}
 }
 
 func (f *fakeStore) ServerVersion(context.Context) (string, error) { return "18.16.1", nil }
@@ -88,6 +89,13 @@ func (f *fakeStore) Webhook(ctx context.Context, rule uuid.UUID, idx uint16) (cl
 		return clickhouse.Webhook{}, false, nil
 	}
 	return hooks[i], true, nil
+}
+
+func (f *fakeStore) RunWebhook(_ context.Context, run uuid.UUID) (clickhouse.RunWebhook, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w, ok := f.hooks[run]
+	return w, ok, nil
 }
 
 func (f *fakeStore) LatestRuns(_ context.Context, ids []uuid.UUID) ([]runs.Run, error) {
