@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/retention"
 	"github.com/runhook/runhook/internal/runs"
 )
 
@@ -37,6 +39,8 @@ type fakeStore struct {
 	outcomes []clickhouse.Outcome
 	fills    []clickhouse.Backfill
 	hooks    map[uuid.UUID]clickhouse.RunWebhook // run webhooks, by run
+	parts    []retention.Partition
+	dropFail string // DropPartition fails for this table
 }
 
 func newFakeStore() *fakeStore {
@@ -230,6 +234,24 @@ func (f *fakeStore) RunsEnded(_ context.Context, ids []uuid.UUID) (map[uuid.UUID
 		}
 	}
 	return out, nil
+}
+
+func (f *fakeStore) Timezone(context.Context) (string, error) { return "UTC", nil }
+
+func (f *fakeStore) Partitions(_ context.Context, tables []string) ([]retention.Partition, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.DeleteFunc(slices.Clone(f.parts), func(p retention.Partition) bool { return !slices.Contains(tables, p.Table) }), nil
+}
+
+func (f *fakeStore) DropPartition(_ context.Context, table, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if table == f.dropFail {
+		return fmt.Errorf("drop %s %s: refused", table, id)
+	}
+	f.parts = slices.DeleteFunc(f.parts, func(p retention.Partition) bool { return p.Table == table && p.ID == id })
+	return nil
 }
 
 func TestCheckStorageReportsTheStore(t *testing.T) {
