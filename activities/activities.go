@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/metrics"
 	"github.com/runhook/runhook/internal/payload"
@@ -21,7 +20,7 @@ import (
 // Activities is registered once per worker; workflows call its methods through
 // a nil *Activities.
 type Activities struct {
-	Store   *clickhouse.Store
+	Store   Store
 	Secrets *secrets.Box // nil when secrets.key is not set: deliveries then fail as invalid
 	Sender  *delivery.Sender
 	Policy  delivery.URLPolicy
@@ -48,6 +47,25 @@ type Activities struct {
 	Retention retention.Policy
 
 	webhooks fanOutWebhooks
+}
+
+// Store is the storage the activities read and write, which
+// *clickhouse.Store is: the small interfaces each file declares beside the
+// activities that use them, so a test fakes only what it drives.
+type Store interface {
+	storageInfo
+	planStore
+	deliverStore
+	ruleStore
+	runWebhookStore
+	retention.Store
+}
+
+// storageInfo is what CheckStorage reports.
+type storageInfo interface {
+	ServerVersion(ctx context.Context) (string, error)
+	Database() string
+	CountRuns(ctx context.Context) (uint64, error)
 }
 
 // Schedules is the part of the rule schedules an activity may change.

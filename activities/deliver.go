@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/delivery"
@@ -20,14 +19,43 @@ import (
 	"github.com/runhook/runhook/internal/signing"
 )
 
+// deliverStore is what Deliver and RecordOutcome read and write.
+type deliverStore interface {
+	webhookReader
+	runWebhookReader
+	payload.Source
+	attemptLog
+	outcomeWriter
+	pauseReader
+	failureStreak
+}
+
+// attemptLog holds every attempt of every delivery.
+type attemptLog interface {
+	RecordAttempt(ctx context.Context, a clickhouse.Attempt) error
+	AttemptsSince(ctx context.Context, ruleID uuid.UUID, since time.Time, deliveryID string) ([]clickhouse.Attempt, error)
+}
+
+type runWebhookReader interface {
+	RunWebhook(ctx context.Context, runID uuid.UUID) (clickhouse.RunWebhook, bool, error)
+}
+
+type outcomeWriter interface {
+	RecordOutcomes(ctx context.Context, outcomes []clickhouse.Outcome) error
+}
+
+// failureStreak pauses a rule after delivery.pause_after_failures failed
+// deliveries in a row.
+type failureStreak interface {
+	ConsecutiveFailedDeliveries(ctx context.Context, ruleID uuid.UUID, since time.Time, atMost int) (int, error)
+	RecordPause(ctx context.Context, p clickhouse.Pause) error
+}
+
 // DeliverInput names one POST; it carries IDs, never run bodies or secrets.
 type DeliverInput struct {
-	DeliveryID   string
-	RuleID       uuid.UUID
+	DeliveryID string
+	Batch
 	WebhookIndex uint16
-	WindowStart  time.Time
-	WindowEnd    time.Time
-	RunIDs       []uuid.UUID
 	// RunWebhookOf, when set, makes this the run-completion webhook of that
 	// run: the URL is the one the run was created with, the body is the run
 	// itself, RuleID is rulelog.RunWebhookRuleID() and RunIDs is just the run.
@@ -230,21 +258,6 @@ func (a *Activities) payload(ctx context.Context, ruleID uuid.UUID, start, end t
 		return payload.Payload{}, err
 	}
 	return p, nil
-}
-
-// failure is the activity error for a failed attempt: the class as its type
-// (so NonRetryableErrorTypes applies) and the redacted reason as its
-// message; its details are the recorded outcome, when it was recorded.
-func failure(res delivery.Result, recorded *OutcomeResult) error {
-	msg := string(res.Class)
-	if res.Err != "" {
-		msg += ": " + res.Err
-	}
-	opts := temporal.ApplicationErrorOptions{NonRetryable: !res.Class.Retryable()}
-	if recorded != nil {
-		opts.Details = []any{*recorded}
-	}
-	return temporal.NewApplicationErrorWithOptions(msg, string(res.Class), opts)
 }
 
 func (a *Activities) recordAttempt(ctx context.Context, log *slog.Logger, in DeliverInput, redacted string, attempt int32, started time.Time, res delivery.Result) {

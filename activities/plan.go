@@ -5,19 +5,32 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/payload"
 )
 
+// planStore is what PlanDelivery reads: the rule's webhooks and pause, and
+// the runs' sizes.
+type planStore interface {
+	webhookLister
+	pauseReader
+	payload.Sizer
+}
+
+type webhookLister interface {
+	Webhooks(ctx context.Context, ruleID uuid.UUID) ([]clickhouse.Webhook, error)
+}
+
+type pauseReader interface {
+	LatestPause(ctx context.Context, ruleID uuid.UUID) (clickhouse.Pause, bool, error)
+}
+
 // PlanInput asks how to deliver a set of matched runs of one rule.
 type PlanInput struct {
-	RuleID      uuid.UUID
-	WindowStart time.Time
-	WindowEnd   time.Time
-	RunIDs      []uuid.UUID
+	Batch
 	// MaxRuns is the rule's max_runs_per_delivery; 0 uses delivery.max_runs_per_delivery.
 	MaxRuns int
 	// Webhooks limits the plan to these positions (a redelivery); empty means all.

@@ -115,3 +115,29 @@ func TestApplyRetentionDropsOldDaysOnly(t *testing.T) {
 		t.Errorf("feedback, kept forever, lost a day: %v", got["feedback"])
 	}
 }
+
+// On the fake: what the policy no longer keeps is dropped and counted; a
+// drop that fails fails the attempt, and the drops before it stay done.
+func TestApplyRetentionCountsWhatItDropped(t *testing.T) {
+	s := newFakeStore()
+	s.parts = []retention.Partition{
+		{Table: "run_arrivals", ID: "20251201"}, {Table: "run_arrivals", ID: "20260314"},
+		{Table: "rule_events", ID: "20251201"}, {Table: "runs", ID: "20251201"},
+	}
+	now := time.Date(2026, 3, 15, 14, 30, 0, 0, time.UTC)
+	a := &Activities{Store: s, Retention: retention.Policy{Arrivals: 7 * 24 * time.Hour, Events: 30 * 24 * time.Hour}}
+
+	s.dropFail = "rule_events"
+	res, err := a.ApplyRetention(context.Background(), RetentionInput{Now: now})
+	if err == nil || res != (RetentionResult{Tables: 1, Partitions: 1}) {
+		t.Fatalf("with rule_events failing: %+v, %v", res, err)
+	}
+	s.dropFail = ""
+	if res, err = a.ApplyRetention(context.Background(), RetentionInput{Now: now}); err != nil || res != (RetentionResult{Tables: 1, Partitions: 1}) {
+		t.Fatalf("retried: %+v, %v", res, err)
+	}
+	want := []retention.Partition{{Table: "run_arrivals", ID: "20260314"}, {Table: "runs", ID: "20251201"}}
+	if !reflect.DeepEqual(s.parts, want) {
+		t.Fatalf("left %v, want %v", s.parts, want)
+	}
+}

@@ -14,6 +14,44 @@ import (
 	"github.com/runhook/runhook/internal/rules"
 )
 
+// ruleStore is what the ticks' activities read and write.
+type ruleStore interface {
+	ruleReader
+	pauseReader
+	matcher
+	eventWriter
+	readiness
+	backfills
+	webhookLister
+	outcomeWriter
+	failureStreak
+}
+
+type ruleReader interface {
+	Rule(ctx context.Context, id uuid.UUID) (clickhouse.StoredRule, bool, error)
+}
+
+// matcher finds a window's runs that newly match a rule and claims them,
+// against the server's clock.
+type matcher interface {
+	ServerNow(ctx context.Context) (time.Time, error)
+	MatchRuns(ctx context.Context, m clickhouse.Match) ([]uuid.UUID, error)
+	Claim(ctx context.Context, ruleID uuid.UUID, runIDs []uuid.UUID, owner string, at time.Time) error
+}
+
+type eventWriter interface {
+	RecordEvents(ctx context.Context, events []clickhouse.Event) error
+}
+
+type readiness interface {
+	Ready(ctx context.Context, runIDs []uuid.UUID, keys []string) ([]uuid.UUID, error)
+}
+
+type backfills interface {
+	Backfills(ctx context.Context, ruleID uuid.UUID) ([]clickhouse.Backfill, error)
+	PutBackfill(ctx context.Context, b clickhouse.Backfill) error
+}
+
 // Windows shapes the windows a rule's ticks cut (config rules.*).
 type Windows struct {
 	SettleLag         time.Duration

@@ -5,8 +5,24 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/rulelog"
 )
+
+// runWebhookStore is what the run webhook checks read.
+type runWebhookStore interface {
+	outcomeReader
+	runEnds
+}
+
+type outcomeReader interface {
+	Outcomes(ctx context.Context, ruleID uuid.UUID, runIDs []uuid.UUID) ([]clickhouse.Outcome, error)
+}
+
+type runEnds interface {
+	RunEnded(ctx context.Context, runID uuid.UUID) (ended, found bool, err error)
+	RunsEnded(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]bool, error)
+}
 
 // RunRef names a run.
 type RunRef struct {

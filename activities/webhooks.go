@@ -12,6 +12,10 @@ import (
 	"github.com/runhook/runhook/internal/clickhouse"
 )
 
+type webhookReader interface {
+	Webhook(ctx context.Context, ruleID uuid.UUID, idx uint16) (clickhouse.Webhook, bool, error)
+}
+
 // fanOutWebhooks keeps each rule webhook a fan-out (one DeliverRuns
 // execution) has read, so its POSTs read their webhook once per worker
 // rather than once each: a fan-out sends with the webhook as it first read

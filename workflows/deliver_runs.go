@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/runhook/runhook/activities"
@@ -12,11 +11,8 @@ import (
 
 // DeliverRunsInput hands a rule's matched runs to delivery.
 type DeliverRunsInput struct {
-	RuleID      uuid.UUID
-	RuleName    string // shown as the memo of each Delivery in the Temporal UI
-	WindowStart time.Time
-	WindowEnd   time.Time
-	RunIDs      []uuid.UUID
+	activities.Batch
+	RuleName string // shown as the memo of each Delivery in the Temporal UI
 	// MaxRuns is the rule's max_runs_per_delivery; 0 uses the worker's delivery.max_runs_per_delivery.
 	MaxRuns     int
 	Retry       RetrySettings
@@ -39,17 +35,13 @@ type DeliverRunsResult struct {
 // <this workflow's ID>/b<batch>/w<webhook>, is the webhook-id receivers see,
 // and shows as the activity's input in the Temporal UI.
 func DeliverRuns(ctx workflow.Context, in DeliverRunsInput) (DeliverRunsResult, error) {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
-	})
+	ctx = activityOptions(ctx, time.Minute, storageRetry())
 	var a *activities.Activities
 	var result DeliverRunsResult
 
 	var plan activities.Plan
 	if err := workflow.ExecuteActivity(ctx, a.PlanDelivery, activities.PlanInput{
-		RuleID: in.RuleID, WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: in.RunIDs, MaxRuns: in.MaxRuns,
-		Webhooks: in.Webhooks,
+		Batch: in.Batch, MaxRuns: in.MaxRuns, Webhooks: in.Webhooks,
 	}).Get(ctx, &plan); err != nil {
 		return result, err
 	}
@@ -81,8 +73,9 @@ func DeliverRuns(ctx workflow.Context, in DeliverRunsInput) (DeliverRunsResult, 
 	for b, batch := range plan.Batches {
 		for _, w := range plan.Webhooks {
 			deliveries = append(deliveries, DeliveryInput{
-				DeliveryID: BatchDeliveryID(id, b, w), RuleID: in.RuleID, WebhookIndex: w,
-				WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: batch, Retry: in.Retry, HTTPTimeout: in.HTTPTimeout,
+				DeliveryID: BatchDeliveryID(id, b, w), WebhookIndex: w,
+				Batch: activities.Batch{RuleID: in.RuleID, WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: batch},
+				Retry: in.Retry, HTTPTimeout: in.HTTPTimeout,
 			})
 		}
 	}

@@ -79,7 +79,7 @@ func TestDeliverRunsBatchesEveryWebhook(t *testing.T) {
 	ids := h.addRuns(t, 5, 10)
 	rule := h.rule(t, rcv.srv.URL+"/ok?secret=a", rcv.srv.URL+"/ok?secret=b")
 
-	res := h.deliverRuns(t, "deliver-"+rule.String(), workflows.DeliverRunsInput{RuleID: rule, RunIDs: ids, MaxRuns: 2})
+	res := h.deliverRuns(t, "deliver-"+rule.String(), workflows.DeliverRunsInput{Batch: activities.Batch{RuleID: rule, RunIDs: ids}, MaxRuns: 2})
 	// 5 runs at 2 per POST: 3 batches, each to both webhooks.
 	if res.Deliveries != 6 || res.Delivered != 6 || rcv.count("/ok") != 6 {
 		t.Fatalf("result %+v, receiver saw %d", res, rcv.count("/ok"))
@@ -138,7 +138,7 @@ func TestDeliverRunsSkipsOversizeRuns(t *testing.T) {
 	rule := h.rule(t, rcv.srv.URL+"/ok")
 	ids := append(append([]uuid.UUID{}, small[0]), append(big, small[1])...)
 
-	res := h.deliverRuns(t, "deliver-"+rule.String(), workflows.DeliverRunsInput{RuleID: rule, RunIDs: ids})
+	res := h.deliverRuns(t, "deliver-"+rule.String(), workflows.DeliverRunsInput{Batch: activities.Batch{RuleID: rule, RunIDs: ids}})
 	if res.RunsSkipped != 1 || res.Delivered < 1 {
 		t.Fatalf("result %+v", res)
 	}
@@ -158,11 +158,11 @@ func TestRulePausedAfterFailuresInARow(t *testing.T) {
 	rcv := newReceiver(t)
 	rule := h.rule(t, rcv.srv.URL+"/404?secret=pause")
 
-	first := h.deliverRuns(t, "deliver-1-"+rule.String(), workflows.DeliverRunsInput{RuleID: rule, RunIDs: h.addRuns(t, 1, 10)})
+	first := h.deliverRuns(t, "deliver-1-"+rule.String(), workflows.DeliverRunsInput{Batch: activities.Batch{RuleID: rule, RunIDs: h.addRuns(t, 1, 10)}})
 	if first.Failed != 1 || first.Paused {
 		t.Fatalf("first %+v", first)
 	}
-	second := h.deliverRuns(t, "deliver-2-"+rule.String(), workflows.DeliverRunsInput{RuleID: rule, RunIDs: h.addRuns(t, 1, 10)})
+	second := h.deliverRuns(t, "deliver-2-"+rule.String(), workflows.DeliverRunsInput{Batch: activities.Batch{RuleID: rule, RunIDs: h.addRuns(t, 1, 10)}})
 	if second.Failed != 1 || !second.Paused {
 		t.Fatalf("second %+v: want the rule paused after 2 failures in a row", second)
 	}
@@ -173,7 +173,7 @@ func TestRulePausedAfterFailuresInARow(t *testing.T) {
 	if strings.Contains(pause.Reason, "secret=pause") {
 		t.Errorf("pause reason shows the secret: %s", pause.Reason)
 	}
-	third := h.deliverRuns(t, "deliver-3-"+rule.String(), workflows.DeliverRunsInput{RuleID: rule, RunIDs: h.addRuns(t, 1, 10)})
+	third := h.deliverRuns(t, "deliver-3-"+rule.String(), workflows.DeliverRunsInput{Batch: activities.Batch{RuleID: rule, RunIDs: h.addRuns(t, 1, 10)}})
 	if !third.Paused || third.RunsSkipped != 1 || third.Deliveries != 0 || rcv.count("/404") != 2 {
 		t.Fatalf("third %+v, receiver saw %d: a paused rule must not send", third, rcv.count("/404"))
 	}

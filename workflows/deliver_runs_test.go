@@ -59,7 +59,7 @@ func TestDeliverRunsFansOutBatchesToWebhooks(t *testing.T) {
 	ids := []uuid.UUID{uuid.New(), uuid.New(), uuid.New()}
 	big := uuid.New()
 	plan := activities.Plan{Webhooks: []uint16{0, 1}, Batches: [][]uuid.UUID{ids[:2], ids[2:]}, Oversize: []uuid.UUID{big}}
-	res, sent, outcomes := runDeliverRuns(t, plan, workflows.DeliverRunsInput{RuleID: uuid.New(), RunIDs: append(ids, big)})
+	res, sent, outcomes := runDeliverRuns(t, plan, workflows.DeliverRunsInput{Batch: activities.Batch{RuleID: uuid.New(), RunIDs: append(ids, big)}})
 	if res.Deliveries != 4 || res.Delivered != 4 || res.RunsSkipped != 1 || len(sent) != 4 {
 		t.Fatalf("result %+v, %d sent", res, len(sent))
 	}
@@ -92,7 +92,7 @@ func TestDeliverRunsFansOutBatchesToWebhooks(t *testing.T) {
 func TestDeliverRunsPausedSendsNothing(t *testing.T) {
 	ids := []uuid.UUID{uuid.New()}
 	plan := activities.Plan{Webhooks: []uint16{0}, Paused: true, PauseReason: "rule paused: 5 deliveries failed in a row"}
-	res, sent, outcomes := runDeliverRuns(t, plan, workflows.DeliverRunsInput{RuleID: uuid.New(), RunIDs: ids})
+	res, sent, outcomes := runDeliverRuns(t, plan, workflows.DeliverRunsInput{Batch: activities.Batch{RuleID: uuid.New(), RunIDs: ids}})
 	if !res.Paused || len(sent) != 0 || res.RunsSkipped != 1 {
 		t.Fatalf("result %+v, %d sent", res, len(sent))
 	}
@@ -108,7 +108,7 @@ func TestDeliverRunsFailureRecordedByDeliver(t *testing.T) {
 	plan := activities.Plan{Webhooks: []uint16{0}, Batches: [][]uuid.UUID{ids}}
 	recorded := temporal.NewApplicationErrorWithOptions("client_error: 404", string(delivery.ClientError),
 		temporal.ApplicationErrorOptions{NonRetryable: true, Details: []any{activities.OutcomeResult{Recorded: true, Paused: true}}})
-	res, sent, outcomes := runDeliverRuns(t, plan, workflows.DeliverRunsInput{RuleID: uuid.New(), RunIDs: ids}, recorded)
+	res, sent, outcomes := runDeliverRuns(t, plan, workflows.DeliverRunsInput{Batch: activities.Batch{RuleID: uuid.New(), RunIDs: ids}}, recorded)
 	if res.Failed != 1 || !res.Paused || len(sent) != 1 || len(outcomes) != 0 {
 		t.Errorf("result %+v, %d sent, outcomes %+v", res, len(sent), outcomes)
 	}
@@ -119,7 +119,7 @@ func TestDeliverRunsFailureRecordedByDeliver(t *testing.T) {
 func TestDeliverRunsUnrecordedFailureRecorded(t *testing.T) {
 	ids := []uuid.UUID{uuid.New()}
 	plan := activities.Plan{Webhooks: []uint16{0}, Batches: [][]uuid.UUID{ids}}
-	res, sent, outcomes := runDeliverRuns(t, plan, workflows.DeliverRunsInput{RuleID: uuid.New(), RunIDs: ids},
+	res, sent, outcomes := runDeliverRuns(t, plan, workflows.DeliverRunsInput{Batch: activities.Batch{RuleID: uuid.New(), RunIDs: ids}},
 		attemptErr(delivery.Timeout))
 	if res.Failed != 1 || len(sent) != 1 || len(outcomes) != 1 || outcomes[0].Delivered || outcomes[0].Reason == "" {
 		t.Errorf("result %+v, %d sent, outcomes %+v", res, len(sent), outcomes)

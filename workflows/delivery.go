@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,12 +15,9 @@ import (
 // to one webhook. It carries IDs only; the activity loads the runs.
 type DeliveryInput struct {
 	// DeliveryID is the webhook-id receivers deduplicate on; stable across retries.
-	DeliveryID   string
-	RuleID       uuid.UUID
+	DeliveryID string
+	activities.Batch
 	WebhookIndex uint16
-	WindowStart  time.Time
-	WindowEnd    time.Time
-	RunIDs       []uuid.UUID
 	// Retry and HTTPTimeout come from config (delivery.*); zero values mean the defaults.
 	Retry       RetrySettings
 	HTTPTimeout time.Duration
@@ -75,14 +71,13 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	var a *activities.Activities
 	var sent activities.DeliverResult
 	err := workflow.ExecuteActivity(deliverOptions(ctx, in), a.Deliver, activities.DeliverInput{
-		DeliveryID: in.DeliveryID, RuleID: in.RuleID, WebhookIndex: in.WebhookIndex,
-		WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: in.RunIDs, RunWebhookOf: in.RunWebhookOf,
+		DeliveryID: in.DeliveryID, Batch: in.Batch, WebhookIndex: in.WebhookIndex, RunWebhookOf: in.RunWebhookOf,
 	}).Get(ctx, &sent)
 
 	result := DeliveryResult{Delivered: err == nil, Class: string(delivery.Delivered), StatusCode: sent.StatusCode, Runs: len(in.RunIDs)}
 	reason := ""
 	if err != nil {
-		result.Class, reason = failure(err)
+		result.Class, reason = activities.Failure(err)
 	}
 	paused, err := recordOutcome(ctx, in, result.Delivered, reason)
 	result.Paused = paused
@@ -103,8 +98,7 @@ const (
 func startDelivery(ctx workflow.Context, in DeliveryInput) workflow.Future {
 	var a *activities.Activities
 	return workflow.ExecuteActivity(deliverOptions(ctx, in), a.Deliver, activities.DeliverInput{
-		DeliveryID: in.DeliveryID, RuleID: in.RuleID, WebhookIndex: in.WebhookIndex,
-		WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: in.RunIDs, RunWebhookOf: in.RunWebhookOf,
+		DeliveryID: in.DeliveryID, Batch: in.Batch, WebhookIndex: in.WebhookIndex, RunWebhookOf: in.RunWebhookOf,
 		Record: true,
 	})
 }
@@ -122,10 +116,8 @@ func endDelivery(ctx workflow.Context, in DeliveryInput, f workflow.Future) (Del
 	}
 	reason := ""
 	if err != nil {
-		result.Class, reason = failure(err)
-		var appErr *temporal.ApplicationError
-		var recorded activities.OutcomeResult
-		if errors.As(err, &appErr) && appErr.HasDetails() && appErr.Details(&recorded) == nil && recorded.Recorded {
+		result.Class, reason = activities.Failure(err)
+		if recorded, ok := activities.RecordedOutcome(err); ok {
 			result.Paused = recorded.Paused
 			return result, nil
 		}
@@ -140,13 +132,10 @@ func deliverOptions(ctx workflow.Context, in DeliveryInput) workflow.Context {
 	if httpTimeout <= 0 {
 		httpTimeout = 5 * time.Second
 	}
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		// Longer than the HTTP timeout, so a slow receiver ends as the
-		// activity's own non-retryable timeout, never as a Temporal timeout
-		// that Temporal would retry.
-		StartToCloseTimeout: httpTimeout + 30*time.Second,
-		RetryPolicy:         DeliveryRetryPolicy(in.Retry),
-	})
+	// Longer than the HTTP timeout, so a slow receiver ends as the
+	// activity's own non-retryable timeout, never as a Temporal timeout
+	// that Temporal would retry.
+	return activityOptions(ctx, httpTimeout+30*time.Second, DeliveryRetryPolicy(in.Retry))
 }
 
 func recordOutcome(ctx workflow.Context, in DeliveryInput, delivered bool, reason string) (paused bool, err error) {
@@ -157,26 +146,4 @@ func recordOutcome(ctx workflow.Context, in DeliveryInput, delivered bool, reaso
 		RunIDs: in.RunIDs, Delivered: delivered, Reason: reason,
 	}).Get(ctx, &recorded)
 	return recorded.Paused, err
-}
-
-// storageOptions are for short ClickHouse reads and writes: a dead worker's
-// task is retried soon, and storage trouble is retried until it passes.
-func storageOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
-	})
-}
-
-// failure reads the class and the (already redacted) reason of the last attempt.
-func failure(err error) (class, reason string) {
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		return appErr.Type(), appErr.Error()
-	}
-	var timeoutErr *temporal.TimeoutError
-	if errors.As(err, &timeoutErr) {
-		return string(delivery.Timeout), "activity timed out"
-	}
-	return "error", err.Error()
 }

@@ -172,8 +172,8 @@ func (h *harness) deliver(t *testing.T, target delivery.Target) (workflows.Deliv
 	}
 	id := "delivery-" + rule.String()
 	run, err := h.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: h.queue}, workflows.Delivery,
-		workflows.DeliveryInput{DeliveryID: id, RuleID: rule, WindowStart: time.Now().Add(-time.Minute), WindowEnd: time.Now(),
-			RunIDs: h.runs, HTTPTimeout: 5 * time.Second})
+		workflows.DeliveryInput{DeliveryID: id, Batch: activities.Batch{RuleID: rule, WindowStart: time.Now().Add(-time.Minute),
+			WindowEnd: time.Now(), RunIDs: h.runs}, HTTPTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

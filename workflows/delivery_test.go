@@ -17,9 +17,9 @@ import (
 
 func deliveryInput() workflows.DeliveryInput {
 	return workflows.DeliveryInput{
-		DeliveryID: "rule-x/2024-04-05T01:28:56Z/0/0", RuleID: uuid.New(),
-		WindowStart: time.Unix(1712280534, 0), WindowEnd: time.Unix(1712280536, 0),
-		RunIDs: []uuid.UUID{uuid.New(), uuid.New()},
+		DeliveryID: "rule-x/2024-04-05T01:28:56Z/0/0",
+		Batch: activities.Batch{RuleID: uuid.New(), WindowStart: time.Unix(1712280534, 0), WindowEnd: time.Unix(1712280536, 0),
+			RunIDs: []uuid.UUID{uuid.New(), uuid.New()}},
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/runhook/runhook/activities"
@@ -17,11 +16,8 @@ import (
 // WaitInput hands matched runs to a feedback wait: they are delivered once
 // they carry every Require key, or at the deadline as OnTimeout says.
 type WaitInput struct {
-	RuleID      uuid.UUID
+	activities.Batch
 	RuleName    string
-	WindowStart time.Time
-	WindowEnd   time.Time
-	RunIDs      []uuid.UUID
 	Require     []string
 	Wait        time.Duration
 	OnTimeout   string // "skip" or "deliver"
@@ -53,10 +49,7 @@ const (
 // for the required feedback of a page of matched runs, delivering them in
 // batches as they become ready.
 func FeedbackWait(ctx workflow.Context, in WaitInput) (WaitResult, error) {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
-	})
+	ctx = storageOptions(ctx)
 	var a *activities.Activities
 	var result WaitResult
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
@@ -79,8 +72,9 @@ func FeedbackWait(ctx workflow.Context, in WaitInput) (WaitResult, error) {
 			WorkflowID: childID, Memo: memo(in.RuleName),
 		})
 		deliveries = append(deliveries, workflow.ExecuteChildWorkflow(childCtx, DeliverRuns, DeliverRunsInput{
-			RuleID: in.RuleID, RuleName: in.RuleName, WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: runIDs,
-			MaxRuns: in.MaxRuns, Retry: in.Retry, HTTPTimeout: in.HTTPTimeout,
+			Batch:    activities.Batch{RuleID: in.RuleID, WindowStart: in.WindowStart, WindowEnd: in.WindowEnd, RunIDs: runIDs},
+			RuleName: in.RuleName,
+			MaxRuns:  in.MaxRuns, Retry: in.Retry, HTTPTimeout: in.HTTPTimeout,
 		}))
 	}
 

@@ -25,10 +25,7 @@ type PingResult struct {
 
 // Ping proves a worker is polling the task queue and can reach ClickHouse.
 func Ping(ctx workflow.Context, in PingInput) (PingResult, error) {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
-	})
+	ctx = activityOptions(ctx, 30*time.Second, &temporal.RetryPolicy{MaximumAttempts: 3})
 
 	var a *activities.Activities
 	var storage activities.StorageStatus

@@ -19,14 +19,11 @@ type RetentionInput struct {
 // (internal/retention). The runhook-retention schedule starts it hourly; its
 // result is counts only.
 func Retention(ctx workflow.Context, in RetentionInput) (activities.RetentionResult, error) {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		// A drop unlinks a partition's files; even many are seconds.
-		StartToCloseTimeout: 10 * time.Minute,
-		// The next hourly run tries again anyway: a few attempts ride out a
-		// brief ClickHouse outage, and a lasting failure shows as a failed
-		// run in the UI rather than retrying for ever.
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 10 * time.Second, MaximumAttempts: 3},
-	})
+	// A drop unlinks a partition's files; even many are seconds. The next
+	// hourly run tries again anyway: a few attempts ride out a brief
+	// ClickHouse outage, and a lasting failure shows as a failed run in the
+	// UI rather than retrying for ever.
+	ctx = activityOptions(ctx, 10*time.Minute, &temporal.RetryPolicy{InitialInterval: 10 * time.Second, MaximumAttempts: 3})
 	var a *activities.Activities
 	var res activities.RetentionResult
 	err := workflow.ExecuteActivity(ctx, a.ApplyRetention, activities.RetentionInput{Now: workflow.Now(ctx)}).Get(ctx, &res)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/runhook/runhook/activities"
@@ -45,10 +44,7 @@ func RuleTick(ctx workflow.Context, in TickInput) (TickResult, error) {
 	if workflow.GetVersion(ctx, beginTickChange, workflow.DefaultVersion, beginTickVersion) == workflow.DefaultVersion {
 		return ruleTickThreeActivities(ctx, in)
 	}
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second, // short ClickHouse reads: a dead worker's task is retried soon
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
-	})
+	ctx = storageOptions(ctx)
 	var a *activities.Activities
 	last, err := lastTick(ctx)
 	if err != nil {
@@ -60,10 +56,7 @@ func RuleTick(ctx workflow.Context, in TickInput) (TickResult, error) {
 	// the workflow task that ran it re-runs it harmlessly (reads, and claims
 	// that hand the same owner the same runs).
 	var begun activities.TickStart
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
-	})
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: storageTimeout, RetryPolicy: storageRetry()})
 	if err := workflow.ExecuteLocalActivity(lctx, a.BeginTick, activities.BeginTickInput{
 		RuleID: in.RuleID, Watermark: last.Watermark, OwnerPrefix: ownerPrefix(info),
 	}).Get(ctx, &begun); err != nil {
@@ -121,10 +114,7 @@ func lastTick(ctx workflow.Context) (TickResult, error) {
 // ruleTickThreeActivities is RuleTick before beginTickVersion, kept for the
 // ticks in flight at an upgrade.
 func ruleTickThreeActivities(ctx workflow.Context, in TickInput) (TickResult, error) {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
-	})
+	ctx = storageOptions(ctx)
 	var a *activities.Activities
 
 	var rule activities.RuleInfo
@@ -248,18 +238,19 @@ func (t tick) handOn(ctx workflow.Context, m activities.MatchResult, kind string
 		Memo:              memo(t.rule.Name),
 	}
 	retry := RetrySettings{InitialInterval: t.rule.Delivery.InitialInterval, BackoffCoefficient: t.rule.Delivery.BackoffCoefficient}
+	batch := activities.Batch{RuleID: t.ruleID, WindowStart: m.After, WindowEnd: m.UpTo, RunIDs: m.RunIDs}
 	var child workflow.ChildWorkflowFuture
 	if len(t.rule.Require) > 0 {
 		opts.WorkflowID = waitID(id)
 		child = workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, opts), FeedbackWait, WaitInput{
-			RuleID: t.ruleID, RuleName: t.rule.Name, WindowStart: m.After, WindowEnd: m.UpTo, RunIDs: m.RunIDs,
+			Batch: batch, RuleName: t.rule.Name,
 			Require: t.rule.Require, Wait: t.rule.Wait, OnTimeout: t.rule.OnTimeout,
 			MaxRuns: t.rule.MaxRuns, Retry: retry, HTTPTimeout: t.rule.Delivery.HTTPTimeout,
 		})
 	} else {
 		opts.WorkflowID = id
 		child = workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, opts), DeliverRuns, DeliverRunsInput{
-			RuleID: t.ruleID, RuleName: t.rule.Name, WindowStart: m.After, WindowEnd: m.UpTo, RunIDs: m.RunIDs,
+			Batch: batch, RuleName: t.rule.Name,
 			MaxRuns: t.rule.MaxRuns, Retry: retry, HTTPTimeout: t.rule.Delivery.HTTPTimeout,
 		})
 	}

@@ -262,7 +262,7 @@ func TestFeedbackWaitDeliversReadyRunsAndAppliesTheTimeout(t *testing.T) {
 					return workflows.DeliverRunsResult{}, nil
 				})
 			env.ExecuteWorkflow(workflows.FeedbackWait, workflows.WaitInput{
-				RuleID: uuid.New(), RunIDs: []uuid.UUID{early, late, never}, Require: []string{"usefulness"},
+				Batch: activities.Batch{RuleID: uuid.New(), RunIDs: []uuid.UUID{early, late, never}}, Require: []string{"usefulness"},
 				Wait: 10 * time.Minute, OnTimeout: onTimeout,
 			})
 			if err := env.GetWorkflowError(); err != nil {

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/runhook/runhook/activities"
@@ -57,10 +56,7 @@ const (
 // webhooks. It is started before the run is written, so it finds the
 // run ended even if the API dies between writing and signalling.
 func RunWebhook(ctx workflow.Context, in RunWebhookInput) (RunWebhookResult, error) {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
-	})
+	ctx = storageOptions(ctx)
 	var a *activities.Activities
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
 	if in.MaxWait <= 0 {
@@ -104,7 +100,7 @@ func RunWebhook(ctx workflow.Context, in RunWebhookInput) (RunWebhookResult, err
 	}
 
 	d := DeliveryInput{
-		DeliveryID: RunWebhookDeliveryID(in.RunID), RuleID: rulelog.RunWebhookRuleID(), RunIDs: []uuid.UUID{in.RunID},
+		DeliveryID: RunWebhookDeliveryID(in.RunID), Batch: activities.Batch{RuleID: rulelog.RunWebhookRuleID(), RunIDs: []uuid.UUID{in.RunID}},
 		Retry: in.Retry, HTTPTimeout: in.HTTPTimeout, RunWebhookOf: in.RunID,
 	}
 	var res DeliveryResult

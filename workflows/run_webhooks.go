@@ -62,7 +62,7 @@ func RunWebhooks(ctx workflow.Context, in RunWebhooksInput) (RunWebhooksResult, 
 		result.AlreadyDone += len(state.Done)
 		for _, id := range state.Ended {
 			d := DeliveryInput{
-				DeliveryID: RunWebhookDeliveryID(id), RuleID: rulelog.RunWebhookRuleID(), RunIDs: []uuid.UUID{id},
+				DeliveryID: RunWebhookDeliveryID(id), Batch: activities.Batch{RuleID: rulelog.RunWebhookRuleID(), RunIDs: []uuid.UUID{id}},
 				Retry: in.Retry, HTTPTimeout: in.HTTPTimeout, RunWebhookOf: id,
 			}
 			deliveries = append(deliveries, sent{d, startDelivery(ctx, d)})

@@ -27,6 +27,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/runhook/runhook/activities"
 	"github.com/runhook/runhook/bench/internal/floor"
 	"github.com/runhook/runhook/bench/internal/report"
 	"github.com/runhook/runhook/bench/internal/rig"
@@ -191,8 +192,8 @@ func run(posts, perPost, concurrency int, out *report.Doc) error {
 	var runs []client.WorkflowRun
 	for k, lo := 0, 0; lo < len(ids); k, lo = k+1, lo+page {
 		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("bench-deliver-%s-%d", rule, k), TaskQueue: queue},
-			workflows.DeliverRuns, workflows.DeliverRunsInput{RuleID: rule, WindowStart: now.Add(-time.Minute), WindowEnd: now,
-				RunIDs: ids[lo:min(lo+page, len(ids))], MaxRuns: perPost})
+			workflows.DeliverRuns, workflows.DeliverRunsInput{Batch: activities.Batch{RuleID: rule, WindowStart: now.Add(-time.Minute), WindowEnd: now,
+				RunIDs: ids[lo:min(lo+page, len(ids))]}, MaxRuns: perPost})
 		if err != nil {
 			return err
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
 
+	"github.com/runhook/runhook/activities"
 	"github.com/runhook/runhook/bench/internal/report"
 	"github.com/runhook/runhook/bench/internal/rig"
 	"github.com/runhook/runhook/internal/app"
@@ -220,7 +221,7 @@ func measure(ctx context.Context, r *rig.Rig, o options, bin, tmp string, rule u
 				ids = append(ids, b...)
 			}
 			run, err := r.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: r.Queue}, workflows.DeliverRuns,
-				workflows.DeliverRunsInput{RuleID: rule, WindowStart: now.Add(-time.Minute), WindowEnd: end, RunIDs: ids, MaxRuns: o.perPost})
+				workflows.DeliverRunsInput{Batch: activities.Batch{RuleID: rule, WindowStart: now.Add(-time.Minute), WindowEnd: end, RunIDs: ids}, MaxRuns: o.perPost})
 			if err != nil {
 				return err
 			}

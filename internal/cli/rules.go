@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
+	"github.com/runhook/runhook/activities"
 	iapp "github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/config"
@@ -490,8 +491,8 @@ func (s redeliveryStarter) StartRedelivery(ctx context.Context, d ruleops.Redeli
 	_, err := s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: s.taskQueue, Memo: map[string]any{"rule": d.RuleName},
 	}, workflows.DeliverRuns, workflows.DeliverRunsInput{
-		RuleID: d.RuleID, RuleName: d.RuleName, WindowStart: d.At, WindowEnd: d.At, RunIDs: d.RunIDs,
-		MaxRuns: d.MaxRunsPerDelivery, Webhooks: []uint16{d.Webhook}, HTTPTimeout: s.delivery.Timeout,
+		Batch:    activities.Batch{RuleID: d.RuleID, WindowStart: d.At, WindowEnd: d.At, RunIDs: d.RunIDs},
+		RuleName: d.RuleName, MaxRuns: d.MaxRunsPerDelivery, Webhooks: []uint16{d.Webhook}, HTTPTimeout: s.delivery.Timeout,
 		Retry: workflows.RetrySettings{InitialInterval: s.delivery.InitialInterval, BackoffCoefficient: s.delivery.BackoffCoefficient},
 	})
 	return id, err
