@@ -25,8 +25,8 @@ type WaitInput struct {
 	Retry       RetrySettings
 	HTTPTimeout time.Duration
 	// Set by the workflow when it continues as new.
-	Deadline time.Time `json:",omitempty"`
-	Round    int       `json:",omitempty"`
+	Deadline time.Time
+	Round    int `json:",omitempty"`
 }
 
 // WaitResult counts the runs by how their wait ended.

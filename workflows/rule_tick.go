@@ -26,9 +26,9 @@ type TickResult struct {
 	// Backfill names the backfill this tick worked on, if any.
 	Backfill string
 	// BackfillDoneUpTo is how far it got.
-	BackfillDoneUpTo time.Time `json:",omitempty"`
-	Paused           bool      `json:",omitempty"`
-	Missing          bool      `json:",omitempty"`
+	BackfillDoneUpTo time.Time
+	Paused           bool `json:",omitempty"`
+	Missing          bool `json:",omitempty"`
 }
 
 // RuleTick is one tick of a rule's schedule: it reads the windows since the
