@@ -79,6 +79,15 @@ func (h *handler) tooLarge() *apiError {
 }
 
 // parseObject reads a JSON object of a request; label names it in the error.
+// readObject reads a request body that is one JSON object.
+func (h *handler) readObject(w http.ResponseWriter, r *http.Request) (runs.Object, *apiError) {
+	data, e := h.readBody(w, r)
+	if e != nil {
+		return nil, e
+	}
+	return parseObject("", data)
+}
+
 func parseObject(label string, data []byte) (runs.Object, *apiError) {
 	o, err := runs.ParseObject(data)
 	if err != nil {

@@ -43,11 +43,7 @@ func (h *handler) info(w http.ResponseWriter, r *http.Request) *apiError {
 
 // readOp reads the body of POST /runs or PATCH /runs/{id} as one write.
 func (h *handler) readOp(w http.ResponseWriter, r *http.Request, kind string, id *uuid.UUID) (*op, *apiError) {
-	data, e := h.readBody(w, r)
-	if e != nil {
-		return nil, e
-	}
-	obj, e := parseObject("", data)
+	obj, e := h.readObject(w, r)
 	if e != nil {
 		return nil, e
 	}
@@ -115,11 +111,7 @@ func (h *handler) readRun(w http.ResponseWriter, r *http.Request) *apiError {
 
 // batch is POST /runs/batch: {"post": [run, ...], "patch": [run, ...]}.
 func (h *handler) batch(w http.ResponseWriter, r *http.Request) *apiError {
-	data, e := h.readBody(w, r)
-	if e != nil {
-		return e
-	}
-	top, e := parseObject("", data)
+	top, e := h.readObject(w, r)
 	if e != nil {
 		return e
 	}
@@ -278,11 +270,7 @@ func (h *handler) run(r *http.Request, req *batchReq) (*result, *apiError) {
 
 // createFeedback is POST /feedback, answered with the stored feedback.
 func (h *handler) createFeedback(w http.ResponseWriter, r *http.Request) *apiError {
-	data, e := h.readBody(w, r)
-	if e != nil {
-		return e
-	}
-	obj, e := parseObject("", data)
+	obj, e := h.readObject(w, r)
 	if e != nil {
 		return e
 	}

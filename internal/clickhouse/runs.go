@@ -74,14 +74,7 @@ const countRunsSQL = `SELECT uniqExact(id) FROM runs`
 func (s *Store) InsertRuns(ctx context.Context, rs []runs.Run) error {
 	err := s.insertRows(ctx, insertRunsSQL, len(rs), func(i int) ([]any, error) {
 		r := rs[i]
-		tags := r.Tags
-		if tags == nil {
-			tags = []string{}
-		}
-		parents := r.ParentRunIDs
-		if parents == nil {
-			parents = []uuid.UUID{}
-		}
+		tags, parents := r.Lists()
 		mk, mv := filter.Metadata(r.Extra)
 		ik, iv := filter.Flatten(r.Inputs)
 		ok, ov := filter.Flatten(r.Outputs)

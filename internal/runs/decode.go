@@ -27,16 +27,35 @@ func fieldErr(name string, format string, args ...any) error {
 	return &FieldError{Field: name, Err: fmt.Errorf(format, args...)}
 }
 
-func (o Object) uuid(name string, required bool) (*uuid.UUID, error) {
-	if !o.Present(name) {
-		if required {
-			return nil, fieldErr(name, "required")
-		}
-		return nil, nil
+// absent says whether name is missing from the object, with the error when
+// it was required.
+func (o Object) absent(name string, required bool) (bool, error) {
+	if o.Present(name) {
+		return false, nil
 	}
+	if required {
+		return true, fieldErr(name, "required")
+	}
+	return true, nil
+}
+
+// jsonString reads name as a JSON string; notString is the error's text
+// when it is not one.
+func (o Object) jsonString(name, notString string) (string, error) {
 	var s string
 	if err := json.Unmarshal(o[name], &s); err != nil {
-		return nil, fieldErr(name, "want a UUID string")
+		return "", fieldErr(name, "%s", notString)
+	}
+	return s, nil
+}
+
+func (o Object) uuid(name string, required bool) (*uuid.UUID, error) {
+	if absent, err := o.absent(name, required); absent {
+		return nil, err
+	}
+	s, err := o.jsonString(name, "want a UUID string")
+	if err != nil {
+		return nil, err
 	}
 	id, err := uuid.Parse(s)
 	if err != nil {
@@ -46,15 +65,12 @@ func (o Object) uuid(name string, required bool) (*uuid.UUID, error) {
 }
 
 func (o Object) str(name string, required bool) (*string, error) {
-	if !o.Present(name) {
-		if required {
-			return nil, fieldErr(name, "required")
-		}
-		return nil, nil
+	if absent, err := o.absent(name, required); absent {
+		return nil, err
 	}
-	var s string
-	if err := json.Unmarshal(o[name], &s); err != nil {
-		return nil, fieldErr(name, "want a string")
+	s, err := o.jsonString(name, "want a string")
+	if err != nil {
+		return nil, err
 	}
 	if required && s == "" {
 		return nil, fieldErr(name, "must not be empty")
@@ -63,11 +79,8 @@ func (o Object) str(name string, required bool) (*string, error) {
 }
 
 func (o Object) time(name string, required bool) (*time.Time, error) {
-	if !o.Present(name) {
-		if required {
-			return nil, fieldErr(name, "required")
-		}
-		return nil, nil
+	if absent, err := o.absent(name, required); absent {
+		return nil, err
 	}
 	t, err := ParseTime(o[name])
 	if err != nil {

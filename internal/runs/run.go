@@ -297,16 +297,22 @@ func optTime(t *time.Time) *string {
 	return &s
 }
 
-// MarshalJSON writes the run in the webhook payload's shape.
-func (r Run) MarshalJSON() ([]byte, error) {
-	tags := r.Tags
+// Lists are the run's tags and parent run ids, empty rather than nil: the
+// payload's JSON and ClickHouse's arrays both want [] for none.
+func (r Run) Lists() (tags []string, parents []uuid.UUID) {
+	tags, parents = r.Tags, r.ParentRunIDs
 	if tags == nil {
 		tags = []string{}
 	}
-	parents := r.ParentRunIDs
 	if parents == nil {
 		parents = []uuid.UUID{}
 	}
+	return tags, parents
+}
+
+// MarshalJSON writes the run in the webhook payload's shape.
+func (r Run) MarshalJSON() ([]byte, error) {
+	tags, parents := r.Lists()
 	return MarshalJSON(runJSON{
 		Status: r.Status, IsRoot: r.IsRoot, TraceID: r.TraceID, DottedOrder: r.DottedOrder,
 		RunType: r.RunType, ModifiedAt: FormatRunTime(r.ModifiedAt), TenantID: r.TenantID,
