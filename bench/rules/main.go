@@ -84,21 +84,15 @@ func main() {
 }
 
 func run(ctx context.Context, o options) error {
-	tmp, err := os.MkdirTemp("", "runhook-bench-rules-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	bin, err := rig.Binary(ctx, o.workerBin, tmp, "worker")
-	if err != nil {
-		return err
-	}
-
 	r, err := rig.New(ctx, "rules")
 	if err != nil {
 		return err
 	}
 	defer r.Close()
+	bin, err := rig.Binary(ctx, o.workerBin, r.Dir, "worker")
+	if err != nil {
+		return err
+	}
 
 	// The floor first, on the same server, before the rules load it: a tick
 	// is a workflow of its own, so floor (a) is what it is measured against.
@@ -109,7 +103,7 @@ func run(ctx context.Context, o options) error {
 	}
 
 	// The worker, as its own process.
-	logPath := filepath.Join(tmp, "worker.log")
+	logPath := filepath.Join(r.Dir, "worker.log")
 	wk, err := r.StartWorker(bin, logPath)
 	if err != nil {
 		return err

@@ -54,11 +54,7 @@ func run(n int, rate float64, batch, floorN int, out *report.Doc) error {
 		return fmt.Errorf("%w (start the services with `make services`)", err)
 	}
 	defer r.Close()
-	dir, err := os.MkdirTemp("", "runhook-bench-runwebhooks")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+	dir := r.Dir
 
 	// The floor first, on the same server, with the worker's options.
 	var floorRate float64

@@ -82,20 +82,15 @@ func run(ctx context.Context, o options, out *report.Doc) error {
 	if o.workers < 2 || o.posts < 1 || o.perPost < 1 || o.rounds < 1 {
 		return fmt.Errorf("need -workers >= 2, -posts >= 1, -runs-per-post >= 1, -rounds >= 1")
 	}
-	tmp, err := os.MkdirTemp("", "runhook-bench-scaling-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	bin, err := rig.Binary(ctx, o.workerBin, tmp, "worker")
-	if err != nil {
-		return err
-	}
 	r, err := rig.New(ctx, "scaling")
 	if err != nil {
 		return err
 	}
 	defer r.Close()
+	bin, err := rig.Binary(ctx, o.workerBin, r.Dir, "worker")
+	if err != nil {
+		return err
+	}
 
 	box, err := app.Secrets(r.Cfg.Secrets)
 	if err != nil {
@@ -117,7 +112,7 @@ func run(ctx context.Context, o options, out *report.Doc) error {
 			order = []int{o.workers, 1}
 		}
 		for _, k := range order {
-			p, err := measure(ctx, r, o, bin, tmp, rule, k)
+			p, err := measure(ctx, r, o, bin, rule, k)
 			if err != nil {
 				return fmt.Errorf("%d worker(s): %w", k, err)
 			}
@@ -170,7 +165,7 @@ func combine(phases []phase, k int) phase {
 
 // measure inserts the phase's own runs, starts k worker processes, warms them
 // up, then times o.posts deliveries at o.concurrency and stops the workers.
-func measure(ctx context.Context, r *rig.Rig, o options, bin, tmp string, rule uuid.UUID, k int) (phase, error) {
+func measure(ctx context.Context, r *rig.Rig, o options, bin string, rule uuid.UUID, k int) (phase, error) {
 	session := uuid.New()
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	end := now.Add(time.Second)
@@ -197,7 +192,7 @@ func measure(ctx context.Context, r *rig.Rig, o options, bin, tmp string, rule u
 	}()
 	pids := []int{}
 	for i := range k {
-		w, err := r.StartWorker(bin, filepath.Join(tmp, fmt.Sprintf("worker-%d-of-%d.log", i+1, k)))
+		w, err := r.StartWorker(bin, filepath.Join(r.Dir, fmt.Sprintf("worker-%d-of-%d.log", i+1, k)))
 		if err != nil {
 			return phase{}, err
 		}

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -44,6 +45,9 @@ type Rig struct {
 	// Env is the worker's configuration as RUNHOOK_* variables, for a worker
 	// run as a separate process.
 	Env []string
+	// Dir is a scratch directory for the bench's binaries and logs, removed
+	// by Close.
+	Dir string
 
 	mu      sync.Mutex
 	applied []uuid.UUID
@@ -66,6 +70,9 @@ func New(ctx context.Context, name string) (*Rig, error) {
 	cfg.Metrics.Addr = "127.0.0.1:0"
 
 	r := &Rig{Cfg: cfg, Queue: cfg.Temporal.TaskQueue}
+	if r.Dir, err = os.MkdirTemp("", "runhook-bench-"+name+"-"); err != nil {
+		return nil, err
+	}
 	r.Env = []string{
 		"RUNHOOK_CLICKHOUSE_ADDR=" + cfg.ClickHouse.Addr,
 		"RUNHOOK_CLICKHOUSE_DATABASE=" + cfg.ClickHouse.Database,
@@ -128,6 +135,9 @@ func (r *Rig) Close() {
 			fmt.Printf("cleanup: drop %s: %v\n", r.Store.Database(), err)
 		}
 		r.Store.Close()
+	}
+	if r.Dir != "" {
+		os.RemoveAll(r.Dir)
 	}
 }
 
