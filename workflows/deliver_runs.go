@@ -9,6 +9,10 @@ import (
 	"github.com/runhook/runhook/activities"
 )
 
+// Batch is activities.Batch, so that those who start these workflows (the
+// starter's redelivery) build their inputs without importing activities.
+type Batch = activities.Batch
+
 // DeliverRunsInput hands a rule's matched runs to delivery.
 type DeliverRunsInput struct {
 	activities.Batch

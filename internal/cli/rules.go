@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
-	"github.com/runhook/runhook/activities"
 	iapp "github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/config"
@@ -491,7 +490,7 @@ func (s redeliveryStarter) StartRedelivery(ctx context.Context, d ruleops.Redeli
 	_, err := s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: s.taskQueue, Memo: map[string]any{"rule": d.RuleName},
 	}, workflows.DeliverRuns, workflows.DeliverRunsInput{
-		Batch:    activities.Batch{RuleID: d.RuleID, WindowStart: d.At, WindowEnd: d.At, RunIDs: d.RunIDs},
+		Batch:    workflows.Batch{RuleID: d.RuleID, WindowStart: d.At, WindowEnd: d.At, RunIDs: d.RunIDs},
 		RuleName: d.RuleName, MaxRuns: d.MaxRunsPerDelivery, Webhooks: []uint16{d.Webhook}, HTTPTimeout: s.delivery.Timeout,
 		Retry: workflows.RetrySettings{InitialInterval: s.delivery.InitialInterval, BackoffCoefficient: s.delivery.BackoffCoefficient},
 	})
