@@ -99,7 +99,7 @@ func newHarness(t *testing.T, tune ...func(*config.Config)) *harness {
 	cfg := testenv.Config(t)
 	cfg.Temporal.TaskQueue = queue
 	cfg.Secrets.Key = base64.StdEncoding.EncodeToString(key)
-	cfg.Delivery.AllowPrivate = true // the receiver is on loopback
+	cfg.Delivery.AllowCIDRs = []string{"127.0.0.0/8", "::1/128"} // the receiver is on loopback, and only loopback opens
 	cfg.Delivery.InitialInterval = 200 * time.Millisecond
 	cfg.API.PublicURL = h.api.URL
 	for _, f := range tune {
