@@ -27,11 +27,17 @@ ensure_env() {
 			{
 				echo "RUNHOOK_SECRETS_KEY=$(head -c 32 /dev/urandom | base64)"
 				echo "RUNHOOK_DEMO_SECRET=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-				# The demo inbox listens on loopback, which the SSRF guard refuses by default.
-				echo "RUNHOOK_DELIVERY_ALLOW_PRIVATE=true"
+				# The demo inbox listens on loopback, which the SSRF guard refuses by
+				# default: open loopback alone, not every private range.
+				echo "RUNHOOK_DELIVERY_ALLOW_CIDRS=127.0.0.0/8,::1/128"
 			} >"$ENV_FILE"
 		)
 		log "made $ENV_FILE (secrets key and inbox secret for the demo)"
+	fi
+	if grep -q '^RUNHOOK_DELIVERY_ALLOW_PRIVATE=true$' "$ENV_FILE"; then
+		# Files made before loopback alone was opened allowed every private range.
+		sed -i 's|^RUNHOOK_DELIVERY_ALLOW_PRIVATE=true$|RUNHOOK_DELIVERY_ALLOW_CIDRS=127.0.0.0/8,::1/128|' "$ENV_FILE"
+		log "$ENV_FILE: replaced delivery.allow_private by allow_cidrs for loopback only"
 	fi
 	if ! grep -q '^RUNHOOK_DEV_API_KEY=' "$ENV_FILE"; then
 		# The API accepts keys by their SHA-256 only; the key itself stays in

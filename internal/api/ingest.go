@@ -323,7 +323,8 @@ func (h *handler) checkWebhook(o *op) *apiError {
 	}
 	var pe *runhooks.PolicyError
 	if errors.As(err, &pe) {
-		return invalid(o.field("webhook"), "%s", scrub(pe.Msg, *o.webhook))
+		// invalid names the field; the message names it too ("webhook: ...").
+		return invalid(o.field("webhook"), "%s", scrub(strings.TrimPrefix(pe.Msg, "webhook: "), *o.webhook))
 	}
 	return &apiError{status: http.StatusInternalServerError, msg: "checking the webhook failed; see the server log",
 		cause: errors.New(scrub("check webhook: "+err.Error(), *o.webhook))}

@@ -12,7 +12,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/api"
+	"github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/runhooks"
 )
 
@@ -170,6 +172,39 @@ func TestRefusedWebhookNamesTheFieldWithoutItsQuery(t *testing.T) {
 	}
 	if runRows, _ := s.counts(); runRows != 0 || len(hooks.registered) != 0 {
 		t.Errorf("%d runs written, %d registrations, want none", runRows, len(hooks.registered))
+	}
+}
+
+// A webhook whose host is a metadata address is refused at creation under
+// the policy the dialer applies, allow_private included: 422 naming the
+// field, and the URL's query in neither the answer nor the log.
+func TestMetadataWebhookRefusedAtCreation(t *testing.T) {
+	cfg := config.Default()
+	cfg.Delivery.AllowPrivate = true
+	hooks := runhooks.New(runhooks.Options{Policy: app.URLPolicy(cfg.Delivery)})
+	s := newServer(t, func(o *api.Options) { o.Webhooks = hooks })
+	for _, url := range []string{
+		"http://169.254.169.254/latest/meta-data/iam?secret=hunter22-secret",
+		"http://[fd00:ec2::254]/latest?secret=hunter22-secret",
+		"http://100.100.100.200/latest/meta-data?secret=hunter22-secret",
+		"http://[::ffff:169.254.169.254]/?secret=hunter22-secret",
+	} {
+		r := s.want(s.do("POST", "/runs", mustJSON(create(uuid.New(), map[string]any{"webhook": url}))), http.StatusUnprocessableEntity)
+		if r.body["field"] != "webhook" || !strings.HasPrefix(r.body["error"].(string), "webhook: destination ") {
+			t.Errorf("%s: answer %s, want webhook named and refused", url, r.raw)
+		}
+		r = s.want(s.do("POST", "/runs/batch", mustJSON(map[string]any{"post": []any{
+			create(uuid.New(), nil), create(uuid.New(), map[string]any{"webhook": url}),
+		}})), http.StatusUnprocessableEntity)
+		if r.body["field"] != "post[1].webhook" {
+			t.Errorf("%s: batch answer %s", url, r.raw)
+		}
+		if strings.Contains(string(r.raw)+s.logs.String(), "hunter22-secret") {
+			t.Errorf("%s: the URL's secret leaked:\n%s\n%s", url, r.raw, s.logs.String())
+		}
+	}
+	if runRows, _ := s.counts(); runRows != 0 {
+		t.Errorf("%d runs written, want none", runRows)
 	}
 }
 

@@ -56,11 +56,16 @@ func Guard(cfg config.Delivery) (netguard.Policy, error) {
 	return p, nil
 }
 
-// URLPolicy is the webhook URL policy from delivery.*.
+// URLPolicy is the webhook URL policy from delivery.*. It refuses a URL whose
+// host is an address the dialer's Guard refuses, where the URL is given.
 func URLPolicy(cfg config.Delivery) delivery.URLPolicy {
+	// A bad allow_cidrs entry is refused by config.Validate and by
+	// Activities; here it only opens nothing.
+	guard, _ := Guard(cfg)
 	return delivery.URLPolicy{
 		RequireHTTPS: cfg.RequireHTTPS, AllowedDomains: cfg.AllowedDomains,
 		AllowedPorts: cfg.AllowedPorts, MaxURLLength: cfg.MaxURLLength, DisableLoopback: cfg.DisableLoopback,
+		Addresses: guard,
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"io"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,39 @@ func TestURLPolicyMapsDisableLoopback(t *testing.T) {
 	cfg.DisableLoopback = true
 	if err := app.URLPolicy(cfg).Check("http://localhost:8080/x"); err == nil || !strings.Contains(err.Error(), "delivery.disable_loopback") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// The URL policy checks a literal host under the same allowances the dialer
+// applies: allow_private never opens metadata, allow_cidrs does.
+func TestURLPolicyChecksLiteralAddressesLikeTheGuard(t *testing.T) {
+	cfg := config.Default().Delivery
+	cfg.AllowPrivate = true
+	const meta = "http://169.254.169.254/latest/meta-data?token=tok-secret"
+	if err := app.URLPolicy(cfg).Check(meta); err == nil || strings.Contains(err.Error(), "tok-secret") {
+		t.Errorf("allow_private: metadata URL err = %v, want a refusal without the query", err)
+	}
+	if err := app.URLPolicy(cfg).Check("http://10.1.2.3/x"); err != nil {
+		t.Errorf("allow_private: private URL err = %v", err)
+	}
+	cfg = config.Default().Delivery
+	cfg.AllowCIDRs = []string{"127.0.0.0/8", "::1/128"}
+	if err := app.URLPolicy(cfg).Check("http://127.0.0.1:9999/hook"); err != nil {
+		t.Errorf("allow_cidrs loopback: err = %v", err)
+	}
+	if err := app.URLPolicy(cfg).Check("http://10.1.2.3/x"); err == nil {
+		t.Error("allow_cidrs loopback: a private URL passed")
+	}
+	cfg.AllowCIDRs = append(cfg.AllowCIDRs, "169.254.169.254/32")
+	if err := app.URLPolicy(cfg).Check(meta); err != nil {
+		t.Errorf("allow_cidrs with the metadata address: err = %v", err)
+	}
+	guard, err := app.Guard(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := guard.Check(netip.MustParseAddr("169.254.169.254")); err != nil {
+		t.Errorf("Guard: %v", err)
 	}
 }
 

@@ -95,6 +95,8 @@ type Delivery struct {
 	// PauseAfterFailures pauses a rule after this many failed deliveries in a row; 0 never.
 	PauseAfterFailures int `koanf:"pause_after_failures"`
 	// AllowPrivate and AllowCIDRs open addresses the SSRF guard refuses.
+	// AllowPrivate never opens cloud metadata or link-local addresses; only
+	// an AllowCIDRs entry inside their range does (internal/netguard).
 	AllowPrivate   bool     `koanf:"allow_private"`
 	AllowCIDRs     []string `koanf:"allow_cidrs"`
 	RequireHTTPS   bool     `koanf:"require_https"`

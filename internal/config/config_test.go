@@ -213,6 +213,17 @@ func TestEnvNames(t *testing.T) {
 	}
 }
 
+// What make dev, the tests and the benches set to open loopback alone.
+func TestLoopbackCIDRsFromEnv(t *testing.T) {
+	c, err := config.Load(config.Options{Environ: []string{"RUNHOOK_DELIVERY_ALLOW_CIDRS=127.0.0.0/8,::1/128"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Delivery.AllowCIDRs; len(got) != 2 || got[0] != "127.0.0.0/8" || got[1] != "::1/128" || c.Delivery.AllowPrivate {
+		t.Errorf("allow_cidrs = %q, allow_private = %v", got, c.Delivery.AllowPrivate)
+	}
+}
+
 func TestListsFromEnvAndFile(t *testing.T) {
 	c, err := config.Load(config.Options{Environ: []string{
 		"RUNHOOK_DELIVERY_ALLOW_CIDRS=10.0.0.0/8, 127.0.0.0/8",

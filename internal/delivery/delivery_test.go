@@ -257,6 +257,27 @@ func TestSendRefusedWithoutDialing(t *testing.T) {
 	}
 }
 
+// metadataResolver answers every name with a cloud-metadata address: a
+// rebinding receiver. Nothing is looked up or dialed.
+type metadataResolver struct{}
+
+func (metadataResolver) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	return []netip.Addr{netip.MustParseAddr("169.254.169.254"), netip.MustParseAddr("fd00:ec2::254")}, nil
+}
+
+// A name that resolves to metadata is refused at dial time under
+// allow_private and under a broad allow_cidrs entry, without a lookup or a dial.
+func TestSendRefusesNameResolvingToMetadata(t *testing.T) {
+	s := delivery.NewSender(delivery.SenderOptions{
+		Timeout: time.Second, Resolver: metadataResolver{},
+		Guard: netguard.Policy{AllowPrivate: true, AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}},
+	})
+	res := s.Send(context.Background(), delivery.Request{URL: "http://hooks.example.com/x?secret=hidden-1", Body: []byte("{}")})
+	if res.Class != delivery.Refused || !strings.Contains(res.Err, "metadata") || strings.Contains(res.Err, "hidden-1") {
+		t.Errorf("result = %+v, want refused (metadata) and redacted", res)
+	}
+}
+
 // closedPort returns a loopback address nothing listens on.
 func closedPort(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -9,7 +9,12 @@ import (
 	"strings"
 )
 
-// URLPolicy says which webhook URLs are accepted at all; where they may
+// AddrChecker refuses addresses deliveries may not reach; a netguard.Policy is one.
+type AddrChecker interface {
+	Check(ip netip.Addr) error
+}
+
+// URLPolicy says which webhook URLs are accepted at all; where names may
 // connect is the SSRF guard's business, at dial time.
 type URLPolicy struct {
 	RequireHTTPS   bool
@@ -20,6 +25,10 @@ type URLPolicy struct {
 	// up front. Names that only resolve to loopback are still the SSRF
 	// guard's to refuse at dial time (unless delivery.allow_private).
 	DisableLoopback bool
+	// Addresses, when set, refuses a host written as an IP literal that the
+	// SSRF guard would refuse at dial time, so that the URL is refused where
+	// it is given; give it the dialer's policy. Nil leaves them to the dialer.
+	Addresses AddrChecker
 }
 
 // URLError is a URL the policy refuses. Error() is the full message with the
@@ -66,6 +75,13 @@ func (p URLPolicy) Check(rawURL string) error {
 	}
 	if p.DisableLoopback && loopback(host) {
 		return refuse(red, fmt.Sprintf("host %s is a loopback address (delivery.disable_loopback)", host))
+	}
+	if p.Addresses != nil {
+		if addr, err := netip.ParseAddr(host); err == nil {
+			if err := p.Addresses.Check(addr); err != nil {
+				return refuse(red, err.Error())
+			}
+		}
 	}
 	if len(p.AllowedDomains) > 0 && !domainAllowed(host, p.AllowedDomains) {
 		return refuse(red, fmt.Sprintf("host %s is not in delivery.allowed_domains", host))

@@ -2,11 +2,59 @@ package delivery_test
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/runhook/runhook/internal/delivery"
+	"github.com/runhook/runhook/internal/netguard"
 )
+
+// A host written as an address the SSRF guard refuses is refused with the
+// URL, under the dialer's policy; names are left to the dialer.
+func TestURLPolicyAddresses(t *testing.T) {
+	private := delivery.URLPolicy{Addresses: netguard.Policy{AllowPrivate: true}}
+	strict := delivery.URLPolicy{Addresses: netguard.Policy{}}
+	explicit := delivery.URLPolicy{Addresses: netguard.Policy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("169.254.169.254/32")}}}
+	for _, tc := range []struct {
+		name    string
+		p       delivery.URLPolicy
+		url     string
+		refused bool
+	}{
+		{"metadata under allow_private", private, "http://169.254.169.254/latest/meta-data?token=tok-secret", true},
+		{"aws v6 metadata under allow_private", private, "http://[fd00:ec2::254]/latest?token=tok-secret", true},
+		{"alibaba under allow_private", private, "http://100.100.100.200/latest?token=tok-secret", true},
+		{"mapped metadata under allow_private", private, "http://[::ffff:169.254.169.254]/x?token=tok-secret", true},
+		{"link-local v6 with zone", private, "http://[fe80::1%25eth0]/x?token=tok-secret", true},
+		{"loopback under allow_private", private, "http://127.0.0.1:8080/x?token=tok-secret", false},
+		{"private without allowance", strict, "https://10.0.0.1/x?token=tok-secret", true},
+		{"loopback without allowance", strict, "http://[::1]/x?token=tok-secret", true},
+		{"public address", strict, "https://93.184.216.34/x?token=tok-secret", false},
+		{"name: the dialer's business", strict, "https://metadata.google.internal/x?token=tok-secret", false},
+		{"metadata opened explicitly", explicit, "http://169.254.169.254/latest?token=tok-secret", false},
+		{"no checker", delivery.URLPolicy{}, "http://169.254.169.254/latest?token=tok-secret", false},
+	} {
+		err := tc.p.Check(tc.url)
+		if tc.refused != (err != nil) {
+			t.Errorf("%s: err = %v, want refused=%v", tc.name, err, tc.refused)
+			continue
+		}
+		if err == nil {
+			continue
+		}
+		var ue *delivery.URLError
+		if !errors.As(err, &ue) {
+			t.Fatalf("%s: error %T is not a *URLError", tc.name, err)
+		}
+		if strings.Contains(err.Error(), "tok-secret") || strings.Contains(ue.Problem, "tok-secret") {
+			t.Errorf("%s: error shows the query: %v", tc.name, err)
+		}
+		if !strings.Contains(ue.Problem, "refused") {
+			t.Errorf("%s: problem %q does not say why", tc.name, ue.Problem)
+		}
+	}
+}
 
 func TestURLPolicyDisableLoopback(t *testing.T) {
 	p := delivery.URLPolicy{DisableLoopback: true}

@@ -65,7 +65,7 @@ func newHarnessOn(t *testing.T, c client.Client, queue, temporalAddr string, sto
 		"RUNHOOK_CLICKHOUSE_DATABASE=" + store.Database(),
 		"RUNHOOK_TEMPORAL_TASK_QUEUE=" + queue,
 		"RUNHOOK_SECRETS_KEY=" + base64.StdEncoding.EncodeToString(key),
-		"RUNHOOK_DELIVERY_ALLOW_PRIVATE=true",
+		"RUNHOOK_DELIVERY_ALLOW_CIDRS=127.0.0.0/8,::1/128", // the receiver is on loopback, and only loopback opens
 		"RUNHOOK_DELIVERY_INITIAL_INTERVAL=200ms",
 		"RUNHOOK_RULES_SETTLE_LAG=1s",
 		"RUNHOOK_METRICS_ADDR=127.0.0.1:0",

@@ -24,7 +24,7 @@ func TestCheck(t *testing.T) {
 		{"100.64.0.1", true}, {"0.0.0.0", true}, {"::", true},
 		{"224.0.0.1", true}, {"ff02::1", true}, {"255.255.255.255", true},
 		{"::ffff:10.0.0.1", true}, {"::ffff:127.0.0.1", true}, {"fc00::1", true},
-		{"64:ff9b::a00:1", true},
+		{"64:ff9b::a00:1", true}, {"168.63.129.16", true}, {"100.100.100.200", true},
 		{"93.184.216.34", false}, {"172.32.0.1", false}, {"100.128.0.1", false},
 		{"2606:4700::6810:84e5", false}, {"::ffff:93.184.216.34", false},
 	} {
@@ -52,6 +52,58 @@ func TestAllowances(t *testing.T) {
 	}
 }
 
+// Metadata and link-local addresses stay refused under allow_private and
+// under broad allow_cidrs entries; only an entry inside their range opens them.
+func TestMetadataOpensOnlyThroughExplicitCIDR(t *testing.T) {
+	cidrs := func(ps ...string) []netip.Prefix {
+		var out []netip.Prefix
+		for _, p := range ps {
+			out = append(out, netip.MustParsePrefix(p))
+		}
+		return out
+	}
+	private := netguard.Policy{AllowPrivate: true}
+	broad := netguard.Policy{AllowPrivate: true, AllowCIDRs: cidrs("0.0.0.0/0", "::/0", "100.64.0.0/10", "fc00::/7")}
+	for _, tc := range []struct {
+		ip     string
+		opener string // an allow_cidrs entry that opens it
+	}{
+		{"169.254.169.254", "169.254.169.254/32"},
+		{"169.254.170.2", "169.254.0.0/16"},
+		{"169.254.169.123", "169.254.169.0/24"},
+		{"fd00:ec2::254", "fd00:ec2::254/128"},
+		{"fd00:ec2::23", "fd00:ec2::/32"},
+		{"100.100.100.200", "100.100.100.200/32"},
+		{"168.63.129.16", "168.63.129.16/32"},
+		{"192.0.0.192", "192.0.0.192/32"},
+		{"fe80::1", "fe80::/10"},
+		{"::ffff:169.254.169.254", "169.254.169.254/32"},
+	} {
+		ip := netip.MustParseAddr(tc.ip)
+		for name, p := range map[string]netguard.Policy{"allow_private": private, "broad allow_cidrs": broad} {
+			err := p.Check(ip)
+			var refused *netguard.RefusedError
+			if !errors.As(err, &refused) || !refused.Metadata {
+				t.Errorf("%s: Check(%s) = %v, want a metadata refusal", name, tc.ip, err)
+			}
+		}
+		open := netguard.Policy{AllowCIDRs: cidrs(tc.opener)}
+		if err := open.Check(ip); err != nil {
+			t.Errorf("allow_cidrs %s: Check(%s) = %v, want it open", tc.opener, tc.ip, err)
+		}
+	}
+	// NAT64 reaches the embedded IPv4 address: metadata through it stays shut.
+	if err := private.Check(netip.MustParseAddr("64:ff9b::a9fe:a9fe")); !netguard.IsRefused(err) {
+		t.Errorf("NAT64 to 169.254.169.254 under allow_private: %v", err)
+	}
+	// allow_private still opens what is not metadata.
+	for _, ip := range []string{"127.0.0.1", "::1", "10.0.0.1", "fd00::1", "100.100.100.201"} {
+		if err := private.Check(netip.MustParseAddr(ip)); err != nil {
+			t.Errorf("allow_private: Check(%s) = %v", ip, err)
+		}
+	}
+}
+
 // fakeResolver answers every lookup from a table: no real DNS, no dialing.
 type fakeResolver map[string][]netip.Addr
 
@@ -71,6 +123,20 @@ func TestDialRefusesResolvedPrivateAddress(t *testing.T) {
 		_, err := d.DialContext(context.Background(), "tcp", host)
 		if !netguard.IsRefused(err) {
 			t.Errorf("dial %s: err = %v, want a refusal", host, err)
+		}
+	}
+	// Under allow_private a name resolving to metadata is still refused,
+	// before any socket is opened.
+	d.Policy = netguard.Policy{AllowPrivate: true}
+	d.Resolver = fakeResolver{
+		"metadata.test":  {netip.MustParseAddr("169.254.169.254")},
+		"metadata6.test": {netip.MustParseAddr("fd00:ec2::254")},
+		"alibaba.test":   {netip.MustParseAddr("100.100.100.200")},
+	}
+	for _, host := range []string{"metadata.test:80", "metadata6.test:80", "alibaba.test:80"} {
+		_, err := d.DialContext(context.Background(), "tcp", host)
+		if !netguard.IsRefused(err) {
+			t.Errorf("allow_private: dial %s: err = %v, want a refusal", host, err)
 		}
 	}
 	_, err := d.DialContext(context.Background(), "tcp", "missing.test:80")
@@ -113,5 +179,9 @@ func TestControlChecksSocketAddress(t *testing.T) {
 	}
 	if err := p.Control(context.Background(), "tcp4", "93.184.216.34:443", nil); err != nil {
 		t.Errorf("Control(public) = %v", err)
+	}
+	private := netguard.Policy{AllowPrivate: true}
+	if err := private.Control(context.Background(), "tcp4", "169.254.169.254:80", nil); !netguard.IsRefused(err) {
+		t.Errorf("allow_private: Control(169.254.169.254) = %v", err)
 	}
 }

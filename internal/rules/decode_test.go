@@ -2,10 +2,12 @@ package rules
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/runhook/runhook/internal/delivery"
+	"github.com/runhook/runhook/internal/netguard"
 	"github.com/runhook/runhook/internal/runs"
 )
 
@@ -122,6 +124,9 @@ func TestFieldErrors(t *testing.T) {
 		{"url scheme", ruleFile("    webhooks:\n      - url: https://example.com/\n      - url: ftp://example.com/in?secret=s3cr3t-value\n"), `rule "r1": webhooks[1].url: webhook URL ftp://example.com/in?secret=***: scheme must be http or https (line 6)`, nil},
 		{"url https required", ruleFile("    webhooks:\n      - url: http://example.com/in?token=s3cr3t-value\n"), `rule "r1": webhooks[0].url: webhook URL http://example.com/in?token=***: http is not allowed (delivery.require_https) (line 5)`, &delivery.URLPolicy{RequireHTTPS: true}},
 		{"url user info", ruleFile("    webhooks:\n      - url: https://bob:hunter2-password@example.com/in\n"), `rule "r1": webhooks[0].url: webhook URL https://example.com/in: user info in the URL is not supported; use a header (line 5)`, nil},
+		{"url metadata under allow_private", ruleFile("    webhooks:\n      - url: https://example.com/\n      - url: http://169.254.169.254/latest/meta-data?token=s3cr3t-value\n"), `rule "r1": webhooks[1].url: webhook URL http://169.254.169.254/latest/meta-data?token=***: destination 169.254.169.254 refused: link-local (cloud metadata) address (only delivery.allow_cidrs can allow it, with an entry inside the range; delivery.allow_private never does) (line 6)`, &delivery.URLPolicy{Addresses: netguard.Policy{AllowPrivate: true}}},
+		{"url aws v6 metadata under allow_private", ruleFile("    webhooks:\n      - url: 'http://[fd00:ec2::254]/latest?token=s3cr3t-value'\n"), `rule "r1": webhooks[0].url: webhook URL http://[fd00:ec2::254]/latest?token=***: destination fd00:ec2::254 refused: cloud metadata (AWS IPv6) address (only delivery.allow_cidrs can allow it, with an entry inside the range; delivery.allow_private never does) (line 5)`, &delivery.URLPolicy{Addresses: netguard.Policy{AllowPrivate: true}}},
+		{"url private literal", ruleFile("    webhooks:\n      - url: https://10.0.0.8/in?token=s3cr3t-value\n"), `rule "r1": webhooks[0].url: webhook URL https://10.0.0.8/in?token=***: destination 10.0.0.8 refused: private address (set delivery.allow_private or delivery.allow_cidrs to allow it) (line 5)`, &delivery.URLPolicy{Addresses: netguard.Policy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}}},
 		{"url domain", ruleFile("    webhooks:\n      - url: https://evil.test/in\n"), `rule "r1": webhooks[0].url: webhook URL https://evil.test/in: host evil.test is not in delivery.allowed_domains (line 5)`, &delivery.URLPolicy{AllowedDomains: []string{"example.com"}}},
 		{"headers not a mapping", ruleFile("    webhooks:\n      - url: https://example.com/\n        headers: [a]\n"), `rule "r1": webhooks[0].headers: must be a mapping of header names to values, not a list (line 6)`, nil},
 		{"header reserved", ruleFile("    webhooks:\n      - url: https://example.com/\n        headers: {Content-Type: text/plain, webhook-id: x}\n"), "rule \"r1\": webhooks[0].headers: header \"Content-Type\" is set by runhook and cannot be configured (line 6)\nrule \"r1\": webhooks[0].headers: header \"webhook-id\" is set by runhook and cannot be configured (line 6)", nil},

@@ -99,7 +99,7 @@ func newHarness(t *testing.T, tune ...func(*config.Config)) *harness {
 	cfg := testenv.Config(t)
 	cfg.Temporal.TaskQueue = queue
 	cfg.Secrets.Key = base64.StdEncoding.EncodeToString(key)
-	cfg.Delivery.AllowPrivate = true // the receiver is on loopback
+	cfg.Delivery.AllowCIDRs = []string{"127.0.0.0/8", "::1/128"} // the receiver is on loopback, and only loopback opens
 	cfg.Delivery.InitialInterval = 200 * time.Millisecond
 	cfg.API.PublicURL = h.api.URL
 	for _, f := range tune {
@@ -369,6 +369,7 @@ func TestPolicyRefusedAtCreation(t *testing.T) {
 		c.Delivery.AllowedDomains = []string{"hooks.example.com"}
 		c.Delivery.AllowedPorts = []int{443, 8443}
 		c.Delivery.MaxURLLength = 100
+		c.Delivery.AllowPrivate = true // never opens metadata
 	})
 	strict := newHarness(t, func(c *config.Config) {
 		c.Delivery.RequireHTTPS, c.Delivery.DisableLoopback = true, true
@@ -385,6 +386,8 @@ func TestPolicyRefusedAtCreation(t *testing.T) {
 		{h.hooks, "https://hooks.example.com:9443/in?token=tok-secret", "webhook: port 9443 is not in delivery.allowed_ports"},
 		{h.hooks, "https://hooks.example.com/" + strings.Repeat("p", 80) + "?token=tok-secret", "webhook: URL is 123 characters long, more than delivery.max_url_length 100"},
 		{h.hooks, "ftp://hooks.example.com/in", "webhook: scheme must be http or https"},
+		{h.hooks, "http://169.254.169.254/latest?token=tok-secret", "webhook: destination 169.254.169.254 refused: link-local (cloud metadata) address (only delivery.allow_cidrs can allow it, with an entry inside the range; delivery.allow_private never does)"},
+		{strict.hooks, "https://10.0.0.1/in?token=tok-secret", "webhook: destination 10.0.0.1 refused: private address (set delivery.allow_private or delivery.allow_cidrs to allow it)"},
 	} {
 		err := tc.hooks.Check(tc.url)
 		var pe *runhooks.PolicyError

@@ -66,7 +66,7 @@ func New(ctx context.Context, name string) (*Rig, error) {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	cfg.Secrets.Key = base64.StdEncoding.EncodeToString(key)
-	cfg.Delivery.AllowPrivate = true
+	cfg.Delivery.AllowCIDRs = []string{"127.0.0.0/8", "::1/128"} // the receiver is on loopback, and only loopback opens
 	cfg.Metrics.Addr = "127.0.0.1:0"
 
 	r := &Rig{Cfg: cfg, Queue: cfg.Temporal.TaskQueue}
@@ -80,7 +80,7 @@ func New(ctx context.Context, name string) (*Rig, error) {
 		"RUNHOOK_TEMPORAL_NAMESPACE=" + cfg.Temporal.Namespace,
 		"RUNHOOK_TEMPORAL_TASK_QUEUE=" + r.Queue,
 		"RUNHOOK_SECRETS_KEY=" + cfg.Secrets.Key,
-		"RUNHOOK_DELIVERY_ALLOW_PRIVATE=true",
+		"RUNHOOK_DELIVERY_ALLOW_CIDRS=127.0.0.0/8,::1/128",
 		"RUNHOOK_METRICS_ADDR=127.0.0.1:0",
 		"RUNHOOK_RULES_SETTLE_LAG=" + cfg.Rules.SettleLag.String(),
 		"RUNHOOK_LOG_LEVEL=warn",
