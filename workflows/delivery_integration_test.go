@@ -274,9 +274,9 @@ func TestDeliverySecretsHeadersAndHistory(t *testing.T) {
 	querySecret := "38ee77617c3a489ab6e871fbeb2ec87d"
 	headerValue := "Bearer header-secret-" + uuid.NewString()
 	res, rule, id := h.deliver(t, delivery.Target{
-		URL:           rcv.srv.URL + "/ok?secret=" + querySecret,
-		Headers:       map[string]string{"Authorization": headerValue, "X-Team": "evals"},
-		SigningSecret: signingSecret,
+		URL:            rcv.srv.URL + "/ok?secret=" + querySecret,
+		Headers:        map[string]string{"Authorization": headerValue, "X-Team": "evals"},
+		SigningSecrets: []string{signingSecret},
 	})
 	if !res.Delivered {
 		t.Fatalf("not delivered: %+v", res)

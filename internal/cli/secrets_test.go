@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func TestSecretsRotate(t *testing.T) {
 	)
 	rule, runID := uuid.New(), uuid.New()
 	w, err := delivery.Seal(boxA, delivery.URLPolicy{}, rule, 0,
-		delivery.Target{URL: url, Headers: map[string]string{"Authorization": header}, SigningSecret: signing}, time.Now())
+		delivery.Target{URL: url, Headers: map[string]string{"Authorization": header}, SigningSecrets: []string{signing}}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func TestSecretsRotate(t *testing.T) {
 	if err != nil || !found {
 		t.Fatal(found, err)
 	}
-	if target, err := delivery.Open(boxB, got); err != nil || target.URL != url || target.SigningSecret != signing || target.Headers["Authorization"] != header {
+	if target, err := delivery.Open(boxB, got); err != nil || target.URL != url || !slices.Equal(target.SigningSecrets, []string{signing}) || target.Headers["Authorization"] != header {
 		t.Errorf("after rotation, B alone opens %v", err)
 	}
 	gotRun, _, err := store.RunWebhook(ctx, runID)

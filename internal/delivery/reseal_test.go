@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 	"time"
 
@@ -18,7 +19,7 @@ func TestReseal(t *testing.T) {
 	bAlone, _ := secrets.New(keyB)
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	target := delivery.Target{URL: "https://h.example.test/?secret=x", Headers: map[string]string{"X-K": "v"},
-		SigningSecret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+		SigningSecrets: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}
 	w, err := delivery.Seal(a, delivery.URLPolicy{}, uuid.New(), 1, target, now)
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +31,7 @@ func TestReseal(t *testing.T) {
 	if nw.KeyID != b.CurrentKeyID() || !nw.UpdatedAt.Equal(now.Add(time.Microsecond)) || nw.RuleID != w.RuleID || nw.Index != 1 {
 		t.Errorf("re-sealed row %+v: want the next version under the current key", nw)
 	}
-	if got, err := delivery.Open(bAlone, nw); err != nil || got.URL != target.URL || got.SigningSecret != target.SigningSecret || got.Headers["X-K"] != "v" {
+	if got, err := delivery.Open(bAlone, nw); err != nil || got.URL != target.URL || !slices.Equal(got.SigningSecrets, target.SigningSecrets) || got.Headers["X-K"] != "v" {
 		t.Errorf("the current key alone opens %+v, %v", got, err)
 	}
 	if again, changed, err := delivery.Reseal(b, nw); err != nil || changed || again != nw {

@@ -3,6 +3,7 @@ package rotate_test
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func stored(t *testing.T, store *clickhouse.Store, box *secrets.Box, n int) (uui
 	rule, now := uuid.New(), time.Now()
 	var hooks []clickhouse.Webhook
 	for i, target := range []delivery.Target{
-		{URL: hookURL, Headers: map[string]string{"Authorization": "Bearer 0ddba11"}, SigningSecret: signing},
+		{URL: hookURL, Headers: map[string]string{"Authorization": "Bearer 0ddba11"}, SigningSecrets: []string{signing}},
 		{URL: hookURL + "&second=1"},
 	} {
 		w, err := delivery.Seal(box, delivery.URLPolicy{}, rule, uint16(i), target, now)
@@ -83,7 +84,7 @@ func opensAll(t *testing.T, store *clickhouse.Store, box *secrets.Box, rule uuid
 	if err != nil {
 		t.Fatalf("webhook 0: %v", err)
 	}
-	if first.URL != hookURL || first.SigningSecret != signing || first.Headers["Authorization"] != "Bearer 0ddba11" {
+	if first.URL != hookURL || !slices.Equal(first.SigningSecrets, []string{signing}) || first.Headers["Authorization"] != "Bearer 0ddba11" {
 		t.Errorf("webhook 0 opens as %+v", first)
 	}
 	if second, err := delivery.Open(box, hooks[1]); err != nil || second.URL != hookURL+"&second=1" {
