@@ -110,11 +110,16 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 			refused = &delivery.Result{Class: delivery.Refused, Err: err.Error()}
 		}
 	}
-	var key []byte
-	if refused == nil && target.SigningSecret != "" {
-		if key, err = signing.ParseSecret(target.SigningSecret); err != nil {
+	var keys [][]byte
+	for _, secret := range target.SigningSecrets {
+		if refused != nil {
+			break
+		}
+		key, err := signing.ParseSecret(secret)
+		if err != nil {
 			refused = &delivery.Result{Class: delivery.Invalid, Err: err.Error()}
 		}
+		keys = append(keys, key)
 	}
 	if refused != nil {
 		refused.Duration = time.Since(started)
@@ -127,7 +132,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		return DeliverResult{}, err
 	}
 	res := a.Sender.Send(ctx, delivery.Request{
-		URL: target.URL, Headers: target.Headers, Body: body, MessageID: in.DeliveryID, SigningKey: key,
+		URL: target.URL, Headers: target.Headers, Body: body, MessageID: in.DeliveryID, SigningKeys: keys,
 	})
 	a.recordAttempt(ctx, log, in, redacted, attempt, started, res)
 	if res.Class != delivery.Delivered {

@@ -270,13 +270,15 @@ func TestDeliveryFaultMatrix(t *testing.T) {
 func TestDeliverySecretsHeadersAndHistory(t *testing.T) {
 	h := newHarness(t)
 	rcv := newReceiver(t)
+	// Two signing secrets, as while a receiver rotates: each verifies.
 	signingSecret, _ := signing.NewSecret()
+	nextSecret, _ := signing.NewSecret()
 	querySecret := "38ee77617c3a489ab6e871fbeb2ec87d"
 	headerValue := "Bearer header-secret-" + uuid.NewString()
 	res, rule, id := h.deliver(t, delivery.Target{
-		URL:           rcv.srv.URL + "/ok?secret=" + querySecret,
-		Headers:       map[string]string{"Authorization": headerValue, "X-Team": "evals"},
-		SigningSecret: signingSecret,
+		URL:            rcv.srv.URL + "/ok?secret=" + querySecret,
+		Headers:        map[string]string{"Authorization": headerValue, "X-Team": "evals"},
+		SigningSecrets: []string{signingSecret, nextSecret},
 	})
 	if !res.Delivered {
 		t.Fatalf("not delivered: %+v", res)
@@ -285,9 +287,11 @@ func TestDeliverySecretsHeadersAndHistory(t *testing.T) {
 	if got.query != "secret="+querySecret || got.header.Get("Authorization") != headerValue || got.header.Get("X-Team") != "evals" {
 		t.Errorf("arrived with query %q and headers %v", got.query, got.header)
 	}
-	wh, _ := standardwebhooks.NewWebhook(signingSecret)
-	if err := wh.Verify(got.body, got.header); err != nil {
-		t.Errorf("signature: %v", err)
+	for _, secret := range []string{signingSecret, nextSecret} {
+		wh, _ := standardwebhooks.NewWebhook(secret)
+		if err := wh.Verify(got.body, got.header); err != nil {
+			t.Errorf("signature: %v", err)
+		}
 	}
 	// Bytes as LangSmith writes them: app_path's "&" unescaped.
 	if !bytes.Contains(got.body, []byte("?trace_id=6ab80f10-d79c-4fa2-b441-922ed6feb630&start_time=")) {
@@ -298,7 +302,7 @@ func TestDeliverySecretsHeadersAndHistory(t *testing.T) {
 		t.Errorf("payload rule_id = %v (%v)", body["rule_id"], err)
 	}
 
-	secretsToFind := []string{querySecret, "header-secret-", strings.TrimPrefix(signingSecret, "whsec_")}
+	secretsToFind := []string{querySecret, "header-secret-", strings.TrimPrefix(signingSecret, "whsec_"), strings.TrimPrefix(nextSecret, "whsec_")}
 	dump, err := clickhousetest.DumpText(context.Background(), h.store)
 	if err != nil {
 		t.Fatal(err)

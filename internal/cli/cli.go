@@ -1,5 +1,5 @@
 // Package cli is the starter command line: config, migrate, ingest, ping,
-// apikey, rules, retention, status, inbox and demo. Each command parses its
+// apikey, rules, retention, secrets, status, inbox and demo. Each command parses its
 // flags, calls the package that does the work, and prints.
 package cli
 
@@ -52,7 +52,7 @@ func New(stdin io.Reader, environ []string) *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVar(&a.configFile, "config", "", "config file (default: ./"+config.DefaultFile+" if present)")
-	root.AddCommand(a.configCmd(), a.migrateCmd(), a.ingestCmd(), a.pingCmd(), a.rulesCmd(), a.statusCmd(), a.inboxCmd(), a.demoCmd(), a.apikeyCmd(), a.retentionCmd())
+	root.AddCommand(a.configCmd(), a.migrateCmd(), a.ingestCmd(), a.pingCmd(), a.rulesCmd(), a.statusCmd(), a.inboxCmd(), a.demoCmd(), a.apikeyCmd(), a.retentionCmd(), a.secretsCmd())
 	return root
 }
 

@@ -71,7 +71,7 @@ func TestInboxCommand(t *testing.T) {
 	body := []byte(`{"rule_id":"d75d7417-0c57-4655-88fe-1db3cda3a47a","start_time":"2024-04-05T01:28:54.734491+00:00","end_time":"2024-04-05T01:28:56.492563+00:00","runs":[{"id":"r1"}]}`)
 	send := func(url, id string) int {
 		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-		for k, v := range (signing.Signer{}).Headers(key, id, body) {
+		for k, v := range (signing.Signer{}).Headers([][]byte{key}, id, body) {
 			req.Header.Set(k, v)
 		}
 		resp, err := http.DefaultClient.Do(req)

@@ -162,7 +162,7 @@ func TestSendHeadersAndSignature(t *testing.T) {
 	payload := []byte(`{"rule_id":"r","runs":[]}`)
 	res := loopbackSender(5*time.Second).Send(context.Background(), delivery.Request{
 		URL: srv.URL + "/hook?secret=s3cr3t-value", Headers: map[string]string{"X-Api-Key": "k-123"},
-		Body: payload, MessageID: "dlv-1", SigningKey: key,
+		Body: payload, MessageID: "dlv-1", SigningKeys: [][]byte{key},
 	})
 	if res.Class != delivery.Delivered || res.StatusCode != 202 {
 		t.Fatalf("result = %+v", res)

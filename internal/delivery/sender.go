@@ -19,11 +19,12 @@ const drainLimit = 4 << 10
 
 // Request is one POST.
 type Request struct {
-	URL        string
-	Headers    map[string]string // custom headers, already checked by CheckHeaders
-	Body       []byte
-	MessageID  string // webhook-id: the same on every retry of one delivery
-	SigningKey []byte // nil: no webhook-signature
+	URL       string
+	Headers   map[string]string // custom headers, already checked by CheckHeaders
+	Body      []byte
+	MessageID string // webhook-id: the same on every retry of one delivery
+	// SigningKeys sign the request, one webhook-signature each; none: unsigned.
+	SigningKeys [][]byte
 }
 
 // Result is what one attempt came to. Err is already redacted.
@@ -94,7 +95,7 @@ func (s *Sender) send(ctx context.Context, r Request) Result {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "runhook/"+version.Version)
-	for name, value := range s.signer.Headers(r.SigningKey, r.MessageID, r.Body) {
+	for name, value := range s.signer.Headers(r.SigningKeys, r.MessageID, r.Body) {
 		req.Header.Set(name, value)
 	}
 

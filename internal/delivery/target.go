@@ -3,6 +3,7 @@ package delivery
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,10 +15,16 @@ import (
 
 // Target is a webhook in the clear: only the delivery activity holds one.
 type Target struct {
-	URL           string
-	Headers       map[string]string
-	SigningSecret string // whsec_...; empty = unsigned
+	URL     string
+	Headers map[string]string
+	// SigningSecrets are whsec_... secrets, at most signing.MaxSecrets; none
+	// = unsigned. Two while a receiver rotates: each POST is signed with both.
+	SigningSecrets []string
 }
+
+// The signing secrets are sealed as one value, space-separated (a whsec_
+// secret has no space): one secret seals as it always has.
+const secretsSep = " "
 
 // Each sealed field is bound to its rule, position and role, so a value
 // copied into another row does not open there.
@@ -37,8 +44,11 @@ func Seal(box *secrets.Box, policy URLPolicy, rule uuid.UUID, idx uint16, t Targ
 	if err := CheckHeaders(t.Headers); err != nil {
 		return clickhouse.Webhook{}, err
 	}
-	if t.SigningSecret != "" {
-		if _, err := signing.ParseSecret(t.SigningSecret); err != nil {
+	if len(t.SigningSecrets) > signing.MaxSecrets {
+		return clickhouse.Webhook{}, fmt.Errorf("%d signing secrets, at most %d", len(t.SigningSecrets), signing.MaxSecrets)
+	}
+	for _, secret := range t.SigningSecrets {
+		if _, err := signing.ParseSecret(secret); err != nil {
 			return clickhouse.Webhook{}, err
 		}
 	}
@@ -53,8 +63,9 @@ func Seal(box *secrets.Box, policy URLPolicy, rule uuid.UUID, idx uint16, t Targ
 			return clickhouse.Webhook{}, err
 		}
 	}
-	if t.SigningSecret != "" {
-		if w.SigningSecretSealed, err = box.Seal([]byte(t.SigningSecret), sealContext(rule, idx, "signing_secret")); err != nil {
+	if len(t.SigningSecrets) > 0 {
+		joined := strings.Join(t.SigningSecrets, secretsSep)
+		if w.SigningSecretSealed, err = box.Seal([]byte(joined), sealContext(rule, idx, "signing_secret")); err != nil {
 			return clickhouse.Webhook{}, err
 		}
 	}
@@ -85,7 +96,7 @@ func Open(box *secrets.Box, w clickhouse.Webhook) (Target, error) {
 		if err != nil {
 			return Target{}, fmt.Errorf("webhook %s signing secret: %w", w.URLRedacted, err)
 		}
-		t.SigningSecret = string(raw)
+		t.SigningSecrets = strings.Fields(string(raw))
 	}
 	return t, nil
 }

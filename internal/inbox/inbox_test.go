@@ -155,7 +155,11 @@ func TestSignature(t *testing.T) {
 	h, srv := newInbox(t, inbox.Options{SigningKey: key, Out: out, Now: clockAt(fixedNow)})
 	body := payload(ruleA, fixedNow, nil)
 	signed := func(k []byte, at time.Time, id string) map[string]string {
-		return signing.Signer{Now: clockAt(at)}.Headers(k, id, body)
+		var keys [][]byte
+		if k != nil {
+			keys = [][]byte{k}
+		}
+		return signing.Signer{Now: clockAt(at)}.Headers(keys, id, body)
 	}
 	tampered := signed(key, fixedNow, "d-tampered")
 	tampered["webhook-id"] = "d-other"
@@ -305,7 +309,7 @@ func TestSummaryLine(t *testing.T) {
 	h, srv := newInbox(t, inbox.Options{Secret: secret, SigningKey: key, Out: out, Now: clockAt(fixedNow)})
 	end := time.Date(2024, 4, 5, 12, 1, 0, 0, time.UTC)
 	body := payload(ruleA, end, []string{"answer_usefulness"}, nil, []string{"answer_usefulness", "correctness"})
-	headers := signing.Signer{Now: clockAt(fixedNow)}.Headers(key, "d-1", body)
+	headers := signing.Signer{Now: clockAt(fixedNow)}.Headers([][]byte{key}, "d-1", body)
 	if got := post(t, srv.URL+"/hook?secret="+secret, body, headers); got != http.StatusNoContent {
 		t.Fatalf("status %d", got)
 	}

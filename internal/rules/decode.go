@@ -363,17 +363,52 @@ func (d *decoder) webhooks(n, rule *yaml.Node, label string) []Webhook {
 			}
 		}
 		w.Headers = d.headers(f["headers"], label, path+".headers")
-		if v, ok := d.text(f["signing_secret"], label, path+".signing_secret"); ok {
-			// ParseSecret's errors never quote the secret.
-			if _, err := signing.ParseSecret(v); err != nil {
-				d.add(label, path+".signing_secret", f["signing_secret"].Line, "%s", err)
-			} else {
-				w.SigningSecret = v
-			}
-		}
+		w.SigningSecrets = d.signingSecrets(f["signing_secret"], label, path+".signing_secret")
 		hooks = append(hooks, w)
 	}
 	return hooks
+}
+
+// signingSecrets reads a webhook's signing_secret: one whsec_ secret, or a
+// list of up to signing.MaxSecrets while a receiver rotates its secret (each
+// POST is then signed with each). ParseSecret's errors never quote the secret.
+func (d *decoder) signingSecrets(n *yaml.Node, label, path string) []string {
+	if absent(n) {
+		return nil
+	}
+	items, list := []*yaml.Node{n}, n.Kind == yaml.SequenceNode
+	if list {
+		switch {
+		case len(n.Content) == 0:
+			d.add(label, path, n.Line, "is an empty list: give a whsec_ secret, or leave it out to send unsigned")
+			return nil
+		case len(n.Content) > signing.MaxSecrets:
+			d.add(label, path, n.Line, "lists %d signing secrets, at most %d (the one in use and the next)", len(n.Content), signing.MaxSecrets)
+			return nil
+		}
+		items = n.Content
+	}
+	var out []string
+	for i, item := range items {
+		item, p := deref(item), path
+		if list {
+			p = fmt.Sprintf("%s[%d]", path, i)
+			if absent(item) {
+				d.add(label, p, item.Line, "is empty")
+				continue
+			}
+		}
+		v, ok := d.text(item, label, p)
+		if !ok {
+			continue
+		}
+		if _, err := signing.ParseSecret(v); err != nil {
+			d.add(label, p, item.Line, "%s", err)
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func (d *decoder) headers(n *yaml.Node, label, path string) map[string]string {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -64,7 +65,8 @@ func (r Rule) Fingerprint(key []byte) string {
 		c.BackfillFrom = r.BackfillFrom.UTC().Format(time.RFC3339Nano)
 	}
 	for i, w := range r.Webhooks {
-		h := canonicalHook{URL: w.URL, SigningSecret: w.SigningSecret, Headers: [][2]string{}}
+		// Joined, so a rule with one secret keeps the fingerprint it had.
+		h := canonicalHook{URL: w.URL, SigningSecret: strings.Join(w.SigningSecrets, " "), Headers: [][2]string{}}
 		for name, value := range w.Headers {
 			h.Headers = append(h.Headers, [2]string{name, value})
 		}

@@ -88,8 +88,8 @@ func TestFingerprintChanges(t *testing.T) {
 			r.Webhooks[0].Headers = map[string]string{"X-Api-Key2": "api-key-7c6b5a", "X-Team": "ml"}
 		},
 		"header removed":  func(r *Rule) { r.Webhooks[0].Headers = map[string]string{"X-Api-Key": "api-key-7c6b5a"} },
-		"signing secret":  func(r *Rule) { r.Webhooks[0].SigningSecret = "whsec_" + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" },
-		"unsigned":        func(r *Rule) { r.Webhooks[0].SigningSecret = "" },
+		"signing secret":  func(r *Rule) { r.Webhooks[0].SigningSecrets = []string{"whsec_" + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"} },
+		"unsigned":        func(r *Rule) { r.Webhooks[0].SigningSecrets = nil },
 		"webhook order":   func(r *Rule) { r.Webhooks[0], r.Webhooks[1] = r.Webhooks[1], r.Webhooks[0] },
 		"webhook removed": func(r *Rule) { r.Webhooks = r.Webhooks[:1] },
 		// Moving text between fields must not collide either.

@@ -50,9 +50,11 @@ const (
 
 // Webhook is one target in the clear.
 type Webhook struct {
-	URL           string
-	Headers       map[string]string // nil when none
-	SigningSecret string            // whsec_...; empty = unsigned
+	URL     string
+	Headers map[string]string // nil when none
+	// SigningSecrets are whsec_... secrets, at most signing.MaxSecrets (one,
+	// or two while the receiver rotates); none = unsigned.
+	SigningSecrets []string
 }
 
 // Limits and defaults of the file format.

@@ -70,7 +70,7 @@ func TestParseFull(t *testing.T) {
 		Feedback:           Feedback{Require: []string{"answer_usefulness", "correctness"}, Wait: 30 * time.Minute, OnTimeout: "deliver"},
 		MaxRunsPerDelivery: 50,
 		Webhooks: []Webhook{
-			{URL: "https://example.com/hook?secret=hook-secret-0f9e8d", Headers: map[string]string{"X-Api-Key": "api-key-7c6b5a", "X-Team": "ml"}, SigningSecret: testSigningSecret},
+			{URL: "https://example.com/hook?secret=hook-secret-0f9e8d", Headers: map[string]string{"X-Api-Key": "api-key-7c6b5a", "X-Team": "ml"}, SigningSecrets: []string{testSigningSecret}},
 			{URL: "http://127.0.0.1:9999/hook"},
 		},
 	}, {

@@ -104,3 +104,20 @@ func KeyIDOf(sealed string) (string, bool) {
 	}
 	return parts[1], true
 }
+
+// Reseal returns sealed under the current key, bound to the same context.
+// A value already under the current key is returned as it is, with changed
+// false, so a rotation run twice re-seals nothing the second time.
+func (b *Box) Reseal(sealed string, context string) (resealed string, changed bool, err error) {
+	if id, ok := KeyIDOf(sealed); ok && id == b.current {
+		return sealed, false, nil
+	}
+	plain, err := b.Open(sealed, context)
+	if err != nil {
+		return "", false, err
+	}
+	if resealed, err = b.Seal(plain, context); err != nil {
+		return "", false, err
+	}
+	return resealed, true, nil
+}

@@ -91,3 +91,33 @@ func TestKeyLength(t *testing.T) {
 		t.Fatal("31-byte retired key accepted")
 	}
 }
+
+func TestReseal(t *testing.T) {
+	old, _ := secrets.New(key(1))
+	sealed, err := old.Seal([]byte("whsec_x"), "webhook/r/0/signing_secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, _ := secrets.New(key(2), key(1))
+	resealed, changed, err := box.Reseal(sealed, "webhook/r/0/signing_secret")
+	if err != nil || !changed {
+		t.Fatalf("Reseal = %v, %v", changed, err)
+	}
+	if id, _ := secrets.KeyIDOf(resealed); id != box.CurrentKeyID() {
+		t.Errorf("re-sealed under %s, want the current key %s", id, box.CurrentKeyID())
+	}
+	alone, _ := secrets.New(key(2))
+	if got, err := alone.Open(resealed, "webhook/r/0/signing_secret"); err != nil || string(got) != "whsec_x" {
+		t.Errorf("the current key alone opens %q, %v", got, err)
+	}
+	if _, err := alone.Open(resealed, "webhook/r/1/signing_secret"); err == nil {
+		t.Error("the re-sealed value opens under another context")
+	}
+	again, changed, err := box.Reseal(resealed, "webhook/r/0/signing_secret")
+	if err != nil || changed || again != resealed {
+		t.Errorf("a value under the current key: Reseal = changed %v, %v; want it left alone", changed, err)
+	}
+	if _, _, err := box.Reseal(sealed, "webhook/r/1/signing_secret"); !errors.Is(err, secrets.ErrOpen) {
+		t.Errorf("Reseal under a wrong context = %v, want ErrOpen", err)
+	}
+}

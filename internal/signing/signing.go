@@ -1,6 +1,9 @@
 // Package signing signs webhook requests the Standard Webhooks way
 // (webhook-id, webhook-timestamp, webhook-signature: "v1,<base64 HMAC-SHA256>"),
-// so receivers can verify them with any Standard Webhooks library.
+// so receivers can verify them with any Standard Webhooks library. A request
+// signed with several secrets carries one signature per secret in the one
+// header, space-separated, so a receiver rotating its secret accepts it with
+// either.
 package signing
 
 import (
@@ -67,10 +70,15 @@ type Signer struct {
 	Now func() time.Time
 }
 
-// Headers returns the Standard Webhooks headers for body. With a nil key only
-// webhook-id and webhook-timestamp are set: every request carries those, so
-// receivers can deduplicate on webhook-id whether or not the URL signs.
-func (s Signer) Headers(key []byte, msgID string, body []byte) map[string]string {
+// MaxSecrets is how many signing secrets one webhook may have: the one in
+// use and the one a receiver is rotating to.
+const MaxSecrets = 2
+
+// Headers returns the Standard Webhooks headers for body, with a signature
+// for each of keys. With no keys only webhook-id and webhook-timestamp are
+// set: every request carries those, so receivers can deduplicate on
+// webhook-id whether or not the URL signs.
+func (s Signer) Headers(keys [][]byte, msgID string, body []byte) map[string]string {
 	now := time.Now
 	if s.Now != nil {
 		now = s.Now
@@ -80,8 +88,12 @@ func (s Signer) Headers(key []byte, msgID string, body []byte) map[string]string
 		HeaderID:        msgID,
 		HeaderTimestamp: strconv.FormatInt(ts.Unix(), 10),
 	}
-	if key != nil {
-		h[HeaderSignature] = Signature(key, msgID, ts, body)
+	if len(keys) > 0 {
+		sigs := make([]string, len(keys))
+		for i, key := range keys {
+			sigs[i] = Signature(key, msgID, ts, body)
+		}
+		h[HeaderSignature] = strings.Join(sigs, " ")
 	}
 	return h
 }

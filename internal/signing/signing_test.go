@@ -45,7 +45,7 @@ func TestVerifiedByStandardLibrary(t *testing.T) {
 	s := signing.Signer{Now: func() time.Time { return fixed }}
 	body := []byte(`{"rule_id":"d75d7417-0c57-4655-88fe-1db3cda3a47a","runs":[]}`)
 	headers := http.Header{}
-	for k, v := range s.Headers(key, "delivery-1", body) {
+	for k, v := range s.Headers([][]byte{key}, "delivery-1", body) {
 		headers.Set(k, v)
 	}
 	if headers.Get("webhook-timestamp") != strconv.FormatInt(fixed.Unix(), 10) {
@@ -91,5 +91,45 @@ func TestParseSecretErrors(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), strings.TrimPrefix(tc.secret, "whsec_")) {
 			t.Errorf("error echoes the secret: %v", err)
 		}
+	}
+}
+
+// A receiver rotating its secret verifies with the old one or the new one:
+// each finds its signature among the two.
+func TestTwoSecretsVerifiedByEither(t *testing.T) {
+	var secrets []string
+	var keys [][]byte
+	for range 2 {
+		secret, _ := signing.NewSecret()
+		key, err := signing.ParseSecret(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets, keys = append(secrets, secret), append(keys, key)
+	}
+	body := []byte(`{"runs":[]}`)
+	headers := http.Header{}
+	for k, v := range (signing.Signer{}).Headers(keys, "delivery-2", body) {
+		headers.Set(k, v)
+	}
+	sigs := strings.Fields(headers.Get("webhook-signature"))
+	if len(sigs) != 2 || sigs[0] == sigs[1] {
+		t.Fatalf("webhook-signature = %q, want two space-separated signatures", headers.Get("webhook-signature"))
+	}
+	for i, secret := range secrets {
+		wh, err := standardwebhooks.NewWebhook(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := wh.Verify(body, headers); err != nil {
+			t.Errorf("secret %d: standard library rejects: %v", i, err)
+		}
+		if err := wh.Verify(append(body, ' '), headers); err == nil {
+			t.Errorf("secret %d: a changed body verifies", i)
+		}
+	}
+	other, _ := signing.NewSecret()
+	if wh, _ := standardwebhooks.NewWebhook(other); wh.Verify(body, headers) == nil {
+		t.Error("verified with a third secret")
 	}
 }
