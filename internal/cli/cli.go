@@ -1,6 +1,6 @@
 // Package cli is the starter command line: config, migrate, ingest, ping,
-// apikey, rules, retention, secrets, status, inbox and demo. Each command parses its
-// flags, calls the package that does the work, and prints.
+// apikey, rules, retention, secrets, status, inbox and demo. Each command
+// parses its flags, calls the package that does the work, and prints.
 package cli
 
 import (
