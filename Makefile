@@ -54,7 +54,7 @@ test: services lint test-go fuzz
 test-go:
 	$(GO) test -count=1 -timeout 20m ./...
 
-# Each fuzz target for FUZZTIME (10s: about a minute in all), failing on a
+# Each fuzz target for FUZZTIME (8s: about 70s in all), failing on a
 # crash; `FUZZTIME=60s make fuzz` searches longer. See scripts/fuzz.sh.
 fuzz:
 	GO=$(GO) scripts/fuzz.sh
