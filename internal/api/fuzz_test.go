@@ -200,4 +200,13 @@ func TestMultipartAllocations(t *testing.T) {
 				c.name, len(big), status, allocated, allocBound(fuzzMaxBody))
 		}
 	}
+	// A zstd frame of a few bytes that declares a window (4 MiB: exponent
+	// 12 in the window descriptor) over api.max_body_bytes is refused before
+	// the decoder allocates the window. One within the limit is allocated:
+	// a compressed body costs up to about its limit, as a gzip bomb does.
+	tiny := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 12 << 3, 0x11, 0x00, 0x00, '{', '}'}
+	if status, allocated := s.post(tiny, "zstd"); status != http.StatusBadRequest || allocated > allocBound(len(tiny)) {
+		t.Errorf("a zstd frame declaring a 4 MiB window answered %d and allocated %d, want 400 within %d",
+			status, allocated, allocBound(len(tiny)))
+	}
 }
