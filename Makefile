@@ -12,7 +12,7 @@ STATICCHECK_VERSION := v0.8.2
 STARTER := bin/starter
 
 .PHONY: all build services services-down services-status migrate dev dev-down worker-start worker-stop \
-	test test-go test-chdb lint bench bench-quick clean
+	test test-go test-chdb fuzz lint bench bench-quick clean
 
 all: build
 
@@ -49,10 +49,15 @@ worker-stop:
 	@scripts/dev.sh stop-worker
 
 # All tests against the real services, which are started when they are not running.
-test: services lint test-go
+test: services lint test-go fuzz
 
 test-go:
 	$(GO) test -count=1 -timeout 20m ./...
+
+# Each fuzz target for FUZZTIME (8s: about 70s in all), failing on a
+# crash; `FUZZTIME=60s make fuzz` searches longer. See scripts/fuzz.sh.
+fuzz:
+	GO=$(GO) scripts/fuzz.sh
 
 # The schema and query shapes on a current ClickHouse (libchdb, in process).
 test-chdb:
