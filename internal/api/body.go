@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -18,6 +19,24 @@ import (
 // window is refused before the decoder allocates it.
 const zstdMaxWindow = 1 << 27
 
+// A zstd decoder allocates the window its frame declares before it reads a
+// byte of data, so a frame of a few bytes could make the server allocate up
+// to api.max_body_bytes. The window is therefore also held to zstdMaxRatio
+// times the compressed body (at least zstdMinWindow): a window larger than
+// the content is never needed, and JSON does not compress a thousandfold,
+// so an honest body always fits, and a body costs at most about what a gzip
+// body of its size can expand to.
+const (
+	zstdMaxRatio  = 1024
+	zstdMinWindow = 1 << 20
+)
+
+// zstdWindow is the largest window a zstd body of n compressed bytes may
+// declare.
+func (h *handler) zstdWindow(n int) int64 {
+	return min(max(int64(n)*zstdMaxRatio, zstdMinWindow), zstdMaxWindow, h.maxBody+1)
+}
+
 // readBody reads the whole body, decompressed as its Content-Encoding says
 // (the SDKs send gzip or zstd when /info allows it). Both the bytes on the wire
 // and the decompressed bytes are capped at api.max_body_bytes: a small
@@ -26,6 +45,7 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *api
 	raw := http.MaxBytesReader(w, r.Body, h.maxBody)
 	defer raw.Close()
 	var body io.Reader = raw
+	var window int64 // the zstd window allowed
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
 	requestStats(r).encoding = enc
 	switch enc {
@@ -41,8 +61,18 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *api
 		defer zr.Close()
 		body = zr
 	case "zstd":
-		zr, err := zstd.NewReader(raw, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(zstdMaxWindow),
-			zstd.WithDecoderMaxMemory(uint64(h.maxBody)+1))
+		// Read whole first (within api.max_body_bytes): the window allowed
+		// depends on the compressed size.
+		compressed, err := io.ReadAll(raw)
+		if err != nil {
+			if tooLarge(err) {
+				return nil, h.tooLarge()
+			}
+			return nil, badRequest("", "read body: %v", err)
+		}
+		window = h.zstdWindow(len(compressed))
+		zr, err := zstd.NewReader(bytes.NewReader(compressed), zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderMaxWindow(uint64(window)), zstd.WithDecoderMaxMemory(uint64(h.maxBody)+1))
 		if err != nil {
 			return nil, internal("zstd decoder", err)
 		}
@@ -58,7 +88,7 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *api
 			return nil, h.tooLarge()
 		}
 		if errors.Is(err, zstd.ErrWindowSizeExceeded) {
-			return nil, badRequest("", "zstd window is larger than %d MiB: compress with a smaller window", zstdMaxWindow>>20)
+			return nil, badRequest("", "zstd window is larger than %d KiB, the most a body of this size may declare: compress with a smaller window", window>>10)
 		}
 		return nil, badRequest("", "read body: %v", err)
 	}

@@ -104,7 +104,9 @@ type fuzzServer struct {
 	key string
 }
 
-func newFuzzServer(f testing.TB) *fuzzServer {
+func newFuzzServer(f testing.TB) *fuzzServer { return newFuzzServerMax(f, fuzzMaxBody) }
+
+func newFuzzServerMax(f testing.TB, maxBody int64) *fuzzServer {
 	f.Helper()
 	stored, err := runs.DecodeRun([]byte(`{"id":"`+storedRunID+`","session_id":"6a3be6a2-9a8c-4fc8-b4c6-a8983b286cc5",`+
 		`"name":"stored","run_type":"chain","start_time":"2024-04-05T01:28:54.085646","inputs":{"q":1},"tags":["a"]}`),
@@ -114,7 +116,7 @@ func newFuzzServer(f testing.TB) *fuzzServer {
 	}
 	const key = "rhk_fuzz-key"
 	return &fuzzServer{key: key, h: api.New(api.Options{
-		Store: &memStore{stored: stored}, KeyHashes: []string{api.HashKey(key)}, MaxBodyBytes: fuzzMaxBody,
+		Store: &memStore{stored: stored}, KeyHashes: []string{api.HashKey(key)}, MaxBodyBytes: maxBody,
 		Now: func() time.Time { return time.Date(2024, 4, 5, 2, 0, 0, 0, time.UTC) },
 	})}
 }
@@ -208,5 +210,24 @@ func TestMultipartAllocations(t *testing.T) {
 	if status, allocated := s.post(tiny, "zstd"); status != http.StatusBadRequest || allocated > allocBound(len(tiny)) {
 		t.Errorf("a zstd frame declaring a 4 MiB window answered %d and allocated %d, want 400 within %d",
 			status, allocated, allocBound(len(tiny)))
+	}
+}
+
+// With the default api.max_body_bytes (64 MiB), a zstd frame of a few bytes
+// declaring a 32 MiB window is refused before the window is allocated: the
+// window a body may declare grows with its compressed size, not with the
+// limit. A body that declares what its content needs is read.
+func TestZstdWindowFollowsTheBodysSize(t *testing.T) {
+	s := newFuzzServerMax(t, api.DefaultMaxBodyBytes)
+	tiny := []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 15 << 3, 0x11, 0x00, 0x00, '{', '}'}
+	if status, allocated := s.post(tiny, "zstd"); status != http.StatusBadRequest || allocated > allocBound(len(tiny)) {
+		t.Errorf("a zstd frame declaring a 32 MiB window answered %d and allocated %d, want 400 within %d",
+			status, allocated, allocBound(len(tiny)))
+	}
+	for i, body := range multipartSeeds() {
+		plain, _ := s.post(body, "")
+		if status, _ := s.post(zstded(body), "zstd"); status != plain {
+			t.Errorf("seed %d: zstd answered %d, the same body plain %d", i, status, plain)
+		}
 	}
 }
