@@ -287,6 +287,13 @@ func newReceiver(t *testing.T) *receiver {
 	return r
 }
 
+// postCount is how many POSTs arrived, whatever they were answered.
+func (r *receiver) postCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.posts
+}
+
 // got is how many times each run arrived.
 func (r *receiver) got() map[uuid.UUID]int {
 	r.mu.Lock()

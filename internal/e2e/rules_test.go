@@ -334,7 +334,9 @@ func TestFailingReceiverPausesTheRuleAndItsSchedule(t *testing.T) {
 	h.mustApply(file(rule("fragile", "")))
 	id := ruleID(t, h, "fragile")
 	h.insert(h.run())
-	time.Sleep(1100 * time.Millisecond) // a second window, so a second delivery
+	// The second run once the first one's delivery has been answered, so
+	// that it goes in a second delivery however late the ticks run.
+	waitFor(t, 60*time.Second, "the first delivery", func() bool { return h.recv.postCount() >= 1 })
 	h.insert(h.run())
 	waitFor(t, 120*time.Second, "the rule's schedule to pause", func() bool {
 		st, err := h.schedule.Get(context.Background(), id)
