@@ -11,8 +11,9 @@ LDFLAGS := -X github.com/runhook/runhook/internal/version.Version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 STARTER := bin/starter
 
-.PHONY: all build services services-down services-status migrate dev dev-down worker-start worker-stop \
-	test test-go test-chdb fuzz lint bench bench-quick clean
+.PHONY: all build services services-down services-status services-prod services-prod-down services-prod-status \
+	migrate dev dev-down worker-start worker-stop \
+	test test-go test-e2e-prod test-chdb fuzz lint bench bench-quick clean
 
 all: build
 
@@ -29,6 +30,17 @@ services-down:
 
 services-status:
 	@scripts/services.sh status
+
+# The production shape of Temporal beside the dev server: the Temporal server
+# with 4 history shards on PostgreSQL, frontend 127.0.0.1:7333.
+services-prod:
+	@scripts/services.sh up-prod
+
+services-prod-down:
+	@scripts/services.sh down-prod
+
+services-prod-status:
+	@scripts/services.sh status-prod
 
 migrate: build services
 	$(STARTER) migrate
@@ -53,6 +65,11 @@ test: services lint test-go fuzz
 
 test-go:
 	$(GO) test -count=1 -timeout 20m ./...
+
+# The end-to-end package once more, on the Temporal server with PostgreSQL
+# and several shards (the outage tests still run a dev server of their own).
+test-e2e-prod: services services-prod
+	RUNHOOK_TEMPORAL_ADDRESS=127.0.0.1:7333 $(GO) test -count=1 -timeout 20m ./internal/e2e/
 
 # Each fuzz target for FUZZTIME (8s: about 70s in all), failing on a
 # crash; `FUZZTIME=60s make fuzz` searches longer. See scripts/fuzz.sh.
