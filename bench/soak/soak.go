@@ -121,7 +121,9 @@ func run(ctx context.Context, o options) (*result, error) {
 		return s
 	}
 	yaml := "rules:\n" +
-		rule("plain-faulty", "", faulty.URL(), "http://"+refused+"/refused") +
+		// One run a POST, so that the mix meets the rule path as often as the
+		// run-completion one.
+		rule("plain-faulty", "    max_runs_per_delivery: 1\n", faulty.URL(), "http://"+refused+"/refused") +
 		rule("fast-alone", "", alone.URL()) +
 		rule("fast-beside-hang", "", beside.URL(), hang.URL()) +
 		rule("gated", "    feedback: {require: [usefulness], wait: 4s, on_timeout: skip}\n", gated.URL())
