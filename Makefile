@@ -112,6 +112,7 @@ bench: services
 	$(GO) run ./bench/rules -rules 1000 -interval 1m -duration 4m -json $(BENCH_OUT)/rules.json
 	$(GO) run ./bench/rules -rules 5000 -interval 1m -duration 4m -json $(BENCH_OUT)/rules-5000.json
 	$(GO) run ./bench/scaling -posts 500 -runs-per-post 10 -concurrency 64 -workers 2 -rounds 2 -json $(BENCH_OUT)/scaling.json
+	$(GO) run ./bench/soak -duration 5m -rate 20 -kill-every 45s -json $(BENCH_OUT)/soak.json
 	$(GO) run ./bench/report -o $(BENCH_OUT)/table.md $(BENCH_OUT)
 
 # The same pipeline on small loads (a few minutes), to check it end to end;
@@ -129,6 +130,7 @@ bench-quick: services
 	$(GO) run ./bench/detect -runs 10 -over 20s -interval 5s -json $(BENCH_QUICK_OUT)/detect.json
 	$(GO) run ./bench/rules -rules 20 -projects 5 -active 2 -interval 10s -duration 40s -history 20 -floor-workflows 50 -json $(BENCH_QUICK_OUT)/rules.json
 	$(GO) run ./bench/scaling -posts 60 -runs-per-post 10 -concurrency 16 -workers 2 -rounds 2 -json $(BENCH_QUICK_OUT)/scaling.json
+	$(GO) run ./bench/soak -duration 45s -rate 20 -kill-every 15s -json $(BENCH_QUICK_OUT)/soak.json
 	$(GO) run ./bench/report -o $(BENCH_QUICK_OUT)/table.md $(BENCH_QUICK_OUT)
 
 clean:

@@ -284,3 +284,11 @@ func FreeAddr() (string, error) {
 	defer ln.Close()
 	return ln.Addr().String(), nil
 }
+
+// Kill ends the worker at once (SIGKILL), as a crash would, and waits for it
+// to end: only this process, which the bench started.
+func (w *Worker) Kill() {
+	_ = w.cmd.Process.Kill()
+	<-w.done
+	w.log.Close()
+}
