@@ -205,12 +205,30 @@ as_postgres() {
 
 postgres_ready() { "$(pg_bin)/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; }
 
-start_postgres() {
-  local dir="$DATA/postgres" pidf="$DATA/postgres.pid" bin; bin=$(pg_bin)
-  if pid_alive "$pidf"; then log "postgres already running (pid $(cat "$pidf"))"; return; fi
-  port_open "$PG_PORT" && die "port $PG_PORT is taken by something this script did not start"
+# pg_dir prints where the cluster lives: $DATA/postgres, or, when a parent
+# directory of the checkout is closed to the postgres user (a clone under
+# /root), a directory of its own under /tmp named after $DATA. The choice is
+# kept in $DATA/postgres.dir, so stop finds what start used.
+pg_dir() {
+  local dir="$DATA/postgres" kept="$DATA/postgres.dir"
+  if [ -f "$kept" ]; then cat "$kept"; return; fi
   mkdir -p "$dir"
   as_root chown postgres: "$dir"
+  if ! as_postgres test -x "$dir"; then
+    dir="/tmp/runhook-postgres-$(printf '%s' "$DATA" | sha256sum | cut -c1-12)"
+    mkdir -p "$dir"
+    as_root chown postgres: "$dir"
+    log "the postgres user cannot reach $DATA; its cluster lives in $dir"
+  fi
+  printf '%s\n' "$dir" >"$kept"
+  printf '%s\n' "$dir"
+}
+
+start_postgres() {
+  local dir pidf="$DATA/postgres.pid" bin; bin=$(pg_bin)
+  if pid_alive "$pidf"; then log "postgres already running (pid $(cat "$pidf"))"; return; fi
+  port_open "$PG_PORT" && die "port $PG_PORT is taken by something this script did not start"
+  dir=$(pg_dir)
   as_postgres test -x "$dir" || die "the postgres user cannot reach $dir (a parent directory is closed to it)"
   if ! [ -f "$dir/data/PG_VERSION" ]; then
     log "creating a PostgreSQL cluster in $dir/data"
@@ -240,7 +258,7 @@ stop_postgres() {
   local pidf="$DATA/postgres.pid" bin
   pid_alive "$pidf" || { rm -f "$pidf"; return; }
   log "stopping postgres (pid $(cat "$pidf"))"
-  if bin=$(pg_bin) && as_postgres "$bin/pg_ctl" -D "$DATA/postgres/data" -m fast -w stop >/dev/null; then
+  if bin=$(pg_bin) && as_postgres "$bin/pg_ctl" -D "$(pg_dir)/data" -m fast -w stop >/dev/null; then
     rm -f "$pidf"
   else
     stop_pid postgres "$pidf"
@@ -257,7 +275,8 @@ sql_tool() { # sql_tool DATABASE ARGS...
 # schema up to the module's versioned files (update-schema applies only what
 # is newer, so it runs on every start).
 setup_temporal_schema() {
-  local schema db done="$DATA/postgres/temporal-schema.created" log="$DATA/temporal-prod/schema.log"
+  local schema db done log="$DATA/temporal-prod/schema.log"
+  done="$(pg_dir)/temporal-schema.created"
   schema="$(cd "$TOOLS" && go env GOMODCACHE)/go.temporal.io/server@$TEMPORAL_SERVER_VERSION/schema/postgresql/v12"
   [ -d "$schema/temporal/versioned" ] || die "no schema files in $schema (the go install should have put the module there)"
   mkdir -p "$DATA/temporal-prod"
