@@ -92,7 +92,7 @@ func run(n int, rate float64, batch, floorN int, out *report.Doc) error {
 	}
 	defer srv.Stop()
 	base := "http://" + addr
-	if err := waitUp(ctx, base, srv); err != nil {
+	if err := rig.WaitServer(ctx, base, srv); err != nil {
 		return err
 	}
 
@@ -221,24 +221,4 @@ func requests(n, batch int, hook string) ([][]byte, [][]uuid.UUID, error) {
 		bodies, ids = append(bodies, body), append(ids, group)
 	}
 	return bodies, ids, nil
-}
-
-func waitUp(ctx context.Context, base string, srv *rig.Worker) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(base + "/info"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-srv.Exited():
-			return fmt.Errorf("server exited at start: %v", srv.Err())
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("server did not answer at %s within 30s", base)
 }

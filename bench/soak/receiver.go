@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/runhook/runhook/bench/internal/rig"
 	"github.com/runhook/runhook/internal/signing"
 )
 
@@ -60,23 +60,10 @@ func newReceiver(weights map[behaviour]int, slow time.Duration, seed uint64) *re
 
 func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	at := time.Now()
-	// A rule's payload lists its runs; a run-completion webhook is the run.
-	var p struct {
-		ID   uuid.UUID `json:"id"`
-		Runs []struct {
-			ID uuid.UUID `json:"id"`
-		} `json:"runs"`
-	}
-	if err := json.NewDecoder(req.Body).Decode(&p); err != nil {
+	ids, err := rig.PayloadRuns(req.Body)
+	if err != nil {
 		w.WriteHeader(http.StatusBadRequest)
 		return
-	}
-	ids := []uuid.UUID{}
-	if p.ID != uuid.Nil {
-		ids = append(ids, p.ID)
-	}
-	for _, run := range p.Runs {
-		ids = append(ids, run.ID)
 	}
 	msg := req.Header.Get(signing.HeaderID)
 	r.mu.Lock()

@@ -166,7 +166,7 @@ func run(ctx context.Context, o options) (*result, error) {
 	}
 	defer srv.Stop()
 	base := "http://" + addr
-	if err := waitUp(ctx, base, srv); err != nil {
+	if err := rig.WaitServer(ctx, base, srv); err != nil {
 		return nil, err
 	}
 	client := &http.Client{Timeout: time.Minute}
@@ -434,24 +434,4 @@ func goroutines(addr string) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("no go_goroutines at %s/metrics", addr)
-}
-
-func waitUp(ctx context.Context, base string, srv *rig.Worker) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(base + "/info"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-srv.Exited():
-			return fmt.Errorf("server exited at start: %v", srv.Err())
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("server did not answer at %s within 30s", base)
 }

@@ -186,32 +186,65 @@ type Receiver struct {
 	runs  int
 }
 
+// PayloadRuns reads the ids of the runs a POST carries: a rule's payload
+// lists its runs; a run-completion webhook is the run.
+func PayloadRuns(body io.Reader) ([]uuid.UUID, error) {
+	var p struct {
+		ID   uuid.UUID `json:"id"`
+		Runs []struct {
+			ID uuid.UUID `json:"id"`
+		} `json:"runs"`
+	}
+	if err := json.NewDecoder(body).Decode(&p); err != nil {
+		return nil, err
+	}
+	ids := []uuid.UUID{}
+	if p.ID != uuid.Nil {
+		ids = append(ids, p.ID)
+	}
+	for _, run := range p.Runs {
+		ids = append(ids, run.ID)
+	}
+	return ids, nil
+}
+
+// WaitServer waits (30 s at most) until the API server srv answers GET
+// base/info.
+func WaitServer(ctx context.Context, base string, srv *Worker) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(base + "/info"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-srv.Exited():
+			return fmt.Errorf("server exited at start: %v", srv.Err())
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("server did not answer at %s within 30s", base)
+}
+
 func newReceiver() *Receiver {
 	r := &Receiver{first: map[uuid.UUID]time.Time{}}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		at := time.Now()
-		// A rule's payload lists its runs; a run-completion webhook is the run.
-		var p struct {
-			ID   uuid.UUID `json:"id"`
-			Runs []struct {
-				ID uuid.UUID `json:"id"`
-			} `json:"runs"`
-		}
-		if err := json.NewDecoder(req.Body).Decode(&p); err != nil {
+		ids, err := PayloadRuns(req.Body)
+		if err != nil {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
-		if p.ID != uuid.Nil {
-			p.Runs = append(p.Runs, struct {
-				ID uuid.UUID `json:"id"`
-			}{p.ID})
-		}
 		r.mu.Lock()
 		r.posts++
-		for _, run := range p.Runs {
+		for _, id := range ids {
 			r.runs++
-			if _, ok := r.first[run.ID]; !ok {
-				r.first[run.ID] = at
+			if _, ok := r.first[id]; !ok {
+				r.first[id] = at
 			}
 		}
 		r.mu.Unlock()
