@@ -130,6 +130,10 @@ func (m *memStore) InsertFeedback(context.Context, []runs.Feedback) error { retu
 
 func (m *memStore) LatestRuns(context.Context, []uuid.UUID) ([]runs.Run, error)    { return nil, nil }
 func (m *memStore) StoredRunIDs(context.Context, []uuid.UUID) ([]uuid.UUID, error) { return nil, nil }
+func (m *memStore) InsertRunWrites(context.Context, []runs.Write) error            { return nil }
+func (m *memStore) RunWrites(context.Context, []uuid.UUID) (map[uuid.UUID][]runs.Write, error) {
+	return nil, nil
+}
 
 // TestRequestsThroughHandler sends the bench's requests to the real handler
 // and checks that it accepts them and writes the rows the direct phase

@@ -26,6 +26,12 @@ type memStore struct{ stored runs.Run }
 
 func (m *memStore) InsertRuns(context.Context, []runs.Run) error          { return nil }
 func (m *memStore) InsertFeedback(context.Context, []runs.Feedback) error { return nil }
+func (m *memStore) InsertRunWrites(context.Context, []runs.Write) error   { return nil }
+
+// RunWrites logs nothing: the stored run is folded in as a base.
+func (m *memStore) RunWrites(context.Context, []uuid.UUID) (map[uuid.UUID][]runs.Write, error) {
+	return map[uuid.UUID][]runs.Write{}, nil
+}
 
 func (m *memStore) StoredRunIDs(_ context.Context, ids []uuid.UUID) ([]uuid.UUID, error) {
 	if slices.Contains(ids, m.stored.ID) {

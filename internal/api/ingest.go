@@ -20,6 +20,7 @@ import (
 type op struct {
 	kind    string
 	label   string // names the item in errors: "post[3]", "patch.<id>", "" for a lone request
+	seq     uint32 // its place in the request
 	id      uuid.UUID
 	obj     runs.Object
 	webhook *string // the create's "webhook" URL (LangGraph's parameter)
@@ -110,34 +111,51 @@ func where(label string) string {
 // group is every write of one run in a request.
 type group struct {
 	id      uuid.UUID
-	posts   []*op
-	patches []*op
+	ops     []*op // in the request's order
 	webhook *string
 }
 
-// ingest checks every item of req, merges each run's writes with its stored
-// version (runs.Merge), and writes the whole request, or nothing when any
-// item is bad.
+// label names the group's first write in errors.
+func (g *group) label() string { return g.ops[0].label }
+
+// ingest checks every item of req, folds each run's writes with those logged
+// before (runs.Fold), and writes the whole request, or nothing when any item
+// is bad.
+//
+// No lock is held between requests, in this process or across servers: a
+// request logs its writes (run_writes), reads each run's whole log back, and
+// stores the fold of what it read. Of two requests about one run, the later
+// to read sees the other's writes, so its fold holds both and carries the
+// greater modified_at (runs.FoldVersion), which the runs table keeps.
 func (h *handler) ingest(ctx context.Context, req *batchReq) (*result, *apiError) {
 	groups, urls, e := h.groupWrites(req.ops)
 	if e != nil {
 		return nil, e
 	}
-	unlock := h.locks.lock(groupIDs(groups))
-	locked := true
-	defer func() {
-		if locked {
-			unlock()
-		}
-	}()
-	stored, e := h.readStored(ctx, wantedRuns(groups, req.feedback))
+	now := h.now()
+	own := ownWrites(groups, now)
+	ids := groupIDs(groups)
+	logged, err := h.store.RunWrites(ctx, ids)
+	if err != nil {
+		return nil, internal("read run writes", err)
+	}
+	stored, e := h.readStored(ctx, needStored(groups, logged, req.feedback))
 	if e != nil {
 		return nil, e
 	}
-	now := h.now()
-	res := &result{}
-	if res.runs, e = mergeGroups(groups, stored, now, req.lone); e != nil {
+	bases, e := baseWrites(groups, logged, stored)
+	if e != nil {
 		return nil, e
+	}
+	res := &result{}
+	folds := make([][]runs.Write, len(groups))
+	for i, g := range groups {
+		folds[i] = concat(logged[g.id], bases[g.id], own[g.id])
+		r, err := runs.Fold(folds[i])
+		if err != nil {
+			return nil, g.foldError(err, req.lone)
+		}
+		res.runs = append(res.runs, r)
 	}
 	if res.feedback, e = decodeFeedbacks(req.feedback, res.runs, stored, now); e != nil {
 		return nil, e
@@ -145,31 +163,138 @@ func (h *handler) ingest(ctx context.Context, req *batchReq) (*result, *apiError
 	if e := h.register(ctx, groups, res, urls); e != nil {
 		return nil, e
 	}
+	if e := h.logWrites(ctx, groups, own, bases); e != nil {
+		return nil, e
+	}
+	if e := h.refold(ctx, groups, folds, res); e != nil {
+		return nil, e
+	}
 	if e := h.write(ctx, res); e != nil {
 		return nil, e
 	}
-	unlock()
-	locked = false
 	h.signalEnded(ctx, res, urls)
 	return res, nil
+}
+
+// ownWrites are the request's writes as the log keeps them, by run.
+func ownWrites(groups []*group, now time.Time) map[uuid.UUID][]runs.Write {
+	request := uuid.New()
+	out := make(map[uuid.UUID][]runs.Write, len(groups))
+	for _, g := range groups {
+		for _, o := range g.ops {
+			kind := runs.Patch
+			if o.kind == "post" {
+				kind = runs.Create
+			}
+			out[g.id] = append(out[g.id], runs.Write{
+				RunID: g.id, ReceivedAt: now, Request: request, Seq: o.seq,
+				Kind: kind, Body: o.obj, Label: o.label,
+			})
+		}
+	}
+	return out
+}
+
+// needStored are the runs whose stored versions the request needs: those
+// with no create or base logged (a version stored without a log becomes
+// their base) and those its feedback names.
+func needStored(groups []*group, logged map[uuid.UUID][]runs.Write, feedback []*feedbackItem) []uuid.UUID {
+	var ids []uuid.UUID
+	for _, g := range groups {
+		if !runs.HasOrigin(logged[g.id]) {
+			ids = append(ids, g.id)
+		}
+	}
+	for _, f := range feedback {
+		if s, ok, _ := f.obj.Text("run_id"); ok {
+			if id, err := uuid.Parse(s); err == nil {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}
+
+// baseWrites are the bases to log: the stored version of each run written
+// without a logged create or base.
+func baseWrites(groups []*group, logged map[uuid.UUID][]runs.Write, stored map[uuid.UUID]runs.Run) (map[uuid.UUID][]runs.Write, *apiError) {
+	out := map[uuid.UUID][]runs.Write{}
+	for _, g := range groups {
+		r, ok := stored[g.id]
+		if !ok || runs.HasOrigin(logged[g.id]) {
+			continue
+		}
+		w, err := runs.BaseWrite(r)
+		if err != nil {
+			return nil, internal("log the stored version of run "+g.id.String(), err)
+		}
+		out[g.id] = []runs.Write{w}
+	}
+	return out, nil
+}
+
+// logWrites logs the request's writes and the bases they fold over.
+func (h *handler) logWrites(ctx context.Context, groups []*group, own, bases map[uuid.UUID][]runs.Write) *apiError {
+	var ws []runs.Write
+	for _, g := range groups {
+		ws = append(append(ws, bases[g.id]...), own[g.id]...)
+	}
+	if err := h.writes.Write(ctx, ws); err != nil {
+		return internal("log run writes", err)
+	}
+	return nil
+}
+
+// refold reads the log of the runs again, now that the request's writes are
+// in it, and folds again each run that another request wrote meanwhile.
+func (h *handler) refold(ctx context.Context, groups []*group, folds [][]runs.Write, res *result) *apiError {
+	logged, err := h.store.RunWrites(ctx, groupIDs(groups))
+	if err != nil {
+		return internal("read run writes", err)
+	}
+	for i, g := range groups {
+		// What was folded before is in the log too; the union also keeps a
+		// store that reads back less than it was given from dropping writes.
+		all := concat(logged[g.id], folds[i])
+		if runs.SameWrites(all, folds[i]) {
+			continue
+		}
+		r, err := runs.Fold(all)
+		if err != nil {
+			// Each write was checked against the log its request read; only
+			// their combination fails. The request's writes are logged, and
+			// a later write of the run folds them all again.
+			h.logger.Error("folding a run with the writes of a concurrent request failed",
+				"run_id", g.id, "writes", len(all), "error", err)
+			return &apiError{status: http.StatusConflict, field: g.label(),
+				msg: fmt.Sprintf("run %s: this request's writes conflict with a concurrent request's: %v", g.id, err)}
+		}
+		res.runs[i] = r
+	}
+	return nil
+}
+
+func concat(lists ...[]runs.Write) []runs.Write {
+	var out []runs.Write
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
 }
 
 // groupWrites gathers the writes of each run, in the order the runs first
 // appear, and checks the webhooks they ask for.
 func (h *handler) groupWrites(ops []*op) (groups []*group, urls []string, e *apiError) {
 	byID := map[uuid.UUID]*group{}
-	for _, o := range ops {
+	for i, o := range ops {
+		o.seq = uint32(i)
 		g := byID[o.id]
 		if g == nil {
 			g = &group{id: o.id}
 			byID[o.id] = g
 			groups = append(groups, g)
 		}
-		if o.kind == "post" {
-			g.posts = append(g.posts, o)
-		} else {
-			g.patches = append(g.patches, o)
-		}
+		g.ops = append(g.ops, o)
 		if o.webhook != nil {
 			g.webhook = o.webhook
 			urls = append(urls, *o.webhook)
@@ -187,20 +312,6 @@ func groupIDs(groups []*group) []uuid.UUID {
 		ids[i] = g.id
 	}
 	return ids
-}
-
-// wantedRuns are the runs whose stored versions a request needs: those it
-// writes and those its feedback names.
-func wantedRuns(groups []*group, feedback []*feedbackItem) []uuid.UUID {
-	wanted := groupIDs(groups)
-	for _, f := range feedback {
-		if s, ok, _ := f.obj.Text("run_id"); ok {
-			if id, err := uuid.Parse(s); err == nil {
-				wanted = append(wanted, id)
-			}
-		}
-	}
-	return wanted
 }
 
 // readStored reads the latest stored version of each wanted run there is.
@@ -221,31 +332,6 @@ func (h *handler) readStored(ctx context.Context, wanted []uuid.UUID) (map[uuid.
 		stored[r.ID] = r
 	}
 	return stored, nil
-}
-
-// mergeGroups builds the version of each run to write.
-func mergeGroups(groups []*group, stored map[uuid.UUID]runs.Run, now time.Time, lone bool) ([]runs.Run, *apiError) {
-	out := make([]runs.Run, 0, len(groups))
-	for _, g := range groups {
-		var prev *runs.Run
-		if r, ok := stored[g.id]; ok {
-			prev = &r
-		}
-		r, err := runs.Merge(objects(g.posts), prev, objects(g.patches), now)
-		if err != nil {
-			return nil, g.mergeError(err, lone)
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-func objects(ops []*op) []runs.Object {
-	out := make([]runs.Object, len(ops))
-	for i, o := range ops {
-		out[i] = o.obj
-	}
-	return out
 }
 
 // decodeFeedbacks reads the request's feedback. Feedback names its run; the
@@ -374,25 +460,24 @@ func (h *handler) register(ctx context.Context, groups []*group, res *result, ur
 	return nil
 }
 
-// mergeError answers a run that cannot be merged, naming the item and field
-// of the write it is blamed on.
-func (g *group) mergeError(err error, lone bool) *apiError {
+// foldError answers a run whose writes cannot be folded, naming the item
+// and field of the write it is blamed on.
+func (g *group) foldError(err error, lone bool) *apiError {
 	var se *runs.StoredError
 	if errors.As(err, &se) {
 		return internal(se.What, se.Err)
 	}
-	var me *runs.MergeError
-	if !errors.As(err, &me) {
+	var fe *runs.FoldError
+	if !errors.As(err, &fe) {
 		return internal("merge run", err)
 	}
-	blamed := g.posts
-	if me.Patch {
-		blamed = g.patches
+	label := g.label()
+	if fe.Write != nil && fe.Write.Label != "" {
+		label = fe.Write.Label
 	}
-	label := blamed[me.Index].label
-	var fe *runs.FieldError
-	if !me.Unstored || !errors.As(me.Err, &fe) {
-		return fieldError(label, me.Err)
+	var field *runs.FieldError
+	if !fe.Err.Unstored || !errors.As(fe.Err.Err, &field) {
+		return fieldError(label, fe.Err.Err)
 	}
 	// Only patches, no create here or stored. The SDKs send batches in
 	// parallel, so the create may be in a request still in flight: 425 makes
@@ -402,11 +487,11 @@ func (g *group) mergeError(err error, lone bool) *apiError {
 	// create, if any, before it.
 	if lone {
 		return &apiError{status: http.StatusNotFound, field: "id",
-			msg: fmt.Sprintf("run %s not found (and the update lacks %s to create it)", g.id, fe.Field)}
+			msg: fmt.Sprintf("run %s not found (and the update lacks %s to create it)", g.id, field.Field)}
 	}
 	return &apiError{status: http.StatusTooEarly, field: label, retryAfter: 1,
 		msg: fmt.Sprintf("%s: run %s is not stored yet and this update lacks %s to create it; retry once its create is stored",
-			label, g.id, fe.Field)}
+			label, g.id, field.Field)}
 }
 
 // decodeFeedback reads one feedback; LangSmith makes an id when none is sent.

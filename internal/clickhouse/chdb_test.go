@@ -507,6 +507,19 @@ func TestChdb(t *testing.T) {
 		}
 	})
 
+	t.Run("RunWritesSQL", func(t *testing.T) {
+		req := uuid.New()
+		create := []any{rootID.String(), t0, req.String(), uint32(0), uint8(0), `{"name":"agent"}`}
+		patch := []any{rootID.String(), t0 + 5, req.String(), uint32(1), uint8(1), `{"end_time":"x"}`}
+		base := []any{childID.String(), t0, uuid.New().String(), uint32(0), uint8(2), `{}`}
+		c.insert(t, clickhouse.InsertRunWritesSQL, patch, create, base)
+		c.insert(t, clickhouse.InsertRunWritesSQL, base) // two servers log the same base
+		got := c.rows(t, clickhouse.RunWritesSQL, uuidGroupSet(rootID, uuid.New()))
+		if len(got) != 2 || got[0]["seq"] != jsonOf(uint32(0)) || got[1]["body"] != `{"end_time":"x"}` {
+			t.Fatalf("read %v, want the run's two writes in the order received", got)
+		}
+	})
+
 	t.Run("MatchSQL", func(t *testing.T) {
 		win := clickhouse.Window{After: time.Unix(int64(windowStart), 0), UpTo: time.Unix(int64(windowEnd), 0)}
 		e, err := filter.Parse(`and(eq(is_root, true), search("6×7"), has(tags, "prod"))`)

@@ -70,6 +70,7 @@ const (
 	InsertPauseSQL           = insertPauseSQL
 	InsertRunWebhooksSQL     = insertRunWebhooksSQL
 	InsertRunsSQL            = insertRunsSQL
+	InsertRunWritesSQL       = insertRunWritesSQL
 	InsertWebhooksSQL        = insertWebhooksSQL
 	LatestPauseSQL           = latestPauseSQL
 	LatestRunsSQL            = latestRunsSQL
@@ -81,6 +82,7 @@ const (
 	RunOutputsSQL            = runOutputsSQL
 	RunSizesSQL              = runSizesSQL
 	RunWebhooksByRunSQL      = runWebhooksByRunSQL
+	RunWritesSQL             = runWritesSQL
 	RunsEndedSQL             = runsEndedSQL
 	RunsWithFeedbackSQL      = runsWithFeedbackSQL
 	StoredRunIDsSQL          = storedRunIDsSQL

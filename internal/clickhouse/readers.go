@@ -17,6 +17,7 @@ type readers struct {
 	runs         *groupcommit.Reader[uuid.UUID, runs.Run]
 	withFeedback *groupcommit.Reader[uuid.UUID, struct{}]
 	runWebhooks  *groupcommit.Reader[uuid.UUID, RunWebhook]
+	runWrites    *groupcommit.Reader[uuid.UUID, []runs.Write]
 }
 
 // maxReadKeys bounds the ids of one shared read; a larger call is read whole.
@@ -28,5 +29,6 @@ func (s *Store) newReaders() readers {
 		runs:         groupcommit.NewReader(s.latestRuns, o),
 		withFeedback: groupcommit.NewReader(s.runsWithFeedback, o),
 		runWebhooks:  groupcommit.NewReader(s.runWebhooksByRun, o),
+		runWrites:    groupcommit.NewReader(s.runWrites, o),
 	}
 }

@@ -15,19 +15,27 @@ import (
 )
 
 // buildWorker compiles bin/worker into the test's temp dir.
-func buildWorker(t *testing.T) string {
+func buildWorker(t *testing.T) string { return buildBinary(t, "worker") }
+
+// buildBinary compiles one of the mains (worker, server) into the test's temp dir.
+func buildBinary(t *testing.T, name string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "worker")
-	cmd := exec.Command("go", "build", "-o", bin, "../../worker")
+	bin := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command("go", "build", "-o", bin, "../../"+name)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build worker: %v\n%s", err, out)
+		t.Fatalf("build %s: %v\n%s", name, err, out)
 	}
 	return bin
 }
 
 // startWorkerProcess runs the worker binary with the harness's config; it is
 // killed at cleanup if still running. Its log goes to the test's temp dir.
-func (h *harness) startWorkerProcess(bin, name string) *exec.Cmd {
+func (h *harness) startWorkerProcess(bin, name string) *exec.Cmd { return h.startProcess(bin, name) }
+
+// startProcess runs a binary with the harness's config and env added; it is
+// stopped at cleanup if still running, and its log, in the test's temp dir,
+// is shown if the test failed.
+func (h *harness) startProcess(bin, name string, env ...string) *exec.Cmd {
 	h.t.Helper()
 	logPath := filepath.Join(h.t.TempDir(), name+".log")
 	logFile, err := os.Create(logPath)
@@ -35,7 +43,7 @@ func (h *harness) startWorkerProcess(bin, name string) *exec.Cmd {
 		h.t.Fatal(err)
 	}
 	cmd := exec.Command(bin)
-	cmd.Env = h.environ
+	cmd.Env = append(append([]string(nil), h.environ...), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		h.t.Fatal(err)

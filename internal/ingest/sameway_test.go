@@ -21,10 +21,33 @@ import (
 )
 
 // apiStore keeps the newest version of each run the API writes, as the runs
-// table does.
+// table does, and the log of run writes.
 type apiStore struct {
 	mu   sync.Mutex
 	runs map[uuid.UUID]runs.Run
+	log  map[uuid.UUID][]runs.Write
+}
+
+func (s *apiStore) InsertRunWrites(_ context.Context, ws []runs.Write) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range ws {
+		w.Label = ""
+		s.log[w.RunID] = append(s.log[w.RunID], w)
+	}
+	return nil
+}
+
+func (s *apiStore) RunWrites(_ context.Context, ids []uuid.UUID) (map[uuid.UUID][]runs.Write, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[uuid.UUID][]runs.Write{}
+	for _, id := range ids {
+		if ws, ok := s.log[id]; ok {
+			out[id] = slices.Clone(ws)
+		}
+	}
+	return out, nil
 }
 
 func (s *apiStore) InsertRuns(_ context.Context, rs []runs.Run) error {
@@ -68,7 +91,7 @@ func (s *apiStore) StoredRunIDs(_ context.Context, ids []uuid.UUID) ([]uuid.UUID
 // there is one, its end to PATCH /runs/{id}.
 func viaAPI(t *testing.T, create, patch map[string]any) runs.Run {
 	t.Helper()
-	store := &apiStore{runs: map[uuid.UUID]runs.Run{}}
+	store := &apiStore{runs: map[uuid.UUID]runs.Run{}, log: map[uuid.UUID][]runs.Write{}}
 	srv := httptest.NewServer(api.New(api.Options{
 		Store: store, KeyHashes: []string{api.HashKey("k")}, Now: func() time.Time { return fixedNow },
 	}))

@@ -49,6 +49,9 @@ var tables = []table{
 	{"runs", day, func(p Policy) time.Duration { return p.Runs }},
 	// run_keys tells which days of runs hold a run: it lives as long as runs.
 	{"run_keys", month, func(p Policy) time.Duration { return p.Runs }},
+	// run_writes is the log runs are folded from: a run whose create has gone
+	// with it is folded over its stored version (runs.Base).
+	{"run_writes", month, func(p Policy) time.Duration { return p.Runs }},
 	{"feedback", day, func(p Policy) time.Duration { return p.Feedback }},
 	{"feedback_keys", month, func(p Policy) time.Duration { return p.Feedback }},
 	{"run_arrivals", day, func(p Policy) time.Duration { return p.Arrivals }},

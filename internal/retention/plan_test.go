@@ -200,7 +200,7 @@ func TestDaysAreTheServersCalendar(t *testing.T) {
 
 func TestTablesAndIDs(t *testing.T) {
 	want := []string{"delivery_attempts", "delivery_ends", "delivery_outcomes", "feedback", "feedback_arrivals",
-		"feedback_keys", "rule_claims", "rule_events", "run_arrivals", "run_keys", "runs"}
+		"feedback_keys", "rule_claims", "rule_events", "run_arrivals", "run_keys", "run_writes", "runs"}
 	got := slices.Sorted(slices.Values(retention.Tables()))
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Tables() = %v, want %v", got, want)
