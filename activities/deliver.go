@@ -86,6 +86,9 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		log = log.With("rule_id", in.RuleID, "webhook", in.WebhookIndex)
 	}
 	started := time.Now()
+	// Storage trouble (ClickHouse restarting) is ridden out inside the
+	// attempt, so that it does not spend one of the receiver's attempts.
+	beforePost := started.Add(storageBudget)
 
 	if attempt > 1 {
 		// A worker that died after the POST but before reporting it leaves a
@@ -93,7 +96,11 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		// Attempts started before this activity was first scheduled belong to
 		// other deliveries, so the read is a range of the sort key.
 		since := activity.GetInfo(ctx).ScheduledTime.Add(-attemptClockSkew)
-		if prev, err := a.Store.AttemptsSince(ctx, in.RuleID, since, in.DeliveryID); err != nil {
+		var prev []clickhouse.Attempt
+		if err := retryStorage(ctx, beforePost, func() (err error) {
+			prev, err = a.Store.AttemptsSince(ctx, in.RuleID, since, in.DeliveryID)
+			return err
+		}); err != nil {
 			return DeliverResult{}, err
 		} else if i := slices.IndexFunc(prev, func(p clickhouse.Attempt) bool { return p.Class == string(delivery.Delivered) }); i >= 0 {
 			log.Info("webhook already delivered by an earlier attempt", "attempt_delivered", prev[i].Attempt)
@@ -101,8 +108,15 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 			return a.delivered(ctx, in, res)
 		}
 	}
-	target, redacted, refused, err := a.openTarget(ctx, in)
-	if err != nil {
+	var (
+		target   delivery.Target
+		redacted string
+		refused  *delivery.Result
+	)
+	if err := retryStorage(ctx, beforePost, func() (err error) {
+		target, redacted, refused, err = a.openTarget(ctx, in)
+		return err
+	}); err != nil {
 		return DeliverResult{}, err // storage trouble: retried by the policy
 	}
 	if refused == nil {
@@ -127,8 +141,11 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		return DeliverResult{}, a.failed(ctx, in, *refused)
 	}
 
-	body, err := a.body(ctx, in)
-	if err != nil {
+	var body []byte
+	if err := retryStorage(ctx, beforePost, func() (err error) {
+		body, err = a.body(ctx, in)
+		return err
+	}); err != nil {
 		return DeliverResult{}, err
 	}
 	res := a.Sender.Send(ctx, delivery.Request{
@@ -143,6 +160,38 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	return a.delivered(ctx, in, DeliverResult{StatusCode: res.StatusCode, Bytes: len(body)})
 }
 
+// storageBudget is how long one attempt retries its storage reads before
+// the POST. Workflows give each attempt 30 s beyond the HTTP timeout
+// (workflows/delivery.go), which this stays inside; a restart of ClickHouse
+// takes seconds.
+const storageBudget = 20 * time.Second
+
+// retryStorage calls fn until it succeeds, the context ends, or the next
+// try would start after until, with backoff from 250 ms to 2 s; it returns
+// fn's last error.
+func retryStorage(ctx context.Context, until time.Time, fn func() error) error {
+	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		err := fn()
+		if err == nil || ctx.Err() != nil || time.Now().Add(wait).After(until) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// afterPost is when storage writes after the POST stop retrying: shortly
+// before the attempt's deadline, so that its failure is reported, not cut.
+func afterPost(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d.Add(-2 * time.Second)
+	}
+	return time.Now().Add(storageBudget)
+}
+
 // attemptClockSkew allows for the worker's clock running ahead of the
 // server's, which stamps ScheduledTime.
 const attemptClockSkew = time.Minute
@@ -154,7 +203,10 @@ func (a *Activities) delivered(ctx context.Context, in DeliverInput, res Deliver
 	if !in.Record {
 		return res, nil
 	}
-	if _, err := a.RecordOutcome(ctx, in.outcome(true, "")); err != nil {
+	if err := retryStorage(ctx, afterPost(ctx), func() error {
+		_, err := a.RecordOutcome(ctx, in.outcome(true, ""))
+		return err
+	}); err != nil {
 		return DeliverResult{}, err
 	}
 	res.Recorded = true
@@ -169,7 +221,11 @@ func (a *Activities) failed(ctx context.Context, in DeliverInput, res delivery.R
 	if !in.Record || !lastAttempt(ctx, res.Class) {
 		return err
 	}
-	recorded, rerr := a.RecordOutcome(ctx, in.outcome(false, err.Error()))
+	var recorded OutcomeResult
+	rerr := retryStorage(ctx, afterPost(ctx), func() (rerr error) {
+		recorded, rerr = a.RecordOutcome(ctx, in.outcome(false, err.Error()))
+		return rerr
+	})
 	if rerr != nil {
 		// Unrecorded: the workflow records the failure from this error.
 		a.log().Error("record outcome", "delivery_id", in.DeliveryID, "error", rerr)
@@ -273,10 +329,14 @@ func (a *Activities) recordAttempt(ctx context.Context, log *slog.Logger, in Del
 		log.Warn("webhook attempt failed", "url", redacted, "class", res.Class, "status", res.StatusCode, "error", res.Err,
 			"duration", res.Duration)
 	}
-	err := a.Store.RecordAttempt(ctx, clickhouse.Attempt{
-		DeliveryID: in.DeliveryID, RuleID: in.RuleID, WebhookIndex: in.WebhookIndex, URLRedacted: redacted,
-		Attempt: uint32(attempt), StartedAt: started, Duration: res.Duration, Class: string(res.Class),
-		StatusCode: uint16(res.StatusCode), Error: res.Err,
+	// Retried: a delivered attempt on record is what keeps a retry of this
+	// activity from sending again.
+	err := retryStorage(ctx, afterPost(ctx), func() error {
+		return a.Store.RecordAttempt(ctx, clickhouse.Attempt{
+			DeliveryID: in.DeliveryID, RuleID: in.RuleID, WebhookIndex: in.WebhookIndex, URLRedacted: redacted,
+			Attempt: uint32(attempt), StartedAt: started, Duration: res.Duration, Class: string(res.Class),
+			StatusCode: uint16(res.StatusCode), Error: res.Err,
+		})
 	})
 	if err != nil {
 		// The attempt itself happened; losing its record must not make Temporal send it again.

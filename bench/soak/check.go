@@ -41,8 +41,11 @@ func goroutinesFlat(first, last int) bool { return last <= first+first/2+100 }
 
 func (res *result) print(out *report.Doc) {
 	o := res.o
-	fmt.Printf("soak: %d traces (%d runs) through POST /runs/batch over %.0f s at %.0f runs/s, %d run-completion webhooks; worker killed %d times (every %s); fault mix %s; %d cores, %s\n",
-		res.traces, res.runs, res.took.Seconds(), o.rate, res.runHooks, res.kills, o.killEvery, formatMix(o.mix), runtime.NumCPU(), runtime.Version())
+	fmt.Printf("soak: %d traces (%d runs) through POST /runs/batch over %.0f s at %.0f runs/s, %d run-completion webhooks; worker killed %d times (every %s); ClickHouse restarted %d times (down %.1f s; %d API answers 5xx/425 sent again); fault mix %s; %d cores, %s\n",
+		res.traces, res.runs, res.took.Seconds(), o.rate, res.runHooks, res.kills, o.killEvery, res.chRestarts, res.chDown.Seconds(),
+		res.retried.Load(), formatMix(o.mix), runtime.NumCPU(), runtime.Version())
+	fmt.Printf("phases: setup %.0f s, load %.0f s, drain %.0f s (until every matched run has its outcome)\n",
+		res.setup.Seconds(), res.took.Seconds(), res.drain.Seconds())
 	for name, a := range map[string]map[behaviour]int{"rule": res.answers, "run-completion": res.runAnswers} {
 		fmt.Printf("faulty %s receiver answered: ok %d, 5xx %d, slow %d, reset %d\n",
 			name, a[answerOK], a[answer5xx], a[answerSlow], a[answerReset])
@@ -64,11 +67,12 @@ func (res *result) print(out *report.Doc) {
 		p99(res.alone), len(res.alone), p99(res.withHang), len(res.withHang))
 	out.Add("traces", float64(res.traces), "traces")
 	out.Add("worker kills", float64(res.kills), "kills")
+	out.Add("ClickHouse restarts", float64(res.chRestarts), "restarts")
 	out.Add("fast p99 alone", rig.Pct(res.alone, 0.99).Seconds(), "s")
 	out.Add("fast p99 beside hang", rig.Pct(res.withHang, 0.99).Seconds(), "s")
 	out.Add("worker RSS last third", float64(rl)/1024, "MiB")
 	out.Add("worker goroutines last third", float64(gl), "goroutines")
-	out.Note("Each trace's root is matched by four rules (one behind a feedback gate, one beside a hanging receiver) and has a run-completion webhook; the faulty receiver answers %s. ClickHouse is not restarted.", formatMix(o.mix))
+	out.Note("Each trace's root is matched by four rules (one behind a feedback gate, one beside a hanging receiver) and has a run-completion webhook; the faulty receiver answers %s. ClickHouse (the soak's own) is restarted once, two thirds in.", formatMix(o.mix))
 }
 
 // check is the soak's three invariants. The fast receivers' p99 alone and
@@ -77,6 +81,9 @@ func (res *result) print(out *report.Doc) {
 // delivery timeout a shared tick would add.
 func (res *result) check() error {
 	var errs []error
+	if res.o.restartCH && res.chRestarts != 1 {
+		errs = append(errs, fmt.Errorf("ClickHouse was restarted %d times, want once", res.chRestarts))
+	}
 	if !res.drained {
 		errs = append(errs, errors.New("not every matched run got an outcome within 3 minutes of the load's end"))
 	}

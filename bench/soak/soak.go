@@ -9,11 +9,13 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,6 +25,7 @@ import (
 	"github.com/runhook/runhook/internal/api"
 	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/runs"
+	"github.com/runhook/runhook/internal/testenv"
 )
 
 // deliveryTimeout is the worker's delivery.timeout here: short, so slow and
@@ -44,12 +47,20 @@ type result struct {
 	runs     int
 	runHooks int // run-completion webhooks asked for
 	kills    int
-	took     time.Duration
-	drained  bool
-	ledgers  []ledger
-	dups     map[string]int
-	dupRun   map[string]uuid.UUID
-	answers  map[behaviour]int // the faulty rule receiver's
+	// chRestarts is 1 once ClickHouse was restarted, down for chDown.
+	chRestarts int
+	chDown     time.Duration
+	// retried counts API answers of 5xx or 425 that the load sent again.
+	retried atomic.Int64
+	took    time.Duration
+	// setup is the time before the load (services, builds, rules, worker
+	// and server up); drain the time after it until every outcome is in.
+	setup, drain time.Duration
+	drained      bool
+	ledgers      []ledger
+	dups         map[string]int
+	dupRun       map[string]uuid.UUID
+	answers      map[behaviour]int // the faulty rule receiver's
 	// runAnswers are the run-completion receiver's.
 	runAnswers map[behaviour]int
 	samples    []sample
@@ -76,6 +87,33 @@ type sample struct {
 }
 
 func run(ctx context.Context, o options) (*result, error) {
+	began := time.Now()
+	// A ClickHouse of the soak's own, which it may restart; the rig and the
+	// processes it starts read its address from the environment.
+	var ch *testenv.CHServer
+	if o.restartCH {
+		dir, err := os.MkdirTemp("", "runhook-soak-clickhouse-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		if ch, err = testenv.NewCHServer(".", dir); err != nil {
+			return nil, err
+		}
+		if err := ch.Start(); err != nil {
+			return nil, err
+		}
+		defer func() { _ = ch.Stop() }()
+		prev, had := os.LookupEnv("RUNHOOK_CLICKHOUSE_ADDR")
+		os.Setenv("RUNHOOK_CLICKHOUSE_ADDR", ch.Addr())
+		defer func() {
+			if had {
+				os.Setenv("RUNHOOK_CLICKHOUSE_ADDR", prev)
+			} else {
+				os.Unsetenv("RUNHOOK_CLICKHOUSE_ADDR")
+			}
+		}()
+	}
 	r, err := rig.New(ctx, "soak")
 	if err != nil {
 		return nil, err
@@ -169,36 +207,76 @@ func run(ctx context.Context, o options) (*result, error) {
 	if err := rig.WaitServer(ctx, base, srv); err != nil {
 		return nil, err
 	}
+	res := &result{o: o, setup: time.Since(began)}
 	client := &http.Client{Timeout: time.Minute}
+	// post retries as the SDKs do (a 5xx or no answer, with backoff), for as
+	// long as a ClickHouse restart can last.
 	post := func(path string, body any) error {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return err
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(b))
-		if err != nil {
-			return err
+		var last error
+		for wait, end := 250*time.Millisecond, time.Now().Add(2*time.Minute); time.Now().Before(end); wait = min(2*wait, 2*time.Second) {
+			if last != nil {
+				time.Sleep(wait)
+			}
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(b))
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("x-api-key", key)
+			resp, err := client.Do(req)
+			if err != nil {
+				last = err
+				continue
+			}
+			msg, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			switch {
+			case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooEarly:
+				last = fmt.Errorf("POST %s: %s: %s", path, resp.Status, msg)
+				res.retried.Add(1)
+			case resp.StatusCode >= 300:
+				return fmt.Errorf("POST %s: %s: %s", path, resp.Status, msg)
+			default:
+				return nil
+			}
 		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("x-api-key", key)
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		msg, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode >= 300 {
-			return fmt.Errorf("POST %s: %s: %s", path, resp.Status, msg)
-		}
-		return nil
+		return last
 	}
 
-	res := &result{o: o}
 	start := time.Now()
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
 	var bg sync.WaitGroup
 	errs := make(chan error, 4)
+
+	// ClickHouse restarted once, two thirds in.
+	if ch != nil {
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			select {
+			case <-loadCtx.Done():
+				return
+			case <-time.After(time.Until(start.Add(2 * o.duration / 3))):
+			}
+			down := time.Now()
+			if err := ch.Stop(); err != nil {
+				errs <- err
+				return
+			}
+			time.Sleep(2 * time.Second)
+			if err := ch.Start(); err != nil {
+				errs <- err
+				return
+			}
+			res.chDown = time.Since(down)
+			res.chRestarts++
+		}()
+	}
 
 	// The worker's memory and goroutines every 2 s; the kills on their period.
 	var smu sync.Mutex
@@ -320,6 +398,8 @@ func run(ctx context.Context, o options) (*result, error) {
 	default:
 	}
 
+	drainStart := time.Now()
+	defer func() { res.drain = time.Since(drainStart) }()
 	// Drain: every matched run gets its outcomes (retries end after 3
 	// attempts, gates at 4 s, killed activities at their timeout).
 	deadline := time.Now().Add(3 * time.Minute)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,12 +30,11 @@ type devServer struct {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := testenv.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 func newDevServer(t *testing.T) *devServer {
@@ -124,42 +122,37 @@ func TestTemporalRestartWhileRunsWait(t *testing.T) {
 	h.waitDelivered(ids(batch...), 3*time.Second)
 }
 
-// chServer is a ClickHouse of the test's own, run by scripts/services.sh in a
-// data dir and on ports of its own, so the test can stop and restart it.
+// chServer is a ClickHouse of the test's own (testenv.CHServer), stopped at
+// cleanup.
 type chServer struct {
-	t   *testing.T
-	env []string
-	tcp int
+	t *testing.T
+	*testenv.CHServer
 }
 
 func newCHServer(t *testing.T) *chServer {
 	t.Helper()
-	s := &chServer{t: t, tcp: freePort(t)}
-	s.env = append(os.Environ(), "RUNHOOK_DATA_DIR="+t.TempDir(),
-		"RUNHOOK_CH_TCP_PORT="+strconv.Itoa(s.tcp), "RUNHOOK_CH_HTTP_PORT="+strconv.Itoa(freePort(t)),
-		"RUNHOOK_CH_INTERSERVER_PORT="+strconv.Itoa(freePort(t)))
-	t.Cleanup(s.stop)
-	return s
+	s, err := testenv.NewCHServer("../..", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop() })
+	return &chServer{t, s}
 }
 
-func (s *chServer) addr() string { return "127.0.0.1:" + strconv.Itoa(s.tcp) }
+func (s *chServer) addr() string { return s.Addr() }
 
-func (s *chServer) script(arg string) {
+func (s *chServer) start() {
 	s.t.Helper()
-	cmd := exec.Command("../../scripts/services.sh", arg)
-	cmd.Env = s.env
-	if out, err := cmd.CombinedOutput(); err != nil {
-		s.t.Fatalf("services.sh %s: %v\n%s", arg, err, out)
+	if err := s.Start(); err != nil {
+		s.t.Fatal(err)
 	}
 }
 
-func (s *chServer) start() { s.t.Helper(); s.script("clickhouse") }
-
-// stop ends the server by the PID services.sh recorded in the test's data dir.
 func (s *chServer) stop() {
-	cmd := exec.Command("../../scripts/services.sh", "down")
-	cmd.Env = s.env
-	_ = cmd.Run()
+	s.t.Helper()
+	if err := s.Stop(); err != nil {
+		s.t.Fatal(err)
+	}
 }
 
 // ClickHouse stopped during ticks: ticks fail and retry, the watermark waits,
