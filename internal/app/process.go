@@ -43,12 +43,33 @@ func run(configFile string, fn func(ctx context.Context, p Process) error) error
 		return err
 	}
 	p := Process{Config: cfg, Logger: logging.New(os.Stderr, cfg.Log)}
-	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	p.Store, err = clickhouse.Open(openCtx, cfg.ClickHouse)
-	cancel()
-	if err != nil {
+	if p.Store, err = openStore(ctx, p, startupWait); err != nil {
 		return err
 	}
 	defer p.Store.Close()
 	return fn(ctx, p)
+}
+
+// startupWait is how long a process waits for ClickHouse when it starts:
+// services started together (compose, a host booting), or a worker
+// restarted while ClickHouse restarts, find it up within seconds.
+const startupWait = 2 * time.Minute
+
+// openStore opens the store, trying again with backoff while ClickHouse does
+// not answer, for up to wait.
+func openStore(ctx context.Context, p Process, wait time.Duration) (*clickhouse.Store, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	for backoff := 500 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
+		store, err := clickhouse.Open(ctx, p.Config.ClickHouse)
+		if err == nil {
+			return store, nil
+		}
+		p.Logger.Warn("ClickHouse does not answer yet; trying again", "addr", p.Config.ClickHouse.Addr, "in", backoff, "error", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (waited %s for ClickHouse)", err, wait)
+		case <-time.After(backoff):
+		}
+	}
 }
