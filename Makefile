@@ -97,13 +97,18 @@ lint:
 # .data/bench/table.md. If a bench fails, the results already written stay:
 # rerun that bench with its -json flag, then `go run ./bench/report .data/bench`.
 BENCH_OUT := $(DATA)/bench
-bench: services
+# The delivery and rules benches run again on the production engine
+# (services-prod: PostgreSQL persistence, 4 history shards, on PROD_TEMPORAL).
+PROD_TEMPORAL := 127.0.0.1:7333
+PROD_ENGINE := PostgreSQL, 4 shards
+bench: services services-prod
 	rm -rf $(BENCH_OUT) && mkdir -p $(BENCH_OUT)
 	$(GO) run ./bench/ingest -runs 1000000 -json $(BENCH_OUT)/ingest.json
 	$(GO) run ./bench/api -runs 100000 -batch 100 -concurrency 8 -json $(BENCH_OUT)/api.json
 	$(GO) run ./bench/floor -workflows 500 -activities 2000 -local 5000 -json $(BENCH_OUT)/floor.json
 	$(GO) run ./bench/delivery -posts 500 -runs-per-post 10 -concurrency 64 -json $(BENCH_OUT)/delivery.json
 	$(GO) run ./bench/delivery -posts 500 -runs-per-post 100 -concurrency 64 -json $(BENCH_OUT)/delivery-100.json
+	RUNHOOK_TEMPORAL_ADDRESS=$(PROD_TEMPORAL) $(GO) run ./bench/delivery -posts 500 -runs-per-post 10 -concurrency 64 -engine "$(PROD_ENGINE)" -json $(BENCH_OUT)/delivery-prod.json
 	$(GO) run ./bench/runwebhooks -runs 1000 -rate 100 -json $(BENCH_OUT)/runwebhooks.json
 	$(GO) run ./bench/match -runs 10000000 -projects 100 -hours 6 -reps 30 -rules 1000 -json $(BENCH_OUT)/match.json
 	$(GO) run ./bench/match -runs 30000000 -projects 100 -hours 18 -reps 30 -scan-reps 0 -rules 0 -json $(BENCH_OUT)/match-30m.json
@@ -111,6 +116,7 @@ bench: services
 	$(GO) run ./bench/detect -runs 100 -over 150s -interval 5s -json $(BENCH_OUT)/detect.json
 	$(GO) run ./bench/rules -rules 1000 -interval 1m -duration 4m -json $(BENCH_OUT)/rules.json
 	$(GO) run ./bench/rules -rules 5000 -interval 1m -duration 4m -json $(BENCH_OUT)/rules-5000.json
+	RUNHOOK_TEMPORAL_ADDRESS=$(PROD_TEMPORAL) $(GO) run ./bench/rules -rules 1000 -interval 1m -duration 4m -engine "$(PROD_ENGINE)" -json $(BENCH_OUT)/rules-prod.json
 	$(GO) run ./bench/scaling -posts 500 -runs-per-post 10 -concurrency 64 -workers 2 -rounds 2 -json $(BENCH_OUT)/scaling.json
 	$(GO) run ./bench/soak -duration 5m -rate 20 -kill-every 45s -json $(BENCH_OUT)/soak.json
 	$(GO) run ./bench/report -o $(BENCH_OUT)/table.md $(BENCH_OUT)
@@ -118,17 +124,19 @@ bench: services
 # The same pipeline on small loads (a few minutes), to check it end to end;
 # its figures are not the benchmark.
 BENCH_QUICK_OUT := $(DATA)/bench-quick
-bench-quick: services
+bench-quick: services services-prod
 	rm -rf $(BENCH_QUICK_OUT) && mkdir -p $(BENCH_QUICK_OUT)
 	$(GO) run ./bench/ingest -runs 20000 -json $(BENCH_QUICK_OUT)/ingest.json
 	$(GO) run ./bench/api -runs 5000 -batch 100 -concurrency 8 -json $(BENCH_QUICK_OUT)/api.json
 	$(GO) run ./bench/floor -workflows 50 -activities 200 -local 500 -json $(BENCH_QUICK_OUT)/floor.json
 	$(GO) run ./bench/delivery -posts 100 -runs-per-post 10 -concurrency 16 -json $(BENCH_QUICK_OUT)/delivery.json
+	RUNHOOK_TEMPORAL_ADDRESS=$(PROD_TEMPORAL) $(GO) run ./bench/delivery -posts 100 -runs-per-post 10 -concurrency 16 -engine "$(PROD_ENGINE)" -json $(BENCH_QUICK_OUT)/delivery-prod.json
 	$(GO) run ./bench/runwebhooks -runs 100 -rate 50 -floor-workflows 50 -json $(BENCH_QUICK_OUT)/runwebhooks.json
 	$(GO) run ./bench/match -runs 200000 -projects 10 -hours 1 -reps 5 -scan-reps 1 -rules 50 -json $(BENCH_QUICK_OUT)/match.json
 	$(GO) run ./bench/lookup -runs 100000 -days 5 -reps 5 -json $(BENCH_QUICK_OUT)/lookup.json
 	$(GO) run ./bench/detect -runs 10 -over 20s -interval 5s -json $(BENCH_QUICK_OUT)/detect.json
 	$(GO) run ./bench/rules -rules 20 -projects 5 -active 2 -interval 10s -duration 40s -history 20 -floor-workflows 50 -json $(BENCH_QUICK_OUT)/rules.json
+	RUNHOOK_TEMPORAL_ADDRESS=$(PROD_TEMPORAL) $(GO) run ./bench/rules -rules 20 -projects 5 -active 2 -interval 10s -duration 40s -history 20 -floor-workflows 50 -engine "$(PROD_ENGINE)" -json $(BENCH_QUICK_OUT)/rules-prod.json
 	$(GO) run ./bench/scaling -posts 60 -runs-per-post 10 -concurrency 16 -workers 2 -rounds 2 -json $(BENCH_QUICK_OUT)/scaling.json
 	$(GO) run ./bench/soak -duration 45s -rate 20 -kill-every 15s -json $(BENCH_QUICK_OUT)/soak.json
 	$(GO) run ./bench/report -o $(BENCH_QUICK_OUT)/table.md $(BENCH_QUICK_OUT)

@@ -46,9 +46,10 @@ func main() {
 	posts := flag.Int("posts", 1000, "deliveries (POSTs) per measurement")
 	perPost := flag.Int("runs-per-post", 10, "runs in each POST")
 	concurrency := flag.Int("concurrency", 64, "POSTs in flight at once")
+	engine := report.EngineFlag()
 	jsonPath := flag.String("json", "", "also write the headline figures to this file as JSON (bench/report reads it)")
 	flag.Parse()
-	out := report.Start("delivery", fmt.Sprintf("delivery through Temporal, %d runs per POST", *perPost), flag.CommandLine)
+	out := report.Start("delivery", fmt.Sprintf("delivery through Temporal, %d runs per POST", *perPost)+report.OnEngine(*engine), flag.CommandLine)
 	err := run(*posts, *perPost, *concurrency, out)
 	if err == nil {
 		err = out.Write(*jsonPath)

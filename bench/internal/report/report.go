@@ -359,3 +359,14 @@ func commits(docs []Doc) string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// EngineFlag registers -engine, which names the Temporal server a bench ran
+// on in its title: the benches that measure Temporal run on the dev server
+// and, in `make bench`, again on the PostgreSQL-backed server with several
+// history shards that deployments run (RUNHOOK_TEMPORAL_ADDRESS points there).
+func EngineFlag() *string {
+	return flag.String("engine", "dev server", "the Temporal server's name in the title (make bench: \"dev server\" or \"PostgreSQL, 4 shards\")")
+}
+
+// OnEngine is the title's suffix for engine.
+func OnEngine(engine string) string { return " (Temporal " + engine + ")" }
