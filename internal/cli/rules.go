@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -94,13 +95,14 @@ func (a *app) lookupEnv(name string) (string, bool) {
 func (a *app) rulesCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rules",
-		Short: "Manage automation rules: apply a rules file, list, inspect, pause, resume, trigger, backfill",
+		Short: "Manage automation rules: apply a rules file, list, inspect, preview, pause, resume, trigger, backfill",
 		Long: "Rules live in a YAML file (see examples/rules.yaml) and are applied with `rules apply -f FILE`.\n" +
 			"Each rule gets a Temporal Schedule with ID rule-<rule id>; watch its ticks in the Temporal UI.\n" +
 			"RULE arguments take a rule's id or its name.",
 	}
 	cmd.AddCommand(a.rulesApplyCmd(), a.rulesListCmd(), a.rulesGetCmd(), a.rulesPauseCmd(true), a.rulesPauseCmd(false),
-		a.rulesTriggerCmd(), a.rulesBackfillCmd(), a.rulesDeleteCmd(), a.rulesLogsCmd(), a.rulesRedeliverCmd())
+		a.rulesTriggerCmd(), a.rulesBackfillCmd(), a.rulesDeleteCmd(), a.rulesLogsCmd(), a.rulesRedeliverCmd(),
+		a.rulesPreviewCmd())
 	return cmd
 }
 
@@ -495,4 +497,118 @@ func (s redeliveryStarter) StartRedelivery(ctx context.Context, d ruleops.Redeli
 		Retry: workflows.RetrySettings{InitialInterval: s.delivery.InitialInterval, BackoffCoefficient: s.delivery.BackoffCoefficient},
 	})
 	return id, err
+}
+
+func (a *app) rulesPreviewCmd() *cobra.Command {
+	var file, name string
+	var opts ruleops.PreviewOptions
+	cmd := &cobra.Command{
+		Use:   "preview RULE | preview -f FILE --rule NAME",
+		Short: "Show which stored runs a rule would pick now; claims, records and sends nothing",
+		Long: "Read the runs stored in the last --since of server insertion time (up to rules.settle_lag before\n" +
+			"ClickHouse's clock) as a tick would, with the tick's own match: count those that pass the filter,\n" +
+			"then the trace filter, then the sampling, how many of them the rule has not handed on yet, and how\n" +
+			"many carry every key of its feedback gate; list the first --limit, in the order ticks hand them on.\n" +
+			"-f FILE --rule NAME previews a rule of a rules file before it is applied (its id, and so its\n" +
+			"sampling, is the one apply gives it). The rule's start (creation or backfill_from) is not applied.",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (file == "") == (len(args) == 0) || (file == "") != (name == "") {
+				return errors.New("rules preview: name a stored RULE, or give -f FILE --rule NAME")
+			}
+			var spec rules.Spec
+			if file != "" {
+				desired, err := rules.Load(file, a.lookupEnv, iapp.URLPolicy(a.cfg.Delivery))
+				if err != nil {
+					return fmt.Errorf("rules file refused:\n%w", err)
+				}
+				i := slices.IndexFunc(desired, func(r rules.Rule) bool { return r.Name == name })
+				if i < 0 {
+					return fmt.Errorf("%s has no rule named %q", file, name)
+				}
+				spec = desired[i].Spec()
+			}
+			store, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			if file == "" {
+				r, err := (&ruleEnv{store: store}).find(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if spec, err = rules.ParseSpec([]byte(r.Spec)); err != nil {
+					return fmt.Errorf("rule %s: %w", r.ID, err)
+				}
+			}
+			opts.SettleLag, opts.Recent = a.cfg.Rules.SettleLag, a.cfg.Rules.Recent
+			picks, err := ruleops.Preview(cmd.Context(), store, spec, opts)
+			if err != nil {
+				return err
+			}
+			printPicks(cmd.OutOrStdout(), spec, opts, picks)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "rules file (YAML) holding a rule not yet applied")
+	cmd.Flags().StringVar(&name, "rule", "", "with -f: the rule's name")
+	cmd.Flags().DurationVar(&opts.Since, "since", time.Hour, "how far back to read")
+	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "list the first N runs")
+	return cmd
+}
+
+// printPicks prints a preview: the window, a count per stage, the feedback
+// gate and the first runs.
+func printPicks(out io.Writer, spec rules.Spec, opts ruleops.PreviewOptions, p ruleops.Picks) {
+	fmt.Fprintf(out, "rule %q (%s), project %s\n", spec.Name, spec.ID, spec.Project)
+	fmt.Fprintf(out, "window (%s, %s] of server insertion time: --since %s, up to rules.settle_lag (%s) before the clock\n",
+		p.Window.After.Format(time.RFC3339), p.Window.UpTo.Format(time.RFC3339), shortDuration(opts.Since), shortDuration(opts.SettleLag))
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	orNone := func(s, none string) string {
+		if s == "" {
+			return none
+		}
+		return s
+	}
+	fmt.Fprintf(tw, "filter\t%d\t%s\n", p.Filtered, orNone(spec.Filter, "(none: every completed run)"))
+	fmt.Fprintf(tw, "trace filter\t%d\t%s\n", p.Traced, orNone(spec.TraceFilter, "(none)"))
+	fmt.Fprintf(tw, "sampling\t%d\trate %g\n", p.Sampled, spec.SamplingRate)
+	fmt.Fprintf(tw, "not yet handed on\t%d\twhat a tick over this window would hand on now\n", p.Unclaimed)
+	if len(spec.Feedback.Require) > 0 {
+		fmt.Fprintf(tw, "feedback ready\t%d\tcarry every key of [%s]\n", p.Ready, strings.Join(spec.Feedback.Require, ", "))
+		fmt.Fprintf(tw, "feedback waiting\t%d\twould wait up to %s, then %s\n", p.Waiting, shortDuration(spec.Feedback.Wait), spec.Feedback.OnTimeout)
+	}
+	tw.Flush()
+	if len(p.Runs) == 0 {
+		fmt.Fprintln(out, "no runs picked")
+	} else {
+		fmt.Fprintf(out, "first %d of %d picked, in the order ticks hand them on:\n", len(p.Runs), p.Sampled)
+		tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "RUN\tNAME\tSTARTED\tSTORED\tSTATE")
+		for _, r := range p.Runs {
+			state := "new"
+			if r.Claimed {
+				state = "handed on"
+			}
+			if r.Waiting {
+				state += ", waits for feedback"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, r.StartTime.UTC().Format(time.RFC3339), r.InsertedAt.UTC().Format(time.RFC3339), state)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintln(out, "preview only: nothing was claimed, recorded or sent")
+}
+
+// shortDuration is a duration as a user writes it: 1h, not 1h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -2,18 +2,23 @@ package cli_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/rules"
+	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/schedules"
 	"github.com/runhook/runhook/internal/testenv"
 )
@@ -95,5 +100,78 @@ func TestRulesBackfillWindow(t *testing.T) {
 		if err == nil || err.Error() != c.want {
 			t.Errorf("--from %s --to %s: %v, want %q", c.from, c.to, err, c.want)
 		}
+	}
+}
+
+// rules preview reads a stored rule, or a rule of a file not yet applied,
+// and prints a count per stage and the first runs it picks.
+func TestRulesPreview(t *testing.T) {
+	ctx := context.Background()
+	store := testenv.ClickHouse(t)
+	env := dbEnv(store)
+	project := uuid.New()
+	var picked []runs.Run
+	for _, name := range []string{"call", "call", "other"} {
+		id := uuid.New()
+		start := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+		end := start.Add(time.Second)
+		r := runs.Run{ID: id, TraceID: id, SessionID: project, Name: name, RunType: "llm", Status: "success",
+			IsRoot: true, StartTime: start, EndTime: &end, ModifiedAt: end}
+		if err := store.InsertRuns(ctx, []runs.Run{r}); err != nil {
+			t.Fatal(err)
+		}
+		if name == "call" {
+			picked = append(picked, r)
+		}
+	}
+	slices.SortFunc(picked, func(a, b runs.Run) int { return strings.Compare(a.ID.String(), b.ID.String()) })
+	time.Sleep(2 * time.Second) // past rules.settle_lag, in whole seconds
+	name := "preview-" + uuid.NewString()[:8]
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	file := fmt.Sprintf("rules:\n  - name: %s\n    project: %s\n    filter: eq(name, \"call\")\n    webhooks:\n      - url: https://hooks.example/x?secret=${HOOK_SECRET}\n", name, project)
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id := rules.DeriveID(name)
+	want := regexp.MustCompile(fmt.Sprintf(`^rule %q \(%s\), project %s
+window \(\S+Z, \S+Z\] of server insertion time: --since 1h, up to rules.settle_lag \(1s\) before the clock
+filter             2  eq\(name, "call"\)
+trace filter       2  \(none\)
+sampling           2  rate 1
+not yet handed on  2  what a tick over this window would hand on now
+first 1 of 2 picked, in the order ticks hand them on:
+RUN +NAME +STARTED +STORED +STATE
+%s  call  %s  \S+Z +new
+preview only: nothing was claimed, recorded or sent
+$`, name, id, project, picked[0].ID, picked[0].StartTime.Format(time.RFC3339)))
+
+	out, _, err := run(t, append(env, "HOOK_SECRET=s3cret"), "", "rules", "preview", "-f", path, "--rule", name, "--limit", "1")
+	if err != nil || !want.MatchString(out) {
+		t.Fatalf("preview of the file's rule: %v\n%s", err, out)
+	}
+
+	// Stored, the same rule previews the same by name.
+	rs, err := rules.Load(path, func(string) (string, bool) { return "s3cret", true }, delivery.URLPolicy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := json.Marshal(rs[0].Spec())
+	now := time.Now()
+	if err := store.PutRule(ctx, clickhouse.StoredRule{ID: id, Name: name, Spec: string(spec), CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = run(t, env, "", "rules", "preview", name, "--limit", "1")
+	if err != nil || !want.MatchString(out) {
+		t.Fatalf("preview of the stored rule: %v\n%s", err, out)
+	}
+
+	for _, args := range [][]string{{}, {name, "-f", path, "--rule", name}, {"-f", path}, {name, "--rule", name}} {
+		_, _, err := run(t, env, "", append([]string{"rules", "preview"}, args...)...)
+		if err == nil || !strings.Contains(err.Error(), "name a stored RULE, or give -f FILE --rule NAME") {
+			t.Errorf("rules preview %v: %v", args, err)
+		}
+	}
+	if _, _, err := run(t, append(env, "HOOK_SECRET=s3cret"), "", "rules", "preview", "-f", path, "--rule", "nope"); err == nil || !strings.Contains(err.Error(), `has no rule named "nope"`) {
+		t.Errorf("preview of a missing rule: %v", err)
 	}
 }
