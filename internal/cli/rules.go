@@ -19,6 +19,7 @@ import (
 	iapp "github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/config"
+	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/ruleops"
 	"github.com/runhook/runhook/internal/rules"
 	"github.com/runhook/runhook/internal/rulesync"
@@ -95,14 +96,14 @@ func (a *app) lookupEnv(name string) (string, bool) {
 func (a *app) rulesCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rules",
-		Short: "Manage automation rules: apply a rules file, list, inspect, preview, pause, resume, trigger, backfill",
+		Short: "Manage automation rules: apply a rules file, list, inspect, preview, test, pause, resume, trigger, backfill",
 		Long: "Rules live in a YAML file (see examples/rules.yaml) and are applied with `rules apply -f FILE`.\n" +
 			"Each rule gets a Temporal Schedule with ID rule-<rule id>; watch its ticks in the Temporal UI.\n" +
 			"RULE arguments take a rule's id or its name.",
 	}
 	cmd.AddCommand(a.rulesApplyCmd(), a.rulesListCmd(), a.rulesGetCmd(), a.rulesPauseCmd(true), a.rulesPauseCmd(false),
 		a.rulesTriggerCmd(), a.rulesBackfillCmd(), a.rulesDeleteCmd(), a.rulesLogsCmd(), a.rulesRedeliverCmd(),
-		a.rulesPreviewCmd())
+		a.rulesPreviewCmd(), a.rulesTestCmd())
 	return cmd
 }
 
@@ -611,4 +612,88 @@ func shortDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+func (a *app) rulesTestCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "test RULE",
+		Short: "POST a test delivery to each of the rule's webhooks and print what each answered",
+		Long: "Send each webhook of the rule one delivery in LangSmith's payload shape, with the rule's id and an\n" +
+			"example run, exactly as a real delivery is sent (URL policy and SSRF guard, secret query, custom headers,\n" +
+			"Standard Webhooks signature) plus the header webhook-test: true. Print each webhook's status and time,\n" +
+			"URLs redacted. Each test is recorded as a delivery attempt and a \"test\" event in `rules logs`; the\n" +
+			"rule's claims, failure streak and pause are unchanged. Exits non-zero when a webhook did not accept it.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			box, err := iapp.Secrets(a.cfg.Secrets)
+			if err != nil {
+				return err
+			}
+			if box == nil {
+				return errors.New("secrets.key is not set: rules test needs it to open the webhooks (set RUNHOOK_SECRETS_KEY)")
+			}
+			guard, err := iapp.Guard(a.cfg.Delivery)
+			if err != nil {
+				return err
+			}
+			store, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			r, err := (&ruleEnv{store: store}).find(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			spec, err := rules.ParseSpec([]byte(r.Spec))
+			if err != nil {
+				return fmt.Errorf("rule %s: %w", r.ID, err)
+			}
+			tester := ruleops.Tester{Store: store, Secrets: box, Policy: iapp.URLPolicy(a.cfg.Delivery),
+				Sender: delivery.NewSender(delivery.SenderOptions{Timeout: a.cfg.Delivery.Timeout, Guard: guard})}
+			run, results, err := tester.Send(cmd.Context(), spec, time.Now().UTC())
+			out := cmd.OutOrStdout()
+			if run != uuid.Nil {
+				fmt.Fprintf(out, "rule %q (%s): test delivery of example run %s, with %s: true\n", r.Name, r.ID, run, ruleops.TestHeader)
+			}
+			printTests(out, results)
+			if err != nil {
+				return err
+			}
+			if len(results) == 0 {
+				return fmt.Errorf("rule %q has no webhooks: nothing sent", r.Name)
+			}
+			failed := 0
+			for _, res := range results {
+				if !res.Sent() {
+					failed++
+				}
+			}
+			fmt.Fprintln(out, "recorded as \"test\" events in `starter rules logs`; the rule's claims, failure streak and pause are unchanged")
+			if failed > 0 {
+				return fmt.Errorf("%d of %d webhook(s) did not accept the test delivery", failed, len(results))
+			}
+			return nil
+		},
+	}
+}
+
+// printTests prints a row per webhook tested: URL redacted, status, time.
+func printTests(out io.Writer, results []ruleops.TestResult) {
+	if len(results) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "WEBHOOK\tURL\tSTATUS\tTIME\tRESULT")
+	for _, r := range results {
+		status, result := "-", string(r.Class)
+		if r.StatusCode != 0 {
+			status = fmt.Sprint(r.StatusCode)
+		}
+		if !r.Sent() {
+			result += ": " + r.Err
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.Webhook, r.URL, status, r.Took(), result)
+	}
+	tw.Flush()
 }

@@ -4,16 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	iapp "github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/rulelog"
@@ -173,5 +177,69 @@ $`, name, id, project, picked[0].ID, picked[0].StartTime.Format(time.RFC3339)))
 	}
 	if _, _, err := run(t, append(env, "HOOK_SECRET=s3cret"), "", "rules", "preview", "-f", path, "--rule", "nope"); err == nil || !strings.Contains(err.Error(), `has no rule named "nope"`) {
 		t.Errorf("preview of a missing rule: %v", err)
+	}
+}
+
+// rules test posts to every webhook of the rule through the guard (opened
+// for loopback by delivery.allow_cidrs), prints each answer with the URL
+// redacted, and leaves "test" events in rules logs.
+func TestRulesTest(t *testing.T) {
+	ctx := context.Background()
+	store := testenv.ClickHouse(t)
+	key := "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	env := append(dbEnv(store), "RUNHOOK_SECRETS_KEY="+key, "RUNHOOK_DELIVERY_ALLOW_CIDRS=127.0.0.0/8")
+	var tests atomic.Int32
+	status := atomic.Int32{}
+	status.Store(http.StatusNoContent)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("webhook-test") == "true" && r.URL.Query().Get("secret") == "hush-hush" {
+			tests.Add(1)
+		}
+		w.WriteHeader(int(status.Load()))
+	}))
+	t.Cleanup(rcv.Close)
+
+	name := "tested-" + uuid.NewString()[:8]
+	id := rules.DeriveID(name)
+	cfg := testenv.Config(t)
+	cfg.Secrets.Key = key
+	box, err := iapp.Secrets(cfg.Secrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	w, err := delivery.Seal(box, delivery.URLPolicy{}, id, 0, delivery.Target{URL: rcv.URL + "/hook?secret=hush-hush"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := json.Marshal(rules.Spec{ID: id, Name: name, Project: uuid.New(), SamplingRate: 1, Interval: "1m", Webhooks: []string{w.URLRedacted}})
+	if err := store.PutRule(ctx, clickhouse.StoredRule{ID: id, Name: name, Spec: string(spec), CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutWebhooks(ctx, []clickhouse.Webhook{w}); err != nil {
+		t.Fatal(err)
+	}
+
+	out, _, err := run(t, env, "", "rules", "test", name)
+	want := regexp.MustCompile(fmt.Sprintf(`^rule %q \(%s\): test delivery of example run ([0-9a-f-]{36}), with webhook-test: true
+WEBHOOK +URL +STATUS +TIME +RESULT
+0 +%s  204 +\S+s +delivered
+recorded as "test" events in `+"`starter rules logs`"+`; the rule's claims, failure streak and pause are unchanged
+$`, name, id, regexp.QuoteMeta(w.URLRedacted)))
+	m := want.FindStringSubmatch(out)
+	if err != nil || m == nil || tests.Load() != 1 || strings.Contains(out, "hush-hush") {
+		t.Fatalf("rules test: %v, %d test POSTs\n%s", err, tests.Load(), out)
+	}
+
+	status.Store(http.StatusServiceUnavailable)
+	out, _, err = run(t, env, "", "rules", "test", name)
+	if err == nil || err.Error() != "1 of 1 webhook(s) did not accept the test delivery" ||
+		!regexp.MustCompile(`(?m)^0 +\S+ +503 +\S+s +server_error: receiver answered 503 Service Unavailable$`).MatchString(out) {
+		t.Fatalf("rules test to a failing receiver: %v\n%s", err, out)
+	}
+
+	out, _, err = run(t, env, "", "rules", "logs", name)
+	if err != nil || strings.Count(out, " test ") != 2 || !strings.Contains(out, m[1]) || strings.Contains(out, "hush-hush") {
+		t.Fatalf("rules logs: %v\n%s", err, out)
 	}
 }
