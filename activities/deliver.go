@@ -16,7 +16,6 @@ import (
 	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/ruleops"
 	"github.com/runhook/runhook/internal/runs"
-	"github.com/runhook/runhook/internal/signing"
 )
 
 // deliverStore is what Deliver and RecordOutcome read and write.
@@ -119,21 +118,9 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	}); err != nil {
 		return DeliverResult{}, err // storage trouble: retried by the policy
 	}
-	if refused == nil {
-		if err := a.Policy.Check(target.URL); err != nil {
-			refused = &delivery.Result{Class: delivery.Refused, Err: err.Error()}
-		}
-	}
 	var keys [][]byte
-	for _, secret := range target.SigningSecrets {
-		if refused != nil {
-			break
-		}
-		key, err := signing.ParseSecret(secret)
-		if err != nil {
-			refused = &delivery.Result{Class: delivery.Invalid, Err: err.Error()}
-		}
-		keys = append(keys, key)
+	if refused == nil {
+		keys, refused = target.Check(a.Policy)
 	}
 	if refused != nil {
 		refused.Duration = time.Since(started)

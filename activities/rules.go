@@ -9,8 +9,8 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/runhook/runhook/internal/clickhouse"
-	"github.com/runhook/runhook/internal/filter"
 	"github.com/runhook/runhook/internal/rulelog"
+	"github.com/runhook/runhook/internal/ruleops"
 	"github.com/runhook/runhook/internal/rules"
 )
 
@@ -255,14 +255,11 @@ func (a *Activities) matchWindow(ctx context.Context, spec rules.Spec, stored cl
 		}
 	}
 
-	m := clickhouse.Match{RuleID: in.RuleID, Project: spec.Project, Window: read,
-		SamplingRate: spec.SamplingRate, Owner: in.Owner, Limit: a.Windows.PageSize, Recent: a.Windows.Recent}
-	if m.Filter, err = parse(spec.Filter); err != nil {
-		return MatchResult{}, fmt.Errorf("rule %s: filter: %w", in.RuleID, err)
+	m, err := ruleops.MatchFor(spec, read)
+	if err != nil {
+		return MatchResult{}, fmt.Errorf("rule %s: %w", in.RuleID, err)
 	}
-	if m.TraceFilter, err = parse(spec.TraceFilter); err != nil {
-		return MatchResult{}, fmt.Errorf("rule %s: trace_filter: %w", in.RuleID, err)
-	}
+	m.Owner, m.Limit, m.Recent = in.Owner, a.Windows.PageSize, a.Windows.Recent
 	ids, err := a.Store.MatchRuns(ctx, m)
 	if err != nil {
 		return MatchResult{}, err
@@ -278,14 +275,6 @@ func (a *Activities) matchWindow(ctx context.Context, spec rules.Spec, stored cl
 	reason := fmt.Sprintf("window (%s, %s]", res.After.Format(time.RFC3339), res.UpTo.Format(time.RFC3339))
 	a.recordEvents(ctx, in.RuleID, ids, rulelog.Matched, reason, now)
 	return res, nil
-}
-
-// parse reads stored filter source; "" is no filter.
-func parse(src string) (filter.Expr, error) {
-	if src == "" {
-		return nil, nil
-	}
-	return filter.Parse(src)
 }
 
 // recordEvents writes rule events; losing them loses log lines, not runs, so

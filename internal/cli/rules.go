@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,6 +19,7 @@ import (
 	iapp "github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/config"
+	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/ruleops"
 	"github.com/runhook/runhook/internal/rules"
 	"github.com/runhook/runhook/internal/rulesync"
@@ -94,13 +96,14 @@ func (a *app) lookupEnv(name string) (string, bool) {
 func (a *app) rulesCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rules",
-		Short: "Manage automation rules: apply a rules file, list, inspect, pause, resume, trigger, backfill",
+		Short: "Manage automation rules: apply a rules file, list, inspect, preview, test, pause, resume, trigger, backfill",
 		Long: "Rules live in a YAML file (see examples/rules.yaml) and are applied with `rules apply -f FILE`.\n" +
 			"Each rule gets a Temporal Schedule with ID rule-<rule id>; watch its ticks in the Temporal UI.\n" +
 			"RULE arguments take a rule's id or its name.",
 	}
 	cmd.AddCommand(a.rulesApplyCmd(), a.rulesListCmd(), a.rulesGetCmd(), a.rulesPauseCmd(true), a.rulesPauseCmd(false),
-		a.rulesTriggerCmd(), a.rulesBackfillCmd(), a.rulesDeleteCmd(), a.rulesLogsCmd(), a.rulesRedeliverCmd())
+		a.rulesTriggerCmd(), a.rulesBackfillCmd(), a.rulesDeleteCmd(), a.rulesLogsCmd(), a.rulesRedeliverCmd(),
+		a.rulesPreviewCmd(), a.rulesTestCmd())
 	return cmd
 }
 
@@ -495,4 +498,202 @@ func (s redeliveryStarter) StartRedelivery(ctx context.Context, d ruleops.Redeli
 		Retry: workflows.RetrySettings{InitialInterval: s.delivery.InitialInterval, BackoffCoefficient: s.delivery.BackoffCoefficient},
 	})
 	return id, err
+}
+
+func (a *app) rulesPreviewCmd() *cobra.Command {
+	var file, name string
+	var opts ruleops.PreviewOptions
+	cmd := &cobra.Command{
+		Use:   "preview RULE | preview -f FILE --rule NAME",
+		Short: "Show which stored runs a rule would pick now; claims, records and sends nothing",
+		Long: "Read the runs stored in the last --since of server insertion time (up to rules.settle_lag before\n" +
+			"ClickHouse's clock) as a tick would, with the tick's own match: count those that pass the filter,\n" +
+			"then the trace filter, then the sampling, how many of them the rule has not handed on yet, and how\n" +
+			"many carry every key of its feedback gate; list the first --limit, in the order ticks hand them on.\n" +
+			"-f FILE --rule NAME previews a rule of a rules file before it is applied (its id, and so its\n" +
+			"sampling, is the one apply gives it). The rule's start (creation or backfill_from) is not applied.",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (file == "") == (len(args) == 0) || (file == "") != (name == "") {
+				return errors.New("rules preview: name a stored RULE, or give -f FILE --rule NAME")
+			}
+			var spec rules.Spec
+			if file != "" {
+				desired, err := rules.Load(file, a.lookupEnv, iapp.URLPolicy(a.cfg.Delivery))
+				if err != nil {
+					return fmt.Errorf("rules file refused:\n%w", err)
+				}
+				i := slices.IndexFunc(desired, func(r rules.Rule) bool { return r.Name == name })
+				if i < 0 {
+					return fmt.Errorf("%s has no rule named %q", file, name)
+				}
+				spec = desired[i].Spec()
+			}
+			store, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			if file == "" {
+				r, err := (&ruleEnv{store: store}).find(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if spec, err = rules.ParseSpec([]byte(r.Spec)); err != nil {
+					return fmt.Errorf("rule %s: %w", r.ID, err)
+				}
+			}
+			opts.SettleLag, opts.Recent = a.cfg.Rules.SettleLag, a.cfg.Rules.Recent
+			picks, err := ruleops.Preview(cmd.Context(), store, spec, opts)
+			if err != nil {
+				return err
+			}
+			printPicks(cmd.OutOrStdout(), spec, opts, picks)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "rules file (YAML) holding a rule not yet applied")
+	cmd.Flags().StringVar(&name, "rule", "", "with -f: the rule's name")
+	cmd.Flags().DurationVar(&opts.Since, "since", time.Hour, "how far back to read")
+	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "list the first N runs")
+	return cmd
+}
+
+// printPicks prints a preview: the window, a count per stage, the feedback
+// gate and the first runs.
+func printPicks(out io.Writer, spec rules.Spec, opts ruleops.PreviewOptions, p ruleops.Picks) {
+	fmt.Fprintf(out, "rule %q (%s), project %s\n", spec.Name, spec.ID, spec.Project)
+	fmt.Fprintf(out, "window (%s, %s] of server insertion time: --since %s, up to rules.settle_lag (%s) before the clock\n",
+		p.Window.After.Format(time.RFC3339), p.Window.UpTo.Format(time.RFC3339), shortDuration(opts.Since), shortDuration(opts.SettleLag))
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	orNone := func(s, none string) string {
+		if s == "" {
+			return none
+		}
+		return s
+	}
+	fmt.Fprintf(tw, "filter\t%d\t%s\n", p.Filtered, orNone(spec.Filter, "(none: every completed run)"))
+	fmt.Fprintf(tw, "trace filter\t%d\t%s\n", p.Traced, orNone(spec.TraceFilter, "(none)"))
+	fmt.Fprintf(tw, "sampling\t%d\trate %g\n", p.Sampled, spec.SamplingRate)
+	fmt.Fprintf(tw, "not yet handed on\t%d\twhat a tick over this window would hand on now\n", p.Unclaimed)
+	if len(spec.Feedback.Require) > 0 {
+		fmt.Fprintf(tw, "feedback ready\t%d\tcarry every key of [%s]\n", p.Ready, strings.Join(spec.Feedback.Require, ", "))
+		fmt.Fprintf(tw, "feedback waiting\t%d\twould wait up to %s, then %s\n", p.Waiting, shortDuration(spec.Feedback.Wait), spec.Feedback.OnTimeout)
+	}
+	tw.Flush()
+	if len(p.Runs) == 0 {
+		fmt.Fprintln(out, "no runs picked")
+	} else {
+		fmt.Fprintf(out, "first %d of %d picked, in the order ticks hand them on:\n", len(p.Runs), p.Sampled)
+		tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "RUN\tNAME\tSTARTED\tSTORED\tSTATE")
+		for _, r := range p.Runs {
+			state := "new"
+			if r.Claimed {
+				state = "handed on"
+			}
+			if r.Waiting {
+				state += ", waits for feedback"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, r.StartTime.UTC().Format(time.RFC3339), r.InsertedAt.UTC().Format(time.RFC3339), state)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintln(out, "preview only: nothing was claimed, recorded or sent")
+}
+
+// shortDuration is a duration as a user writes it: 1h, not 1h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+func (a *app) rulesTestCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "test RULE",
+		Short: "POST a test delivery to each of the rule's webhooks and print what each answered",
+		Long: "Send each webhook of the rule one delivery in LangSmith's payload shape, with the rule's id and an\n" +
+			"example run, exactly as a real delivery is sent (URL policy and SSRF guard, secret query, custom headers,\n" +
+			"Standard Webhooks signature) plus the header webhook-test: true. Print each webhook's status and time,\n" +
+			"URLs redacted. Each test is recorded as a delivery attempt and a \"test\" event in `rules logs`; the\n" +
+			"rule's claims, failure streak and pause are unchanged. Exits non-zero when a webhook did not accept it.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			box, err := iapp.Secrets(a.cfg.Secrets)
+			if err != nil {
+				return err
+			}
+			if box == nil {
+				return errors.New("secrets.key is not set: rules test needs it to open the webhooks (set RUNHOOK_SECRETS_KEY)")
+			}
+			guard, err := iapp.Guard(a.cfg.Delivery)
+			if err != nil {
+				return err
+			}
+			store, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			r, err := (&ruleEnv{store: store}).find(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			spec, err := rules.ParseSpec([]byte(r.Spec))
+			if err != nil {
+				return fmt.Errorf("rule %s: %w", r.ID, err)
+			}
+			tester := ruleops.Tester{Store: store, Secrets: box, Policy: iapp.URLPolicy(a.cfg.Delivery),
+				Sender: delivery.NewSender(delivery.SenderOptions{Timeout: a.cfg.Delivery.Timeout, Guard: guard})}
+			run, results, err := tester.Send(cmd.Context(), spec, time.Now().UTC())
+			out := cmd.OutOrStdout()
+			if run != uuid.Nil {
+				fmt.Fprintf(out, "rule %q (%s): test delivery of example run %s, with %s: true\n", r.Name, r.ID, run, ruleops.TestHeader)
+			}
+			printTests(out, results)
+			if err != nil {
+				return err
+			}
+			if len(results) == 0 {
+				return fmt.Errorf("rule %q has no webhooks: nothing sent", r.Name)
+			}
+			failed := 0
+			for _, res := range results {
+				if !res.Sent() {
+					failed++
+				}
+			}
+			fmt.Fprintln(out, "recorded as \"test\" events in `starter rules logs`; the rule's claims, failure streak and pause are unchanged")
+			if failed > 0 {
+				return fmt.Errorf("%d of %d webhook(s) did not accept the test delivery", failed, len(results))
+			}
+			return nil
+		},
+	}
+}
+
+// printTests prints a row per webhook tested: URL redacted, status, time.
+func printTests(out io.Writer, results []ruleops.TestResult) {
+	if len(results) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "WEBHOOK\tURL\tSTATUS\tTIME\tRESULT")
+	for _, r := range results {
+		status, result := "-", string(r.Class)
+		if r.StatusCode != 0 {
+			status = fmt.Sprint(r.StatusCode)
+		}
+		if !r.Sent() {
+			result += ": " + r.Err
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", r.Webhook, r.URL, status, r.Took(), result)
+	}
+	tw.Flush()
 }

@@ -34,7 +34,10 @@ type Match struct {
 	// Owner is who claims the result: runs claimed by any other owner are
 	// excluded, runs claimed by Owner itself are returned again.
 	Owner string
-	Limit int
+	// KeepClaimed returns runs claimed by any owner too, and reads no
+	// claims: a preview's counts, which claim nothing.
+	KeepClaimed bool
+	Limit       int
 	// Recent (config rules.recent) is how far before the window the
 	// project's arrivals are read: runs given feedback in the window that
 	// were written in that range, and the feedback of runs that started in
@@ -221,7 +224,8 @@ func recheckSQL(m Match, ids []uuid.UUID) (q, error) {
 func scope(a q) filter.Scope { return filter.Scope{SQL: a.sql, Args: a.args} }
 
 // MatchRuns returns up to m.Limit ids of runs of the window that match and
-// are not claimed by another owner, in id order (steps above).
+// are not claimed by another owner (unless m.KeepClaimed), in id order
+// (steps above).
 func (s *Store) MatchRuns(ctx context.Context, m Match) ([]uuid.UUID, error) {
 	if m.Limit <= 0 {
 		return nil, fmt.Errorf("match: limit must be positive")
@@ -275,6 +279,9 @@ func (s *Store) MatchRuns(ctx context.Context, m Match) ([]uuid.UUID, error) {
 		matched = append(matched, ids...)
 	}
 	slices.SortFunc(matched, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	if m.KeepClaimed {
+		return matched[:min(len(matched), m.Limit)], nil
+	}
 	var out []uuid.UUID
 	for start := 0; start < len(matched) && len(out) < m.Limit; start += idChunk {
 		chunk := matched[start:min(start+idChunk, len(matched))]

@@ -83,6 +83,11 @@ func TestMatchRunsWindowClaimsAndFeedback(t *testing.T) {
 	if got, _ := store.MatchRuns(ctx, m); len(got) != 1 || got[0] != done2.ID {
 		t.Fatalf("another owner sees %v, want only the unclaimed run", got)
 	}
+	m.KeepClaimed = true
+	if got, _ := store.MatchRuns(ctx, m); len(got) != 2 {
+		t.Fatalf("KeepClaimed sees %v, want both runs, claimed or not", got)
+	}
+	m.KeepClaimed = false
 	counts, err := store.ClaimCounts(ctx, rule)
 	if err != nil || counts[done1.ID] != 1 || len(counts) != 1 {
 		t.Fatalf("claim counts %v, %v", counts, err)

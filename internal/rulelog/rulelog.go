@@ -15,6 +15,11 @@ const (
 	TimedOut = "timed_out"
 )
 
+// Test is the event of a test delivery to one webhook (`starter rules
+// test`, rule_events.event): its run is the example run the test sent,
+// never a stored one, and it is no outcome, so it counts in no streak.
+const Test = "test"
+
 // Outcomes of delivering a run to one webhook (delivery_outcomes.outcome).
 // The failure streak that pauses a rule counts them, so storage accepts no
 // others.

@@ -9,7 +9,7 @@ import (
 // The words are stored and replayed in workflow histories: they never change.
 func TestWordsAreStable(t *testing.T) {
 	for _, c := range []struct{ got, want string }{
-		{Matched, "matched"}, {Waiting, "waiting"}, {TimedOut, "timed_out"},
+		{Matched, "matched"}, {Waiting, "waiting"}, {TimedOut, "timed_out"}, {Test, "test"},
 		{Delivered, "delivered"}, {Failed, "failed"}, {Skipped, "skipped"},
 	} {
 		if c.got != c.want {

@@ -1,7 +1,8 @@
 // Package ruleops holds the operations on a stored rule: pause, resume,
-// trigger, backfill, redeliver, and the pause that a rule's failing
-// deliveries bring on (AutoPause). The CLI and the delivery activities both
-// call it, so a rule is paused the same way whoever pauses it.
+// trigger, backfill, redeliver, preview, the pause that a rule's failing
+// deliveries bring on (AutoPause), and the match a rule asks of a window
+// (MatchFor). The CLI and the activities both call it, so a rule is paused
+// the same way whoever pauses it, and a preview matches as a tick does.
 //
 // Each operation takes the one- or two-method interfaces it needs of the
 // ClickHouse store and the Temporal schedules, declared here.
