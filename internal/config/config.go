@@ -160,6 +160,10 @@ type HTTP struct {
 	// WebhookMaxWait is how long a run's webhook waits for the run to end
 	// before it is given up (recorded failed, nothing sent).
 	WebhookMaxWait time.Duration `koanf:"webhook_max_wait"`
+	// WebhookFormat is the body a run-completion webhook gets: "langsmith"
+	// (the run in LangSmith's shape) or "langgraph" (LangGraph's Run shape).
+	// It applies to runs registered after it is set.
+	WebhookFormat string `koanf:"webhook_format"`
 }
 
 // Payload shapes webhook bodies.
@@ -231,7 +235,7 @@ func Default() Config {
 			PublicURL:    "http://127.0.0.1:1984",
 			MaxBodyBytes: 64 << 20,
 		},
-		HTTP:    HTTP{WebhookMaxWait: 24 * time.Hour},
+		HTTP:    HTTP{WebhookMaxWait: 24 * time.Hour, WebhookFormat: "langsmith"},
 		Payload: Payload{InlineMaxBytes: 256 << 10, PresignTTL: 24 * time.Hour},
 		Retention: Retention{
 			Arrivals: 7 * 24 * time.Hour,
@@ -509,6 +513,9 @@ func (c Config) Validate() error {
 	}
 	if c.HTTP.WebhookMaxWait < time.Second {
 		bad("http.webhook_max_wait", "must be at least 1s, got %s", c.HTTP.WebhookMaxWait)
+	}
+	if c.HTTP.WebhookFormat != "langsmith" && c.HTTP.WebhookFormat != "langgraph" {
+		bad("http.webhook_format", "must be langsmith or langgraph, got %q", c.HTTP.WebhookFormat)
 	}
 	if c.Payload.InlineMaxBytes < 0 {
 		bad("payload.inline_max_bytes", "must be 0 (never inline) or more, got %d", c.Payload.InlineMaxBytes)

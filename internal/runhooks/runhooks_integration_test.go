@@ -627,3 +627,37 @@ func TestRunsRegisteredEndedShareAWorkflow(t *testing.T) {
 		t.Errorf("pending run's workflow: %v", err)
 	}
 }
+
+// Under http.webhook_format: langgraph the run is posted in LangGraph's Run
+// shape, its ids read from the metadata LangGraph's tracing writes.
+func TestLangGraphFormat(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) { c.HTTP.WebhookFormat = "langgraph" })
+	const thread, graphRun = "9dde5490-2b67-47c8-aa14-4bfec88af217", "1ef0b6d2-8a41-6c3e-9d2b-5a7e1c0f4b11"
+	r := run(true, func(r *runs.Run) {
+		r.Extra = json.RawMessage(`{"metadata":{"thread_id":"` + thread + `","run_id":"` + graphRun + `","assistant_id":"agent"}}`)
+	})
+	h.register(runhooks.Request{RunID: r.ID, URL: h.recv.srv.URL + "/lg"})
+	h.write(r)
+	if res := h.result(r.ID); res.Delivered != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	hooks, err := h.store.RunWebhooks(context.Background(), []uuid.UUID{r.ID})
+	if err != nil || hooks[r.ID].Format != "langgraph" {
+		t.Fatalf("stored webhook %+v (%v): want its format stored", hooks[r.ID], err)
+	}
+	time.Sleep(time.Second)
+	posts := h.recv.got("/lg")
+	if len(posts) != 1 {
+		t.Fatalf("%d POSTs, want 1", len(posts))
+	}
+	body := decodeRun(t, posts[0].body)
+	if body["run_id"] != graphRun || body["thread_id"] != thread || body["assistant_id"] != "agent" || body["status"] != "success" {
+		t.Errorf("body %s", posts[0].body)
+	}
+	if kw, _ := body["kwargs"].(map[string]any); kw == nil || kw["input"] == nil || body["values"] == nil {
+		t.Errorf("kwargs %v values %v: want the inputs and outputs", body["kwargs"], body["values"])
+	}
+	if _, ok := body["dotted_order"]; ok {
+		t.Errorf("body has LangSmith's run fields: %s", posts[0].body)
+	}
+}
