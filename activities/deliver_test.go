@@ -28,6 +28,7 @@ type receiver struct {
 	mu     sync.Mutex
 	bodies []string
 	ids    []string
+	auth   []string
 }
 
 func newReceiver(t *testing.T, status int) *receiver {
@@ -36,6 +37,7 @@ func newReceiver(t *testing.T, status int) *receiver {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
 		r.bodies, r.ids = append(r.bodies, string(body)), append(r.ids, req.Header.Get("webhook-id"))
+		r.auth = append(r.auth, req.Header.Get("Authorization"))
 		r.mu.Unlock()
 		w.WriteHeader(status)
 	}))
@@ -225,6 +227,31 @@ func TestDeliverInLangGraphFormat(t *testing.T) {
 	}
 	if len(recv.bodies) != 2 || !strings.Contains(recv.bodies[1], `"run_id":"`+run.String()) || strings.Contains(recv.bodies[1], `"dotted_order"`) {
 		t.Fatalf("run webhook body %v: want LangGraph's shape", recv.bodies[1:])
+	}
+}
+
+// The worker's static headers (config webhooks.headers) go on a rule's
+// deliveries; the webhook's own header of the same name wins.
+func TestDeliverCarriesStaticHeaders(t *testing.T) {
+	r := newDeliverRig(t)
+	r.acts.Sender = delivery.NewSender(delivery.SenderOptions{Timeout: 5 * time.Second,
+		Guard:   netguard.Policy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
+		Headers: map[string]string{"Authorization": "Bearer static"}})
+	recv := newReceiver(t, http.StatusOK)
+	plain, own := uuid.New(), uuid.New()
+	r.hook(t, plain, recv.URL)
+	w, err := delivery.Seal(r.box, delivery.URLPolicy{}, own, 0, delivery.Target{URL: recv.URL, Headers: map[string]string{"Authorization": "Bearer own"}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.store.webhooks = append(r.store.webhooks, w)
+	for _, rule := range []uuid.UUID{plain, own} {
+		if _, err := r.deliver(deliverInput(rule, r.store.addRun(10))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(recv.auth) != 2 || recv.auth[0] != "Bearer static" || recv.auth[1] != "Bearer own" {
+		t.Errorf("Authorization received %q, want the static one, then the webhook's own", recv.auth)
 	}
 }
 

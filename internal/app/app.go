@@ -144,6 +144,9 @@ func Activities(cfg config.Config, store *clickhouse.Store, logger *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
+	if err := delivery.CheckHeaders(cfg.Webhooks.Headers); err != nil {
+		return nil, fmt.Errorf("webhooks.headers: %w", err)
+	}
 	var offload payload.Offload
 	if signer, err := Presigner(cfg); err != nil {
 		return nil, err
@@ -153,7 +156,7 @@ func Activities(cfg config.Config, store *clickhouse.Store, logger *slog.Logger)
 	return &activities.Activities{
 		Store:               store,
 		Secrets:             box,
-		Sender:              delivery.NewSender(delivery.SenderOptions{Timeout: cfg.Delivery.Timeout, Guard: guard}),
+		Sender:              delivery.NewSender(delivery.SenderOptions{Timeout: cfg.Delivery.Timeout, Guard: guard, Headers: cfg.Webhooks.Headers}),
 		Policy:              URLPolicy(cfg.Delivery),
 		Metrics:             metrics.New(),
 		Logger:              logger,

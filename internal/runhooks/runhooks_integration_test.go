@@ -661,3 +661,57 @@ func TestLangGraphFormat(t *testing.T) {
 		t.Errorf("body has LangSmith's run fields: %s", posts[0].body)
 	}
 }
+
+// Config webhooks.headers reach the receiver on every POST, retries
+// included, and their values appear nowhere else: not in the workflow's
+// history, the logs, ClickHouse, or the effective config `starter config` prints.
+func TestStaticHeadersStaySecret(t *testing.T) {
+	const value = "static-tok-7e6d5c4b"
+	h := newHarness(t, func(c *config.Config) {
+		c.Webhooks.Headers = map[string]string{"Authorization": "Bearer " + value, "X-Environment": "prod"}
+	})
+	h.recv.status["/flaky"] = 503
+	ok, flaky := run(true), run(true)
+	h.register(runhooks.Request{RunID: ok.ID, URL: h.recv.srv.URL + "/static"},
+		runhooks.Request{RunID: flaky.ID, URL: h.recv.srv.URL + "/flaky"})
+	h.write(ok, flaky)
+	h.result(ok.ID)
+	h.result(flaky.ID)
+	posts := append(h.recv.got("/static"), h.recv.got("/flaky")...)
+	if len(posts) < 2 {
+		t.Fatalf("%d POSTs", len(posts))
+	}
+	for _, p := range posts {
+		if p.header.Get("Authorization") != "Bearer "+value || p.header.Get("X-Environment") != "prod" {
+			t.Errorf("POST headers %v: want the static headers", p.header)
+		}
+	}
+
+	ctx := context.Background()
+	wf := workflows.RunWebhooksID([]uuid.UUID{ok.ID, flaky.ID})
+	text, err := testenv.HistoryText(ctx, h.c, wf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, ok.ID.String()) {
+		t.Fatalf("history of %s does not show run %s: the search sees nothing", wf, ok.ID)
+	}
+	where := map[string]string{"history of " + wf: text, "logs": h.logs.String()}
+	dump, err := clickhousetest.DumpText(ctx, h.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for table, text := range dump {
+		where["ClickHouse table "+table] = text
+	}
+	y, err := h.cfg.Redact().YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	where["starter config"] = string(y)
+	for w, text := range where {
+		if strings.Contains(text, value) {
+			t.Errorf("the static header's value is in %s", w)
+		}
+	}
+}
