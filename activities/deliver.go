@@ -122,6 +122,11 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	if refused == nil {
 		keys, refused = target.Check(a.Policy)
 	}
+	if refused == nil && target.Format == payload.FormatLangGraph && in.RunWebhookOf == uuid.Nil && len(in.RunIDs) != 1 {
+		// Planned before the webhook's format changed: its body cannot be one run.
+		refused = &delivery.Result{Class: delivery.Invalid,
+			Err: fmt.Sprintf("format langgraph posts one run per request; this delivery has %d", len(in.RunIDs))}
+	}
 	if refused != nil {
 		refused.Duration = time.Since(started)
 		a.recordAttempt(ctx, log, in, redacted, attempt, started, *refused)
@@ -130,7 +135,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 
 	var body []byte
 	if err := retryStorage(ctx, beforePost, func() (err error) {
-		body, err = a.body(ctx, in)
+		body, err = a.body(ctx, in, target.Format)
 		return err
 	}); err != nil {
 		return DeliverResult{}, err
@@ -254,7 +259,7 @@ func (a *Activities) openTarget(ctx context.Context, in DeliverInput) (t deliver
 			return t, w.URLRedacted, &delivery.Result{Class: delivery.Invalid, Err: err.Error()}, nil
 		}
 		// Run webhooks have a URL only: no custom headers, no signing secret.
-		return delivery.Target{URL: url}, w.URLRedacted, nil, nil
+		return delivery.Target{URL: url, Format: payload.Format(w.Format)}, w.URLRedacted, nil, nil
 	}
 	w, found, err := a.webhook(ctx, in.RuleID, in.WebhookIndex)
 	if err != nil || !found {
@@ -267,9 +272,29 @@ func (a *Activities) openTarget(ctx context.Context, in DeliverInput) (t deliver
 }
 
 // body is what is POSTed: the rule payload of the runs, or for a run webhook
-// the run alone in the same shape (LangGraph sends "the format of a Run").
-// Large inputs and outputs go by presigned URL either way.
-func (a *Activities) body(ctx context.Context, in DeliverInput) ([]byte, error) {
+// the run alone in the same shape (LangGraph sends "the format of a Run");
+// in LangGraph's format, the one run in LangGraph's Run shape. Large inputs
+// and outputs go by presigned URL either way.
+func (a *Activities) body(ctx context.Context, in DeliverInput, format payload.Format) ([]byte, error) {
+	if format == payload.FormatLangGraph {
+		ruleID, ids := in.RuleID, in.RunIDs
+		if in.RunWebhookOf != uuid.Nil {
+			ruleID, ids = rulelog.RunWebhookRuleID(), []uuid.UUID{in.RunWebhookOf}
+		}
+		p, err := payload.Build(ctx, a.Store, ruleID, in.WindowStart, in.WindowEnd, ids)
+		if err != nil {
+			return nil, fmt.Errorf("build payload: %w", err)
+		}
+		run, err := a.Offload.LangGraph(p.Runs[0], time.Now())
+		if err != nil {
+			return nil, err
+		}
+		body, err := runs.MarshalJSON(run)
+		if err != nil {
+			return nil, fmt.Errorf("encode payload: %w", err)
+		}
+		return body, nil
+	}
 	if in.RunWebhookOf != uuid.Nil {
 		p, err := payload.Build(ctx, a.Store, rulelog.RunWebhookRuleID(), time.Time{}, time.Time{}, []uuid.UUID{in.RunWebhookOf})
 		if err != nil {

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/netguard"
+	"github.com/runhook/runhook/internal/payload"
 	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/secrets"
 )
@@ -26,6 +28,7 @@ type receiver struct {
 	mu     sync.Mutex
 	bodies []string
 	ids    []string
+	auth   []string
 }
 
 func newReceiver(t *testing.T, status int) *receiver {
@@ -34,6 +37,7 @@ func newReceiver(t *testing.T, status int) *receiver {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
 		r.bodies, r.ids = append(r.bodies, string(body)), append(r.ids, req.Header.Get("webhook-id"))
+		r.auth = append(r.auth, req.Header.Get("Authorization"))
 		r.mu.Unlock()
 		w.WriteHeader(status)
 	}))
@@ -178,6 +182,76 @@ func TestDeliverARunWebhook(t *testing.T) {
 	}
 	if len(recv.bodies) != 1 {
 		t.Fatalf("%d POSTs, want the first only", len(recv.bodies))
+	}
+}
+
+func TestDeliverInLangGraphFormat(t *testing.T) {
+	r := newDeliverRig(t)
+	recv := newReceiver(t, http.StatusOK)
+	rule := uuid.New()
+	w, err := delivery.Seal(r.box, delivery.URLPolicy{}, rule, 0, delivery.Target{URL: recv.URL, Format: payload.FormatLangGraph}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.store.webhooks = append(r.store.webhooks, w)
+	id := r.store.addRun(10)
+	if _, err := r.deliver(deliverInput(rule, id)); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if len(recv.bodies) != 1 || json.Unmarshal([]byte(recv.bodies[0]), &got) != nil {
+		t.Fatalf("received %v", recv.bodies)
+	}
+	if got["run_id"] != id.String() || got["status"] != "success" || got["kwargs"] == nil || got["webhook_sent_at"] == nil || got["rule_id"] != nil {
+		t.Errorf("body %s: want the run alone in LangGraph's shape", recv.bodies[0])
+	}
+
+	// A batch planned before the format changed cannot be one LangGraph Run.
+	_, err = r.deliver(deliverInput(rule, r.store.addRun(10), r.store.addRun(10)))
+	if class, _ := Failure(err); class != string(delivery.Invalid) || len(recv.bodies) != 1 {
+		t.Fatalf("two runs to a langgraph webhook: %v (class %q), %d POSTs", err, class, len(recv.bodies))
+	}
+
+	// A run webhook registered in LangGraph's format.
+	run := r.store.addRun(10)
+	rw, err := delivery.SealRunWebhook(r.box, run, recv.URL+"/run", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw.Format = string(payload.FormatLangGraph)
+	r.store.hooks[run] = rw
+	in := DeliverInput{DeliveryID: "run-webhook/y/delivery", Batch: Batch{RuleID: rulelog.RunWebhookRuleID(), RunIDs: []uuid.UUID{run}},
+		RunWebhookOf: run, Record: true}
+	if _, err := r.deliver(in); err != nil {
+		t.Fatal(err)
+	}
+	if len(recv.bodies) != 2 || !strings.Contains(recv.bodies[1], `"run_id":"`+run.String()) || strings.Contains(recv.bodies[1], `"dotted_order"`) {
+		t.Fatalf("run webhook body %v: want LangGraph's shape", recv.bodies[1:])
+	}
+}
+
+// The worker's static headers (config webhooks.headers) go on a rule's
+// deliveries; the webhook's own header of the same name wins.
+func TestDeliverCarriesStaticHeaders(t *testing.T) {
+	r := newDeliverRig(t)
+	r.acts.Sender = delivery.NewSender(delivery.SenderOptions{Timeout: 5 * time.Second,
+		Guard:   netguard.Policy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
+		Headers: map[string]string{"Authorization": "Bearer static"}})
+	recv := newReceiver(t, http.StatusOK)
+	plain, own := uuid.New(), uuid.New()
+	r.hook(t, plain, recv.URL)
+	w, err := delivery.Seal(r.box, delivery.URLPolicy{}, own, 0, delivery.Target{URL: recv.URL, Headers: map[string]string{"Authorization": "Bearer own"}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.store.webhooks = append(r.store.webhooks, w)
+	for _, rule := range []uuid.UUID{plain, own} {
+		if _, err := r.deliver(deliverInput(rule, r.store.addRun(10))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(recv.auth) != 2 || recv.auth[0] != "Bearer static" || recv.auth[1] != "Bearer own" {
+		t.Errorf("Authorization received %q, want the static one, then the webhook's own", recv.auth)
 	}
 }
 

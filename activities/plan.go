@@ -56,9 +56,11 @@ func (a *Activities) PlanDelivery(ctx context.Context, in PlanInput) (Plan, erro
 		return Plan{}, err
 	}
 	var plan Plan
+	oneRun := false
 	for _, w := range hooks {
 		if len(in.Webhooks) == 0 || slices.Contains(in.Webhooks, w.Index) {
 			plan.Webhooks = append(plan.Webhooks, w.Index)
+			oneRun = oneRun || payload.Format(w.Format) == payload.FormatLangGraph
 		}
 	}
 	if pause, ok, err := a.Store.LatestPause(ctx, in.RuleID); err != nil {
@@ -73,6 +75,11 @@ func (a *Activities) PlanDelivery(ctx context.Context, in PlanInput) (Plan, erro
 	maxRuns := in.MaxRuns
 	if maxRuns <= 0 {
 		maxRuns = a.MaxRunsPerDelivery
+	}
+	if oneRun {
+		// LangGraph's shape is one run per POST, and every webhook gets the
+		// same batches.
+		maxRuns = 1
 	}
 	// From the sizes stored beside the runs, offloaded as Deliver sends them:
 	// the runs' documents are read once, by the attempt that sends them.

@@ -90,3 +90,30 @@ func TestPlanDeliveryOfAPausedRuleSendsNothing(t *testing.T) {
 		t.Fatalf("plan %+v", plan)
 	}
 }
+
+// LangGraph's shape is one run per POST: a rule with such a webhook plans
+// batches of one, for each of its webhooks; a redelivery to its others only
+// batches as before.
+func TestPlanDeliveryForALangGraphWebhookSendsRunsAlone(t *testing.T) {
+	s := newFakeStore()
+	rule := uuid.New()
+	s.webhooks = []clickhouse.Webhook{{RuleID: rule, Index: 0}, {RuleID: rule, Index: 1, Format: "langgraph"}}
+	ids := []uuid.UUID{s.addRun(10), s.addRun(10), s.addRun(10)}
+	a := &Activities{Store: s, MaxRunsPerDelivery: 100, MaxBodyBytes: 1 << 20}
+
+	plan, err := a.PlanDelivery(context.Background(), planInput(rule, ids))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Batches) != 3 || !slices.Equal(slices.Concat(plan.Batches...), ids) {
+		t.Fatalf("batches %v: want each run alone, in order", plan.Batches)
+	}
+	in := planInput(rule, ids)
+	in.Webhooks = []uint16{0}
+	if plan, err = a.PlanDelivery(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Batches) != 1 {
+		t.Fatalf("redelivery to the LangSmith webhook: batches %v, want one", plan.Batches)
+	}
+}

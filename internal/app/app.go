@@ -118,9 +118,14 @@ func RunHooks(cfg config.Config, store *clickhouse.Store, c client.Client, logge
 	if box == nil && !cfg.HTTP.DisableWebhooks {
 		logger.Warn("secrets.key is not set: runs created with a webhook will be refused")
 	}
+	format, err := payload.ParseFormat(cfg.HTTP.WebhookFormat)
+	if err != nil {
+		return nil, fmt.Errorf("http.webhook_format: %w", err)
+	}
 	return runhooks.New(runhooks.Options{
 		Store: store, Temporal: c, TaskQueue: cfg.Temporal.TaskQueue, Secrets: box,
 		Policy: URLPolicy(cfg.Delivery), Disabled: cfg.HTTP.DisableWebhooks, MaxWait: cfg.HTTP.WebhookMaxWait,
+		Format:      format,
 		Retry:       workflows.RetrySettings{InitialInterval: cfg.Delivery.InitialInterval, BackoffCoefficient: cfg.Delivery.BackoffCoefficient},
 		HTTPTimeout: cfg.Delivery.Timeout, Logger: logger,
 	}), nil
@@ -139,6 +144,9 @@ func Activities(cfg config.Config, store *clickhouse.Store, logger *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
+	if err := delivery.CheckHeaders(cfg.Webhooks.Headers); err != nil {
+		return nil, fmt.Errorf("webhooks.headers: %w", err)
+	}
 	var offload payload.Offload
 	if signer, err := Presigner(cfg); err != nil {
 		return nil, err
@@ -148,7 +156,7 @@ func Activities(cfg config.Config, store *clickhouse.Store, logger *slog.Logger)
 	return &activities.Activities{
 		Store:               store,
 		Secrets:             box,
-		Sender:              delivery.NewSender(delivery.SenderOptions{Timeout: cfg.Delivery.Timeout, Guard: guard}),
+		Sender:              delivery.NewSender(delivery.SenderOptions{Timeout: cfg.Delivery.Timeout, Guard: guard, Headers: cfg.Webhooks.Headers}),
 		Policy:              URLPolicy(cfg.Delivery),
 		Metrics:             metrics.New(),
 		Logger:              logger,

@@ -104,3 +104,31 @@ func TestRetentionFromConfig(t *testing.T) {
 		t.Errorf("activities' retention %+v, want config's %+v", p, cfg.Retention)
 	}
 }
+
+// A static header the sender sets itself stops the worker at start-up,
+// named, its value not shown.
+func TestActivitiesRefuseReservedStaticHeaders(t *testing.T) {
+	cfg := config.Default()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Webhooks.Headers = map[string]string{"Webhook-Signature": "v1,forged-9c8b"}
+	_, err := app.Activities(cfg, nil, logger)
+	if err == nil || !strings.Contains(err.Error(), "webhooks.headers") || !strings.Contains(err.Error(), "Webhook-Signature") || strings.Contains(err.Error(), "forged-9c8b") {
+		t.Errorf("err = %v", err)
+	}
+	cfg.Webhooks.Headers = map[string]string{"Authorization": "Bearer t"}
+	if _, err := app.Activities(cfg, nil, logger); err != nil {
+		t.Errorf("Authorization refused: %v", err)
+	}
+}
+
+// webhooks.url's wildcard reaches the policy every binary checks URLs with.
+func TestURLPolicyWildcardDomain(t *testing.T) {
+	cfg := config.Default().Delivery
+	cfg.AllowedDomains = []string{"*.example.com"}
+	if err := app.URLPolicy(cfg).Check("https://hooks.example.com/x"); err != nil {
+		t.Errorf("subdomain refused: %v", err)
+	}
+	if err := app.URLPolicy(cfg).Check("https://example.com/x"); err == nil {
+		t.Error("the bare domain passed *.example.com")
+	}
+}

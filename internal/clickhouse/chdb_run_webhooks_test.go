@@ -15,7 +15,7 @@ import (
 )
 
 func runWebhookRow(w clickhouse.RunWebhook) []any {
-	return []any{w.RunID, w.URLSealed, w.URLRedacted, w.KeyID, runs.Micros(w.CreatedAt), w.WorkflowID}
+	return []any{w.RunID, w.URLSealed, w.URLRedacted, w.KeyID, runs.Micros(w.CreatedAt), w.WorkflowID, w.Format}
 }
 
 func TestChdbRunWebhooks(t *testing.T) {
@@ -36,6 +36,7 @@ func TestChdbRunWebhooks(t *testing.T) {
 		first := clickhouse.RunWebhook{RunID: a, URLSealed: "rh1:k:1", URLRedacted: "https://h/a?token=***", KeyID: "k", CreatedAt: at(0)}
 		retried := first
 		retried.URLSealed, retried.CreatedAt, retried.WorkflowID = "rh1:k:2 'quoted' \\", at(10), "run-webhooks/0f"
+		retried.Format = "langgraph"
 
 		other := clickhouse.RunWebhook{RunID: b, URLSealed: "rh1:k:b", URLRedacted: "https://h/b", KeyID: "k", CreatedAt: at(0)}
 		c.insert(t, clickhouse.InsertRunWebhooksSQL, runWebhookRow(retried), runWebhookRow(other))

@@ -53,7 +53,7 @@ func (s *Store) LiveWebhooks(ctx context.Context) ([]Webhook, error) {
 func (s *Store) RunWebhooksAfter(ctx context.Context, after uuid.UUID, limit int) ([]RunWebhook, error) {
 	return scanAll(ctx, s, "read run webhooks", runWebhooksAfterSQL, []any{after.String(), uint64(limit)}, func(rows driver.Rows, w *RunWebhook) error {
 		var created uint64
-		if err := rows.Scan(&w.RunID, &w.URLSealed, &w.URLRedacted, &w.KeyID, &created, &w.WorkflowID); err != nil {
+		if err := rows.Scan(&w.RunID, &w.URLSealed, &w.URLRedacted, &w.KeyID, &created, &w.WorkflowID, &w.Format); err != nil {
 			return err
 		}
 		w.CreatedAt = runs.FromMicros(created)

@@ -26,9 +26,11 @@ type RunWebhook struct {
 	// WorkflowID is the workflow that posts it; empty for runs registered
 	// before workflows were shared, whose workflow is named by the run alone.
 	WorkflowID string
+	// Format is the body's shape (payload.Format): "" is LangSmith's.
+	Format string
 }
 
-const runWebhookColumns = `run_id, url_sealed, url_redacted, key_id, created_at, workflow_id`
+const runWebhookColumns = `run_id, url_sealed, url_redacted, key_id, created_at, workflow_id, format`
 
 // insertRunWebhooksSQL names its columns, as 18.16 batches need.
 const insertRunWebhooksSQL = `INSERT INTO run_webhooks (` + runWebhookColumns + `)`
@@ -87,7 +89,7 @@ func (s *Store) insertRunWebhooks(ctx context.Context, ws []RunWebhook) error {
 		if err != nil {
 			return nil, fmt.Errorf("run %s: %w", w.RunID, err)
 		}
-		return []any{w.RunID, w.URLSealed, w.URLRedacted, w.KeyID, created, w.WorkflowID}, nil
+		return []any{w.RunID, w.URLSealed, w.URLRedacted, w.KeyID, created, w.WorkflowID, w.Format}, nil
 	})
 }
 
@@ -109,7 +111,7 @@ func (s *Store) runWebhooksByRun(ctx context.Context, ids []uuid.UUID) (map[uuid
 			w       RunWebhook
 			created uint64
 		)
-		if err := rows.Scan(&w.RunID, &w.URLSealed, &w.URLRedacted, &w.KeyID, &created, &w.WorkflowID); err != nil {
+		if err := rows.Scan(&w.RunID, &w.URLSealed, &w.URLRedacted, &w.KeyID, &created, &w.WorkflowID, &w.Format); err != nil {
 			return err
 		}
 		w.CreatedAt = runs.FromMicros(created)

@@ -26,7 +26,7 @@ func TestRunWebhooks(t *testing.T) {
 	}
 	// A client retrying its create writes the run's webhook again: the newest wins.
 	if err := store.PutRunWebhooks(ctx, []clickhouse.RunWebhook{
-		{RunID: a, URLSealed: "rh1:k:second", URLRedacted: "https://h/a2?token=***", KeyID: "k", CreatedAt: t0.Add(time.Millisecond), WorkflowID: "run-webhooks/x"},
+		{RunID: a, URLSealed: "rh1:k:second", URLRedacted: "https://h/a2?token=***", KeyID: "k", CreatedAt: t0.Add(time.Millisecond), WorkflowID: "run-webhooks/x", Format: "langgraph"},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestRunWebhooks(t *testing.T) {
 	if err != nil || !found {
 		t.Fatalf("RunWebhook = %v, %v", found, err)
 	}
-	want := clickhouse.RunWebhook{RunID: a, URLSealed: "rh1:k:second", URLRedacted: "https://h/a2?token=***", KeyID: "k", CreatedAt: t0.Add(time.Millisecond), WorkflowID: "run-webhooks/x"}
+	want := clickhouse.RunWebhook{RunID: a, URLSealed: "rh1:k:second", URLRedacted: "https://h/a2?token=***", KeyID: "k", CreatedAt: t0.Add(time.Millisecond), WorkflowID: "run-webhooks/x", Format: "langgraph"}
 	if w != want {
 		t.Errorf("RunWebhook = %+v\nwant %+v", w, want)
 	}
@@ -46,7 +46,7 @@ func TestRunWebhooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[a] != want || got[b].URLSealed != "rh1:k:b" || got[b].WorkflowID != "" {
+	if len(got) != 2 || got[a] != want || got[b].URLSealed != "rh1:k:b" || got[b].WorkflowID != "" || got[b].Format != "" {
 		t.Errorf("RunWebhooks = %+v, want a's newest and b's", got)
 	}
 	if got, err := store.RunWebhooks(ctx, nil); err != nil || len(got) != 0 {

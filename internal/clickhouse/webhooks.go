@@ -27,9 +27,11 @@ type Webhook struct {
 	UpdatedAt time.Time
 	// Deleted, in the winning version, removes the position.
 	Deleted bool
+	// Format is the body's shape (payload.Format): "" is LangSmith's.
+	Format string
 }
 
-const webhookColumns = `rule_id, idx, url_sealed, url_redacted, headers_sealed, signing_secret_sealed, key_id, updated_at, deleted`
+const webhookColumns = `rule_id, idx, url_sealed, url_redacted, headers_sealed, signing_secret_sealed, key_id, updated_at, deleted, format`
 
 // insertWebhooksSQL names its columns, as 18.16 batches need.
 const insertWebhooksSQL = `INSERT INTO webhooks (` + webhookColumns + `)`
@@ -67,7 +69,7 @@ func (s *Store) PutWebhooks(ctx context.Context, ws []Webhook) error {
 			return nil, fmt.Errorf("webhook %s/%d: %w", w.RuleID, w.Index, err)
 		}
 		return []any{w.RuleID, w.Index, w.URLSealed, w.URLRedacted, w.HeadersSealed,
-			w.SigningSecretSealed, w.KeyID, updated, boolByte(w.Deleted)}, nil
+			w.SigningSecretSealed, w.KeyID, updated, boolByte(w.Deleted), w.Format}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("put webhooks: %w", err)
@@ -82,7 +84,7 @@ func scanWebhook(r rowScanner) (Webhook, error) {
 		deleted uint8
 	)
 	if err := r.Scan(&w.RuleID, &w.Index, &w.URLSealed, &w.URLRedacted, &w.HeadersSealed,
-		&w.SigningSecretSealed, &w.KeyID, &updated, &deleted); err != nil {
+		&w.SigningSecretSealed, &w.KeyID, &updated, &deleted, &w.Format); err != nil {
 		return Webhook{}, err
 	}
 	w.UpdatedAt, w.Deleted = runs.FromMicros(updated), deleted == 1

@@ -19,6 +19,7 @@ func TestWebhooksLatestVersion(t *testing.T) {
 	w0, w1, w2 := webhook(rule, 0, "v1", at(0)), webhook(rule, 1, "v1", at(0)), webhook(rule, 2, "v1", at(0))
 	w0b := webhook(rule, 0, "v2", at(10))
 	w0b.SigningSecretSealed = "secret:v2"
+	w0b.Format = "langgraph"
 	gone := webhook(rule, 1, "gone", at(10))
 	gone.Deleted = true
 	stale := webhook(rule, 2, "stale", at(-10)) // written last, older: must not win

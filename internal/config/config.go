@@ -42,6 +42,7 @@ type Config struct {
 	HTTP       HTTP       `koanf:"http"`
 	Payload    Payload    `koanf:"payload"`
 	Retention  Retention  `koanf:"retention"`
+	Webhooks   Webhooks   `koanf:"webhooks"`
 }
 
 type ClickHouse struct {
@@ -160,6 +161,10 @@ type HTTP struct {
 	// WebhookMaxWait is how long a run's webhook waits for the run to end
 	// before it is given up (recorded failed, nothing sent).
 	WebhookMaxWait time.Duration `koanf:"webhook_max_wait"`
+	// WebhookFormat is the body a run-completion webhook gets: "langsmith"
+	// (the run in LangSmith's shape) or "langgraph" (LangGraph's Run shape).
+	// It applies to runs registered after it is set.
+	WebhookFormat string `koanf:"webhook_format"`
 }
 
 // Payload shapes webhook bodies.
@@ -231,13 +236,14 @@ func Default() Config {
 			PublicURL:    "http://127.0.0.1:1984",
 			MaxBodyBytes: 64 << 20,
 		},
-		HTTP:    HTTP{WebhookMaxWait: 24 * time.Hour},
+		HTTP:    HTTP{WebhookMaxWait: 24 * time.Hour, WebhookFormat: "langsmith"},
 		Payload: Payload{InlineMaxBytes: 256 << 10, PresignTTL: 24 * time.Hour},
 		Retention: Retention{
 			Arrivals: 7 * 24 * time.Hour,
 			Events:   30 * 24 * time.Hour,
 			Attempts: 30 * 24 * time.Hour,
 		},
+		Webhooks: Webhooks{EnvPrefix: DefaultWebhookEnvPrefix},
 	}
 }
 
@@ -256,7 +262,7 @@ func Load(opts Options) (Config, error) {
 	if err := k.Load(structs.Provider(Default(), "koanf"), nil); err != nil {
 		return Config{}, fmt.Errorf("config defaults: %w", err)
 	}
-	known, sections := map[string]bool{}, map[string]bool{}
+	known, sections, given := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, key := range k.Keys() {
 		known[key] = true
 		sections[strings.SplitN(key, ".", 2)[0]] = true
@@ -276,7 +282,12 @@ func Load(opts Options) (Config, error) {
 			return Config{}, fmt.Errorf("config file %s: %w", path, err)
 		}
 		for _, key := range fk.Keys() {
-			if !known[key] {
+			given[key] = true
+			if name, ok := strings.CutPrefix(key, headersKey); ok && strings.Contains(name, ".") {
+				// koanf splits keys at dots, so such a name would not come through whole.
+				return Config{}, fmt.Errorf("config file %s: webhooks.headers: header name %q has a \".\"", path, name)
+			}
+			if !known[key] && !strings.HasPrefix(key, headersKey) {
 				return Config{}, fmt.Errorf("config file %s: unknown key %q (known keys: %s)", path, key, strings.Join(Keys(), ", "))
 			}
 		}
@@ -329,15 +340,41 @@ func Load(opts Options) (Config, error) {
 	if err := k.Merge(ek); err != nil {
 		return Config{}, fmt.Errorf("config environment: %w", err)
 	}
+	for _, key := range ek.Keys() {
+		given[key] = true
+	}
 
 	var c Config
 	if err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
+	if err := c.applyURLAliases(given); err != nil {
+		return Config{}, err
+	}
+	if c.Webhooks.EnvPrefix == "" {
+		return Config{}, fmt.Errorf("config webhooks.env_prefix: must not be empty: header templates could read any variable")
+	}
+	if err := c.Webhooks.resolveHeaders(lookupIn(environ)); err != nil {
+		return Config{}, err
+	}
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// lookupIn finds a variable in an environment of NAME=value entries; the
+// last entry of a name wins, as in os.Getenv.
+func lookupIn(environ []string) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		value, found := "", false
+		for _, kv := range environ {
+			if n, v, ok := strings.Cut(kv, "="); ok && n == name {
+				value, found = v, true
+			}
+		}
+		return value, found
+	}
 }
 
 // listKeys finds the keys whose values are lists.
@@ -359,7 +396,8 @@ func listKeys(t reflect.Type, prefix string) map[string]bool {
 }
 
 // KeyForEnv maps RUNHOOK_TEMPORAL_TASK_QUEUE to temporal.task_queue. Sections
-// never contain an underscore, so the first one after the prefix splits section from key.
+// never contain an underscore, so the first one after the prefix splits section from key;
+// a section's subsections (webhooks.url) are split off the key the same way.
 func KeyForEnv(name string) (string, bool) {
 	rest, ok := strings.CutPrefix(name, EnvPrefix)
 	if !ok {
@@ -369,8 +407,16 @@ func KeyForEnv(name string) (string, bool) {
 	if !ok || section == "" || key == "" {
 		return "", false
 	}
+	for _, sub := range subsections[section] {
+		if k, ok := strings.CutPrefix(key, sub+"_"); ok && k != "" {
+			return section + "." + sub + "." + k, true
+		}
+	}
 	return section + "." + key, true
 }
+
+// subsections are the sections nested in a section.
+var subsections = map[string][]string{"webhooks": {"url"}}
 
 // EnvForKey maps temporal.task_queue to RUNHOOK_TEMPORAL_TASK_QUEUE.
 func EnvForKey(key string) string {
@@ -485,6 +531,11 @@ func (c Config) Validate() error {
 			bad("delivery.allowed_ports", "%d is not a port", port)
 		}
 	}
+	for _, d := range c.Delivery.AllowedDomains {
+		if err := checkDomain(d); err != nil {
+			bad("delivery.allowed_domains", "%v", err)
+		}
+	}
 	if c.Delivery.MaxURLLength < 16 {
 		bad("delivery.max_url_length", "must be at least 16, got %d", c.Delivery.MaxURLLength)
 	}
@@ -509,6 +560,9 @@ func (c Config) Validate() error {
 	}
 	if c.HTTP.WebhookMaxWait < time.Second {
 		bad("http.webhook_max_wait", "must be at least 1s, got %s", c.HTTP.WebhookMaxWait)
+	}
+	if c.HTTP.WebhookFormat != "langsmith" && c.HTTP.WebhookFormat != "langgraph" {
+		bad("http.webhook_format", "must be langsmith or langgraph, got %q", c.HTTP.WebhookFormat)
 	}
 	if c.Payload.InlineMaxBytes < 0 {
 		bad("payload.inline_max_bytes", "must be 0 (never inline) or more, got %d", c.Payload.InlineMaxBytes)

@@ -106,6 +106,7 @@ func TestErrors(t *testing.T) {
 		{"plain api key in key_hashes", "", []string{"RUNHOOK_API_KEY_HASHES=lsv2_plainkey"}, []string{"api.key_hashes", "entry 0", "sha256:"}},
 		{"public url with query", "", []string{"RUNHOOK_API_PUBLIC_URL=http://h:1/?a=b"}, []string{"api.public_url"}},
 		{"negative inline max", "", []string{"RUNHOOK_PAYLOAD_INLINE_MAX_BYTES=-1"}, []string{"payload.inline_max_bytes"}},
+		{"bad webhook format", "", []string{"RUNHOOK_HTTP_WEBHOOK_FORMAT=LangGraph"}, []string{"http.webhook_format", "langsmith or langgraph"}},
 		{"short presign ttl", "", []string{"RUNHOOK_PAYLOAD_PRESIGN_TTL=10ms"}, []string{"payload.presign_ttl"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

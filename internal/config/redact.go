@@ -31,6 +31,13 @@ func redactStruct(v reflect.Value) {
 				redacted.Index(j).SetString(Redacted)
 			}
 			f.Set(redacted)
+		case t.Field(i).Tag.Get("secret") == "true" && f.Kind() == reflect.Map && f.Len() > 0:
+			// Keys (header names) are shown; values are the secrets.
+			redacted := reflect.MakeMapWithSize(f.Type(), f.Len())
+			for _, k := range f.MapKeys() {
+				redacted.SetMapIndex(k, reflect.ValueOf(Redacted))
+			}
+			f.Set(redacted)
 		}
 	}
 }

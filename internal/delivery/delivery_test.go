@@ -288,3 +288,34 @@ func closedPort(t *testing.T) string {
 	l.Close()
 	return addr
 }
+
+// Config webhooks.headers go on every request; a request's own header of the
+// same name (a rule webhook's) wins, and runhook's own headers stay its own.
+func TestSendStaticHeaders(t *testing.T) {
+	var got http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		w.WriteHeader(200)
+	}))
+	defer srv.Close()
+	s := delivery.NewSender(delivery.SenderOptions{
+		Timeout: 5 * time.Second,
+		Guard:   netguard.Policy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
+		Headers: map[string]string{"Authorization": "Bearer static-tok", "X-Env": "prod"},
+	})
+	for _, tc := range []struct {
+		own        map[string]string
+		auth, xenv string
+	}{
+		{nil, "Bearer static-tok", "prod"},
+		{map[string]string{"authorization": "Bearer own-tok"}, "Bearer own-tok", "prod"},
+	} {
+		res := s.Send(context.Background(), delivery.Request{URL: srv.URL, Headers: tc.own, Body: []byte(`{}`), MessageID: "m"})
+		if res.Class != delivery.Delivered {
+			t.Fatalf("result %+v", res)
+		}
+		if got.Get("Authorization") != tc.auth || got.Get("X-Env") != tc.xenv || got.Get("Content-Type") != "application/json" {
+			t.Errorf("own headers %v: received %v", tc.own, got)
+		}
+	}
+}

@@ -17,10 +17,13 @@ type AddrChecker interface {
 // URLPolicy says which webhook URLs are accepted at all; where names may
 // connect is the SSRF guard's business, at dial time.
 type URLPolicy struct {
-	RequireHTTPS   bool
-	AllowedDomains []string // the host must be one of these or a subdomain; empty = any
-	AllowedPorts   []int    // empty = any
-	MaxURLLength   int      // 0 = no limit
+	RequireHTTPS bool
+	// AllowedDomains: the host must be one of these or a subdomain of one;
+	// "*.example.com" admits the subdomains only (LangGraph's wildcard).
+	// Empty = any.
+	AllowedDomains []string
+	AllowedPorts   []int // empty = any
+	MaxURLLength   int   // 0 = no limit
 	// DisableLoopback refuses localhost, *.localhost and loopback IP literals
 	// up front. Names that only resolve to loopback are still the SSRF
 	// guard's to refuse at dial time (unless delivery.allow_private).
@@ -118,7 +121,14 @@ func domainAllowed(host string, domains []string) bool {
 		return false
 	}
 	for _, d := range domains {
-		d = strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(d, "."), "."))
+		d = strings.ToLower(strings.TrimSuffix(d, "."))
+		if sub, ok := strings.CutPrefix(d, "*."); ok {
+			if strings.HasSuffix(host, "."+sub) {
+				return true
+			}
+			continue
+		}
+		d = strings.TrimPrefix(d, ".")
 		if host == d || strings.HasSuffix(host, "."+d) {
 			return true
 		}

@@ -121,3 +121,25 @@ func TestURLErrorProblem(t *testing.T) {
 		}
 	}
 }
+
+// LangGraph's "*.example.com" admits subdomains only; a plain name, as
+// delivery.allowed_domains always has, the domain and its subdomains.
+func TestURLPolicyWildcardDomains(t *testing.T) {
+	p := delivery.URLPolicy{AllowedDomains: []string{"*.example.com", "trusted.test"}}
+	for url, ok := range map[string]bool{
+		"https://hooks.example.com/x":  true,
+		"https://a.b.example.com/x":    true,
+		"https://example.com/x":        false,
+		"https://badexample.com/x":     false,
+		"https://example.com.evil/x":   false,
+		"https://trusted.test/x":       true,
+		"https://api.trusted.test/x":   true,
+		"https://HOOKS.Example.COM./x": true,
+		"https://notrusted.test/x":     false,
+		"https://93.184.216.34/x":      false,
+	} {
+		if err := p.Check(url); (err == nil) != ok {
+			t.Errorf("%s: %v, want accepted %v", url, err, ok)
+		}
+	}
+}

@@ -40,6 +40,7 @@ type Sender struct {
 	client  *http.Client
 	timeout time.Duration
 	signer  signing.Signer
+	headers map[string]string
 }
 
 // SenderOptions configure NewSender.
@@ -51,6 +52,10 @@ type SenderOptions struct {
 	Resolver netguard.Resolver
 	// Now replaces the clock used for webhook-timestamp (tests).
 	Now func() time.Time
+	// Headers go on every request (config webhooks.headers), already
+	// checked by CheckHeaders; a request's own header of the same name wins.
+	// Their values are secrets: the sender never logs or returns them.
+	Headers map[string]string
 }
 
 // NewSender builds a sender whose transport never uses a proxy, never follows
@@ -72,6 +77,7 @@ func NewSender(o SenderOptions) *Sender {
 		},
 		timeout: o.Timeout,
 		signer:  signing.Signer{Now: o.Now},
+		headers: o.Headers,
 	}
 }
 
@@ -89,6 +95,9 @@ func (s *Sender) send(ctx context.Context, r Request) Result {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
 	if err != nil {
 		return Result{Class: Invalid, Err: scrub("build request: "+err.Error(), r.URL)}
+	}
+	for name, value := range s.headers {
+		req.Header.Set(name, value)
 	}
 	for name, value := range r.Headers {
 		req.Header.Set(name, value)

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/payload"
 	"github.com/runhook/runhook/internal/secrets"
 	"github.com/runhook/runhook/internal/signing"
 )
@@ -20,6 +21,8 @@ type Target struct {
 	// SigningSecrets are whsec_... secrets, at most signing.MaxSecrets; none
 	// = unsigned. Two while a receiver rotates: each POST is signed with both.
 	SigningSecrets []string
+	// Format is the body's shape; the zero value is LangSmith's.
+	Format payload.Format
 }
 
 // The signing secrets are sealed as one value, space-separated (a whsec_
@@ -52,7 +55,11 @@ func Seal(box *secrets.Box, policy URLPolicy, rule uuid.UUID, idx uint16, t Targ
 			return clickhouse.Webhook{}, err
 		}
 	}
-	w := clickhouse.Webhook{RuleID: rule, Index: idx, URLRedacted: RedactURL(t.URL), KeyID: box.CurrentKeyID(), UpdatedAt: now}
+	if _, err := payload.ParseFormat(string(t.Format)); err != nil {
+		return clickhouse.Webhook{}, err
+	}
+	w := clickhouse.Webhook{RuleID: rule, Index: idx, URLRedacted: RedactURL(t.URL), KeyID: box.CurrentKeyID(), UpdatedAt: now,
+		Format: string(t.Format)}
 	var err error
 	if w.URLSealed, err = box.Seal([]byte(t.URL), sealContext(rule, idx, "url")); err != nil {
 		return clickhouse.Webhook{}, err
@@ -81,7 +88,7 @@ func Open(box *secrets.Box, w clickhouse.Webhook) (Target, error) {
 	if err != nil {
 		return Target{}, fmt.Errorf("webhook %s url: %w", w.URLRedacted, err)
 	}
-	t := Target{URL: string(url)}
+	t := Target{URL: string(url), Format: payload.Format(w.Format)}
 	if w.HeadersSealed != "" {
 		raw, err := box.Open(w.HeadersSealed, sealContext(w.RuleID, w.Index, "headers"))
 		if err != nil {

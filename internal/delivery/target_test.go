@@ -14,6 +14,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/runhook/runhook/internal/delivery"
+	"github.com/runhook/runhook/internal/payload"
 	"github.com/runhook/runhook/internal/secrets"
 	"github.com/runhook/runhook/internal/signing"
 )
@@ -88,5 +89,28 @@ func TestOneSigningSecretAsBefore(t *testing.T) {
 	got, err := delivery.Open(box, w)
 	if err != nil || !slices.Equal(got.SigningSecrets, []string{secret}) {
 		t.Errorf("Open = %v, %v", got.SigningSecrets, err)
+	}
+}
+
+// The format is stored in the clear beside the sealed fields and comes back
+// with them; "" (LangSmith's) is what rows written before formats hold.
+func TestFormatSealedAndOpened(t *testing.T) {
+	box, _ := secrets.New(bytes.Repeat([]byte{7}, 32))
+	rule := uuid.New()
+	for _, f := range []payload.Format{payload.FormatLangSmith, payload.FormatLangGraph} {
+		w, err := delivery.Seal(box, delivery.URLPolicy{}, rule, 0, delivery.Target{URL: "https://example.com/h", Format: f}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.Format != string(f) {
+			t.Errorf("stored format %q, want %q", w.Format, f)
+		}
+		got, err := delivery.Open(box, w)
+		if err != nil || got.Format != f {
+			t.Errorf("opened format %q (%v), want %q", got.Format, err, f)
+		}
+	}
+	if _, err := delivery.Seal(box, delivery.URLPolicy{}, rule, 0, delivery.Target{URL: "https://example.com/h", Format: "xml"}, time.Now()); err == nil {
+		t.Error("an unknown format was sealed")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/runhook/runhook/internal/delivery"
+	"github.com/runhook/runhook/internal/payload"
 	"github.com/runhook/runhook/internal/runs"
 	"github.com/runhook/runhook/internal/signing"
 )
@@ -30,7 +31,7 @@ var (
 	fileKeys     = []string{"rules"}
 	ruleKeys     = []string{"name", "id", "project", "filter", "trace_filter", "sampling_rate", "interval", "enabled", "backfill_from", "feedback", "max_runs_per_delivery", "webhooks"}
 	feedbackKeys = []string{"require", "wait", "on_timeout"}
-	webhookKeys  = []string{"url", "headers", "signing_secret"}
+	webhookKeys  = []string{"url", "headers", "signing_secret", "format"}
 )
 
 // decoder walks one expanded file and collects every problem.
@@ -248,6 +249,18 @@ func (d *decoder) rule(i int, n *yaml.Node) (Rule, seenRule) {
 	}
 
 	r.Webhooks = d.webhooks(f["webhooks"], n, label)
+	// LangGraph's shape is one run per POST, and every webhook of a rule
+	// gets the same batches.
+	if r.MaxRunsPerDelivery > 1 {
+		for i, w := range r.Webhooks {
+			if w.Format == payload.FormatLangGraph {
+				d.add(label, "max_runs_per_delivery", f["max_runs_per_delivery"].Line,
+					"is %d, but webhooks[%d] has format langgraph, which posts one run per request: set 1 or leave it out",
+					r.MaxRunsPerDelivery, i)
+				break
+			}
+		}
+	}
 	return r, s
 }
 
@@ -364,6 +377,13 @@ func (d *decoder) webhooks(n, rule *yaml.Node, label string) []Webhook {
 		}
 		w.Headers = d.headers(f["headers"], label, path+".headers")
 		w.SigningSecrets = d.signingSecrets(f["signing_secret"], label, path+".signing_secret")
+		if v, ok := d.text(f["format"], label, path+".format"); ok {
+			format, err := payload.ParseFormat(v)
+			if err != nil {
+				d.add(label, path+".format", f["format"].Line, "must be langsmith or langgraph, got %s", d.hide.quote(v))
+			}
+			w.Format = format
+		}
 		hooks = append(hooks, w)
 	}
 	return hooks

@@ -3,11 +3,13 @@ package rules
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/netguard"
+	"github.com/runhook/runhook/internal/payload"
 	"github.com/runhook/runhook/internal/runs"
 )
 
@@ -118,8 +120,8 @@ func TestFieldErrors(t *testing.T) {
 		{"webhooks empty", ruleFile("    webhooks: []\n"), `rule "r1": webhooks: is empty: at least one webhook is required (line 4)`, nil},
 		{"webhooks not a list", ruleFile("    webhooks: https://example.com/\n"), `rule "r1": webhooks: must be a list of webhooks, not a single value (line 4)`, nil},
 		{"webhooks too many", ruleFile("    webhooks: [" + strings.Repeat("{url: 'https://example.com/'},", 11) + "]\n"), `rule "r1": webhooks: lists 11 webhooks, at most 10 (line 4)`, nil},
-		{"webhook not a mapping", ruleFile("    webhooks:\n      - https://example.com/\n"), `rule "r1": webhooks[0]: it must be a mapping of keys (url, headers, signing_secret), not a single value (line 5)`, nil},
-		{"webhook unknown key", ruleFile("    webhooks:\n      - url: https://example.com/\n        secret: x\n"), `rule "r1": webhooks[0]: unknown key "secret"; the keys here are url, headers, signing_secret (line 6)`, nil},
+		{"webhook not a mapping", ruleFile("    webhooks:\n      - https://example.com/\n"), `rule "r1": webhooks[0]: it must be a mapping of keys (url, headers, signing_secret, format), not a single value (line 5)`, nil},
+		{"webhook unknown key", ruleFile("    webhooks:\n      - url: https://example.com/\n        secret: x\n"), `rule "r1": webhooks[0]: unknown key "secret"; the keys here are url, headers, signing_secret, format (line 6)`, nil},
 		{"url missing", ruleFile("    webhooks:\n      - headers: {X-A: b}\n"), `rule "r1": webhooks[0].url: is required (line 5)`, nil},
 		{"url scheme", ruleFile("    webhooks:\n      - url: https://example.com/\n      - url: ftp://example.com/in?secret=s3cr3t-value\n"), `rule "r1": webhooks[1].url: webhook URL ftp://example.com/in?secret=***: scheme must be http or https (line 6)`, nil},
 		{"url https required", ruleFile("    webhooks:\n      - url: http://example.com/in?token=s3cr3t-value\n"), `rule "r1": webhooks[0].url: webhook URL http://example.com/in?token=***: http is not allowed (delivery.require_https) (line 5)`, &delivery.URLPolicy{RequireHTTPS: true}},
@@ -137,6 +139,10 @@ func TestFieldErrors(t *testing.T) {
 		{"signing secret base64", ruleFile("    webhooks:\n      - url: https://example.com/\n        signing_secret: whsec_not*base64\n"), `rule "r1": webhooks[0].signing_secret: signing secret is not whsec_ followed by base64 (line 6)`, nil},
 		{"signing secret short", ruleFile("    webhooks:\n      - url: https://example.com/\n        signing_secret: whsec_c2hvcnQ=\n"), `rule "r1": webhooks[0].signing_secret: signing secret decodes to 5 bytes, want 24 to 64 (line 6)`, nil},
 
+		{"format unknown", ruleFile("    webhooks:\n      - url: https://example.com/hook\n        format: LangGraph\n"), `rule "r1": webhooks[0].format: must be langsmith or langgraph, got "LangGraph" (line 6)`, nil},
+		{"format a list", ruleFile("    webhooks:\n      - url: https://example.com/hook\n        format: [langgraph]\n"), `rule "r1": webhooks[0].format: must be a single value, not a list (line 6)`, nil},
+		{"langgraph batches", ruleFile("    max_runs_per_delivery: 5\n    webhooks:\n      - url: https://example.com/a\n      - url: https://example.com/b\n        format: langgraph\n"),
+			`rule "r1": max_runs_per_delivery: is 5, but webhooks[1] has format langgraph, which posts one run per request: set 1 or leave it out (line 4)`, nil},
 		// across rules
 		{"duplicate name", ruleFile("") + "  - name: r1\n    project: " + project + "\n    webhooks: [{url: 'https://example.com/'}]\n", `rule "r1": name: used by more than one rule (also on line 2); names must be unique in the file (line 6)`, nil},
 		{"duplicate id", ruleFile("    id: 6f1c2a43-2d0e-4b8e-9a55-0b6a8e0d7c11\n") + "  - name: r2\n    id: 6f1c2a43-2d0e-4b8e-9a55-0b6a8e0d7c11\n    project: " + project + "\n    webhooks: [{url: 'https://example.com/'}]\n", `rule "r2": id: "6f1c2a43-2d0e-4b8e-9a55-0b6a8e0d7c11" is also the id of rule "r1" (line 4); ids must be unique (line 8)`, nil},
@@ -174,5 +180,27 @@ func TestProjectByName(t *testing.T) {
 	}
 	if rs[0].Project != runs.ProjectID("support-bot") {
 		t.Errorf("project %s, want runs.ProjectID(\"support-bot\") %s", rs[0].Project, runs.ProjectID("support-bot"))
+	}
+}
+
+func TestWebhookFormat(t *testing.T) {
+	src := ruleFile("    max_runs_per_delivery: 1\n    webhooks:\n      - url: https://example.com/a\n      - url: https://example.com/b\n        format: langgraph\n      - url: https://example.com/c\n        format: langsmith\n")
+	rs, err := Parse([]byte(src), nil, testPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []payload.Format{rs[0].Webhooks[0].Format, rs[0].Webhooks[1].Format, rs[0].Webhooks[2].Format}
+	if want := []payload.Format{payload.FormatLangSmith, payload.FormatLangGraph, payload.FormatLangSmith}; !slices.Equal(got, want) {
+		t.Errorf("formats %q, want %q", got, want)
+	}
+	spec := rs[0].Spec()
+	if want := []string{"", "langgraph", ""}; !slices.Equal(spec.WebhookFormats, want) {
+		t.Errorf("spec webhook_formats %q, want %q", spec.WebhookFormats, want)
+	}
+	if y := spec.YAML(); strings.Count(y, "format: langgraph") != 1 || strings.Count(y, "format:") != 1 {
+		t.Errorf("rules get shows:\n%s\nwant the one langgraph format", y)
+	}
+	if plain := (Rule{Webhooks: []Webhook{{URL: "https://example.com/a"}}}).Spec(); plain.WebhookFormats != nil {
+		t.Errorf("a rule without formats stores webhook_formats %q", plain.WebhookFormats)
 	}
 }

@@ -37,6 +37,9 @@ type canonicalHook struct {
 	URL           string      `json:"url"`
 	Headers       [][2]string `json:"headers"`
 	SigningSecret string      `json:"signing_secret"`
+	// Format is left out when it is LangSmith's, so rules without one keep
+	// their fingerprints.
+	Format string `json:"format,omitempty"`
 }
 
 // Fingerprint is a keyed hash (HMAC-SHA256, hex) of the whole rule, webhook
@@ -66,7 +69,7 @@ func (r Rule) Fingerprint(key []byte) string {
 	}
 	for i, w := range r.Webhooks {
 		// Joined, so a rule with one secret keeps the fingerprint it had.
-		h := canonicalHook{URL: w.URL, SigningSecret: strings.Join(w.SigningSecrets, " "), Headers: [][2]string{}}
+		h := canonicalHook{URL: w.URL, SigningSecret: strings.Join(w.SigningSecrets, " "), Headers: [][2]string{}, Format: string(w.Format)}
 		for name, value := range w.Headers {
 			h.Headers = append(h.Headers, [2]string{name, value})
 		}

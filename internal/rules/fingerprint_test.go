@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/runhook/runhook/internal/payload"
 )
 
 var fpKey = []byte("fingerprint-test-key")
@@ -92,6 +94,7 @@ func TestFingerprintChanges(t *testing.T) {
 		"unsigned":        func(r *Rule) { r.Webhooks[0].SigningSecrets = nil },
 		"webhook order":   func(r *Rule) { r.Webhooks[0], r.Webhooks[1] = r.Webhooks[1], r.Webhooks[0] },
 		"webhook removed": func(r *Rule) { r.Webhooks = r.Webhooks[:1] },
+		"format":          func(r *Rule) { r.Webhooks[1].Format = payload.FormatLangGraph },
 		// Moving text between fields must not collide either.
 		"filter to trace": func(r *Rule) { r.Filter, r.TraceFilter = r.Filter+r.TraceFilter, "" },
 	}

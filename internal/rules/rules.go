@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/delivery"
+	"github.com/runhook/runhook/internal/payload"
 )
 
 // Rule is one automation rule in the clear: webhook URLs, headers and
@@ -55,6 +56,9 @@ type Webhook struct {
 	// SigningSecrets are whsec_... secrets, at most signing.MaxSecrets (one,
 	// or two while the receiver rotates); none = unsigned.
 	SigningSecrets []string
+	// Format is the body's shape: LangSmith's (the zero value) or, with
+	// `format: langgraph`, each run alone in LangGraph's Run shape.
+	Format payload.Format
 }
 
 // Limits and defaults of the file format.

@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/runhook/runhook/internal/delivery"
+	"github.com/runhook/runhook/internal/payload"
 )
 
 // Spec is a rule without its secrets: what is stored as JSON in the rules
@@ -29,6 +30,9 @@ type Spec struct {
 	Feedback           Feedback   `json:"feedback,omitzero"`
 	MaxRunsPerDelivery int        `json:"max_runs_per_delivery"`
 	Webhooks           []string   `json:"webhooks"`
+	// WebhookFormats is each webhook's format, by position ("" for
+	// LangSmith's); absent when every webhook has LangSmith's.
+	WebhookFormats []string `json:"webhook_formats,omitempty"`
 }
 
 // Spec drops the rule's secrets: webhook URLs are redacted, headers and
@@ -54,6 +58,12 @@ func (r Rule) Spec() Spec {
 	s.Feedback.Require = append([]string(nil), r.Feedback.Require...)
 	for i, w := range r.Webhooks {
 		s.Webhooks[i] = delivery.RedactURL(w.URL)
+		if w.Format != payload.FormatLangSmith {
+			if s.WebhookFormats == nil {
+				s.WebhookFormats = make([]string, len(r.Webhooks))
+			}
+			s.WebhookFormats[i] = string(w.Format)
+		}
 	}
 	return s
 }
@@ -136,7 +146,8 @@ type feedbackYAML struct {
 }
 
 type webhookYAML struct {
-	URL string `yaml:"url"`
+	URL    string `yaml:"url"`
+	Format string `yaml:"format,omitempty"`
 }
 
 // YAML renders the spec in the rules file's format for `rules get`. Webhook
@@ -163,6 +174,9 @@ func (s Spec) YAML() string {
 	}
 	for i, u := range s.Webhooks {
 		y.Webhooks[i] = webhookYAML{URL: u}
+		if i < len(s.WebhookFormats) {
+			y.Webhooks[i].Format = s.WebhookFormats[i]
+		}
 	}
 	var b bytes.Buffer
 	b.WriteString("# webhook URLs redacted; headers and signing secrets not shown\n")

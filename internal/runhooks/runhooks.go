@@ -19,6 +19,7 @@ import (
 
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/delivery"
+	"github.com/runhook/runhook/internal/payload"
 	"github.com/runhook/runhook/internal/secrets"
 	"github.com/runhook/runhook/workflows"
 )
@@ -82,6 +83,10 @@ type Options struct {
 	Policy delivery.URLPolicy
 	// Disabled is http.disable_webhooks: nothing is registered or stored.
 	Disabled bool
+	// Format is http.webhook_format, the shape of the bodies of the webhooks
+	// registered: stored with each, so a later change of the setting leaves
+	// the runs already registered as they were asked for.
+	Format payload.Format
 	// MaxWait is http.webhook_max_wait: how long a run may take to end.
 	MaxWait time.Duration
 	// Retry and HTTPTimeout are delivery.*, as for rule webhooks.
@@ -172,6 +177,7 @@ func (h *Hooks) Register(ctx context.Context, reqs []Request) ([]Registration, e
 		if err != nil {
 			return nil, fmt.Errorf("run %s: %w", r.RunID, err)
 		}
+		w.Format = string(h.o.Format)
 		ended[r.RunID] = r.Ended
 		if j, dup := last[r.RunID]; dup {
 			rows[j] = w

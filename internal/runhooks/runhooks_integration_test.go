@@ -627,3 +627,91 @@ func TestRunsRegisteredEndedShareAWorkflow(t *testing.T) {
 		t.Errorf("pending run's workflow: %v", err)
 	}
 }
+
+// Under http.webhook_format: langgraph the run is posted in LangGraph's Run
+// shape, its ids read from the metadata LangGraph's tracing writes.
+func TestLangGraphFormat(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) { c.HTTP.WebhookFormat = "langgraph" })
+	const thread, graphRun = "9dde5490-2b67-47c8-aa14-4bfec88af217", "1ef0b6d2-8a41-6c3e-9d2b-5a7e1c0f4b11"
+	r := run(true, func(r *runs.Run) {
+		r.Extra = json.RawMessage(`{"metadata":{"thread_id":"` + thread + `","run_id":"` + graphRun + `","assistant_id":"agent"}}`)
+	})
+	h.register(runhooks.Request{RunID: r.ID, URL: h.recv.srv.URL + "/lg"})
+	h.write(r)
+	if res := h.result(r.ID); res.Delivered != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	hooks, err := h.store.RunWebhooks(context.Background(), []uuid.UUID{r.ID})
+	if err != nil || hooks[r.ID].Format != "langgraph" {
+		t.Fatalf("stored webhook %+v (%v): want its format stored", hooks[r.ID], err)
+	}
+	time.Sleep(time.Second)
+	posts := h.recv.got("/lg")
+	if len(posts) != 1 {
+		t.Fatalf("%d POSTs, want 1", len(posts))
+	}
+	body := decodeRun(t, posts[0].body)
+	if body["run_id"] != graphRun || body["thread_id"] != thread || body["assistant_id"] != "agent" || body["status"] != "success" {
+		t.Errorf("body %s", posts[0].body)
+	}
+	if kw, _ := body["kwargs"].(map[string]any); kw == nil || kw["input"] == nil || body["values"] == nil {
+		t.Errorf("kwargs %v values %v: want the inputs and outputs", body["kwargs"], body["values"])
+	}
+	if _, ok := body["dotted_order"]; ok {
+		t.Errorf("body has LangSmith's run fields: %s", posts[0].body)
+	}
+}
+
+// Config webhooks.headers reach the receiver on every POST, retries
+// included, and their values appear nowhere else: not in the workflow's
+// history, the logs, ClickHouse, or the effective config `starter config` prints.
+func TestStaticHeadersStaySecret(t *testing.T) {
+	const value = "static-tok-7e6d5c4b"
+	h := newHarness(t, func(c *config.Config) {
+		c.Webhooks.Headers = map[string]string{"Authorization": "Bearer " + value, "X-Environment": "prod"}
+	})
+	h.recv.status["/flaky"] = 503
+	ok, flaky := run(true), run(true)
+	h.register(runhooks.Request{RunID: ok.ID, URL: h.recv.srv.URL + "/static"},
+		runhooks.Request{RunID: flaky.ID, URL: h.recv.srv.URL + "/flaky"})
+	h.write(ok, flaky)
+	h.result(ok.ID)
+	h.result(flaky.ID)
+	posts := append(h.recv.got("/static"), h.recv.got("/flaky")...)
+	if len(posts) < 2 {
+		t.Fatalf("%d POSTs", len(posts))
+	}
+	for _, p := range posts {
+		if p.header.Get("Authorization") != "Bearer "+value || p.header.Get("X-Environment") != "prod" {
+			t.Errorf("POST headers %v: want the static headers", p.header)
+		}
+	}
+
+	ctx := context.Background()
+	wf := workflows.RunWebhooksID([]uuid.UUID{ok.ID, flaky.ID})
+	text, err := testenv.HistoryText(ctx, h.c, wf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, ok.ID.String()) {
+		t.Fatalf("history of %s does not show run %s: the search sees nothing", wf, ok.ID)
+	}
+	where := map[string]string{"history of " + wf: text, "logs": h.logs.String()}
+	dump, err := clickhousetest.DumpText(ctx, h.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for table, text := range dump {
+		where["ClickHouse table "+table] = text
+	}
+	y, err := h.cfg.Redact().YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	where["starter config"] = string(y)
+	for w, text := range where {
+		if strings.Contains(text, value) {
+			t.Errorf("the static header's value is in %s", w)
+		}
+	}
+}
