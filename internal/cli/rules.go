@@ -564,7 +564,7 @@ func (a *app) rulesPreviewCmd() *cobra.Command {
 func printPicks(out io.Writer, spec rules.Spec, opts ruleops.PreviewOptions, p ruleops.Picks) {
 	fmt.Fprintf(out, "rule %q (%s), project %s\n", spec.Name, spec.ID, spec.Project)
 	fmt.Fprintf(out, "window (%s, %s] of server insertion time: --since %s, up to rules.settle_lag (%s) before the clock\n",
-		p.Window.After.Format(time.RFC3339), p.Window.UpTo.Format(time.RFC3339), shortDuration(opts.Since), shortDuration(opts.SettleLag))
+		p.Window.After.Format(time.RFC3339), p.Window.UpTo.Format(time.RFC3339), rules.FormatDuration(opts.Since), rules.FormatDuration(opts.SettleLag))
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	orNone := func(s, none string) string {
 		if s == "" {
@@ -578,7 +578,7 @@ func printPicks(out io.Writer, spec rules.Spec, opts ruleops.PreviewOptions, p r
 	fmt.Fprintf(tw, "not yet handed on\t%d\twhat a tick over this window would hand on now\n", p.Unclaimed)
 	if len(spec.Feedback.Require) > 0 {
 		fmt.Fprintf(tw, "feedback ready\t%d\tcarry every key of [%s]\n", p.Ready, strings.Join(spec.Feedback.Require, ", "))
-		fmt.Fprintf(tw, "feedback waiting\t%d\twould wait up to %s, then %s\n", p.Waiting, shortDuration(spec.Feedback.Wait), spec.Feedback.OnTimeout)
+		fmt.Fprintf(tw, "feedback waiting\t%d\twould wait up to %s, then %s\n", p.Waiting, rules.FormatDuration(spec.Feedback.Wait), spec.Feedback.OnTimeout)
 	}
 	tw.Flush()
 	if len(p.Runs) == 0 {
@@ -600,18 +600,6 @@ func printPicks(out io.Writer, spec rules.Spec, opts ruleops.PreviewOptions, p r
 		tw.Flush()
 	}
 	fmt.Fprintln(out, "preview only: nothing was claimed, recorded or sent")
-}
-
-// shortDuration is a duration as a user writes it: 1h, not 1h0m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 func (a *app) rulesTestCmd() *cobra.Command {

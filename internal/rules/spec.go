@@ -45,7 +45,7 @@ func (r Rule) Spec() Spec {
 		Filter:             r.Filter,
 		TraceFilter:        r.TraceFilter,
 		SamplingRate:       r.SamplingRate,
-		Interval:           formatDuration(r.Interval),
+		Interval:           FormatDuration(r.Interval),
 		Enabled:            r.Enabled,
 		Feedback:           r.Feedback,
 		MaxRunsPerDelivery: r.MaxRunsPerDelivery,
@@ -104,7 +104,7 @@ type feedbackJSON struct {
 }
 
 func (f Feedback) MarshalJSON() ([]byte, error) {
-	return json.Marshal(feedbackJSON{Require: f.Require, Wait: formatDuration(f.Wait), OnTimeout: f.OnTimeout})
+	return json.Marshal(feedbackJSON{Require: f.Require, Wait: FormatDuration(f.Wait), OnTimeout: f.OnTimeout})
 }
 
 func (f *Feedback) UnmarshalJSON(data []byte) error {
@@ -170,7 +170,7 @@ func (s Spec) YAML() string {
 		y.BackfillFrom = s.BackfillFrom.UTC().Format(time.RFC3339Nano)
 	}
 	if len(s.Feedback.Require) > 0 {
-		y.Feedback = &feedbackYAML{Require: s.Feedback.Require, Wait: formatDuration(s.Feedback.Wait), OnTimeout: s.Feedback.OnTimeout}
+		y.Feedback = &feedbackYAML{Require: s.Feedback.Require, Wait: FormatDuration(s.Feedback.Wait), OnTimeout: s.Feedback.OnTimeout}
 	}
 	for i, u := range s.Webhooks {
 		y.Webhooks[i] = webhookYAML{URL: u}
@@ -188,8 +188,9 @@ func (s Spec) YAML() string {
 	return b.String()
 }
 
-// formatDuration is time.Duration.String without its zero tails: 1m, not 1m0s.
-func formatDuration(d time.Duration) string {
+// FormatDuration is a duration as a rules file writes it: time.Duration.String
+// without its zero tails, 1m, not 1m0s.
+func FormatDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")

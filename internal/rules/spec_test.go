@@ -142,11 +142,11 @@ func TestFormatDuration(t *testing.T) {
 		time.Minute: "1m", 90 * time.Second: "1m30s", time.Hour: "1h", 90 * time.Minute: "1h30m",
 		time.Second: "1s", 1500 * time.Millisecond: "1.5s", 168 * time.Hour: "168h", 0: "0s",
 	} {
-		if got := formatDuration(d); got != want {
-			t.Errorf("formatDuration(%s) = %s, want %s", d, got, want)
+		if got := FormatDuration(d); got != want {
+			t.Errorf("FormatDuration(%s) = %s, want %s", d, got, want)
 		}
-		if back, err := time.ParseDuration(formatDuration(d)); err != nil || back != d {
-			t.Errorf("%s does not parse back to %s", formatDuration(d), d)
+		if back, err := time.ParseDuration(FormatDuration(d)); err != nil || back != d {
+			t.Errorf("%s does not parse back to %s", FormatDuration(d), d)
 		}
 	}
 }

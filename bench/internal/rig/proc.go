@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/runhook/runhook/internal/testenv"
 	enumspb "go.temporal.io/api/enums/v1"
 )
 
@@ -277,12 +278,11 @@ func MachineCPU() (float64, bool) {
 // FreeAddr is a loopback address nothing listens on at the moment: the API
 // server takes its address from config, so the bench chooses the port.
 func FreeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := testenv.FreePort()
 	if err != nil {
 		return "", err
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), nil
 }
 
 // Kill ends the worker at once (SIGKILL), as a crash would, and waits for it
