@@ -1,6 +1,7 @@
 // Command server is runhook's LangSmith-compatible API: point the LangSmith
 // SDKs at it (LANGSMITH_ENDPOINT, LANGSMITH_API_KEY) and their runs and
-// feedback land in the ClickHouse tables the rules read.
+// feedback land in the ClickHouse tables the rules read. It also serves the
+// rules API (GET /rules, PUT /rules, ...) under the same API key.
 package main
 
 import (
@@ -37,6 +38,11 @@ func serve(ctx context.Context, p app.Process) error {
 	if err != nil {
 		return err
 	}
+	// The rules API shares the Temporal client; without one it answers 503.
+	rules, err := app.RuleService(cfg, store, tc)
+	if err != nil {
+		return err
+	}
 	presigned, err := app.Presigned(cfg, store)
 	if err != nil {
 		return err
@@ -51,6 +57,7 @@ func serve(ctx context.Context, p app.Process) error {
 			Logger:       logger,
 			Webhooks:     hooks,
 			Presigned:    presigned, // nil without secrets.key: /presigned/ is then 404
+			Rules:        rules,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		// Bodies go up to api.max_body_bytes (64 MiB by default) from clients

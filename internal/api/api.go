@@ -2,7 +2,9 @@
 // endpoints the official LangSmith SDKs call to trace runs and give feedback
 // (GET /info, POST /runs, PATCH /runs/{id}, POST /runs/batch,
 // POST /runs/multipart, POST /feedback, GET /runs/{id}). Runs and feedback
-// land in the ClickHouse tables the rules read.
+// land in the ClickHouse tables the rules read. It also serves the rules
+// API (GET /rules, PUT /rules, /rules/{rule}/...), the operations of
+// `starter rules` as JSON.
 package api
 
 import (
@@ -18,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/groupcommit"
+	"github.com/runhook/runhook/internal/ruleservice"
 	"github.com/runhook/runhook/internal/runhooks"
 	"github.com/runhook/runhook/internal/runs"
 )
@@ -58,7 +61,9 @@ type Options struct {
 	Webhooks Webhooks
 	// Presigned serves /presigned/ without api-key auth; nil answers 404.
 	Presigned http.Handler
-	Logger    *slog.Logger
+	// Rules serves the rules API (GET /rules, PUT /rules, ...); nil answers 503.
+	Rules  *ruleservice.Service
+	Logger *slog.Logger
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
 }
@@ -71,6 +76,7 @@ type handler struct {
 	logger    *slog.Logger
 	now       func() time.Time
 	presigned http.Handler
+	rules     *ruleservice.Service
 	// inserts shares ClickHouse inserts among concurrent requests: the
 	// SDKs' batches of ~100 runs cost several times one insert of their union
 	// (make bench: 2,156 runs/s in inserts of 100, 8 at a time, against 6,202
@@ -92,6 +98,7 @@ func New(opts Options) http.Handler {
 		logger:    opts.Logger,
 		now:       opts.Now,
 		presigned: opts.Presigned,
+		rules:     opts.Rules,
 	}
 	h.inserts = groupcommit.New(func(ctx context.Context, rs []runs.Run) error { return h.store.InsertRuns(ctx, rs) },
 		groupcommit.Options{MaxRows: 5000})
@@ -139,6 +146,7 @@ func New(opts Options) http.Handler {
 		mux.Handle("POST "+prefix+"/runs/multipart", h.auth(h.multipart))
 		mux.Handle("POST "+prefix+"/feedback", h.auth(h.createFeedback))
 	}
+	h.routeRules(mux)
 	// Presigned URLs are capabilities of their own: whoever holds one reads
 	// that one document, without an API key.
 	mux.Handle("/presigned/", h.logged(h.presigned))

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/runhook/runhook/internal/ruleservice"
 	"github.com/runhook/runhook/internal/runs"
 )
 
@@ -17,20 +18,23 @@ type apiError struct {
 	field      string
 	retryAfter int // seconds; 0 sends no Retry-After
 	cause      error
+	// problems are each problem of a refused rules file.
+	problems []ruleservice.Problem
 }
 
 func (e *apiError) Error() string { return e.msg }
 
 type errorBody struct {
-	Error string `json:"error"`
-	Field string `json:"field,omitempty"`
+	Error  string                `json:"error"`
+	Field  string                `json:"field,omitempty"`
+	Errors []ruleservice.Problem `json:"errors,omitempty"`
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {
 	if e.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
 	}
-	writeJSON(w, e.status, errorBody{Error: e.msg, Field: e.field})
+	writeJSON(w, e.status, errorBody{Error: e.msg, Field: e.field, Errors: e.problems})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -19,20 +19,21 @@ import (
 	iapp "github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/config"
-	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/ruleops"
 	"github.com/runhook/runhook/internal/rules"
+	"github.com/runhook/runhook/internal/ruleservice"
 	"github.com/runhook/runhook/internal/rulesync"
 	"github.com/runhook/runhook/internal/schedules"
 	"github.com/runhook/runhook/internal/temporal"
 	"github.com/runhook/runhook/workflows"
 )
 
-// ruleEnv is what the rules commands talk to.
+// ruleEnv is what the rules commands talk to: the rules' operations, and
+// the connections they hold, closed after.
 type ruleEnv struct {
 	store  *clickhouse.Store
 	client client.Client
-	sched  schedules.Manager
+	rules  *ruleservice.Service
 }
 
 func (e *ruleEnv) Close() {
@@ -44,41 +45,25 @@ func (e *ruleEnv) Close() {
 	}
 }
 
-func (a *app) ruleEnv(ctx context.Context) (*ruleEnv, error) {
+// ruleEnv opens ClickHouse, and Temporal unless store-only: preview and
+// test read and post without touching the schedules.
+func (a *app) ruleEnv(ctx context.Context, storeOnly bool) (*ruleEnv, error) {
 	store, err := a.store(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c, err := temporal.Dial(ctx, a.cfg.Temporal, a.logger(io.Discard))
-	if err != nil {
-		store.Close()
+	env := &ruleEnv{store: store}
+	if !storeOnly {
+		if env.client, err = temporal.Dial(ctx, a.cfg.Temporal, a.logger(io.Discard)); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
+	if env.rules, err = iapp.RuleService(a.cfg, store, env.client); err != nil {
+		env.Close()
 		return nil, err
 	}
-	return &ruleEnv{store: store, client: c, sched: schedules.Manager{Client: c, TaskQueue: a.cfg.Temporal.TaskQueue}}, nil
-}
-
-// find resolves a rule by id or by name.
-func (e *ruleEnv) find(ctx context.Context, ref string) (clickhouse.StoredRule, error) {
-	if id, err := uuid.Parse(ref); err == nil {
-		r, ok, err := e.store.Rule(ctx, id)
-		if err != nil {
-			return r, err
-		}
-		if !ok {
-			return r, fmt.Errorf("no rule with id %s", id)
-		}
-		return r, nil
-	}
-	all, err := e.store.Rules(ctx)
-	if err != nil {
-		return clickhouse.StoredRule{}, err
-	}
-	for _, r := range all {
-		if r.Name == ref {
-			return r, nil
-		}
-	}
-	return clickhouse.StoredRule{}, fmt.Errorf("no rule named %q (see `starter rules list`)", ref)
+	return env, nil
 }
 
 func (a *app) lookupEnv(name string) (string, bool) {
@@ -136,14 +121,12 @@ func (a *app) rulesApplyCmd() *cobra.Command {
 			if box == nil {
 				return errors.New("secrets.key is not set: rules apply needs it to encrypt webhook URLs, headers and signing secrets (set RUNHOOK_SECRETS_KEY)")
 			}
-			key, _ := a.cfg.Secrets.KeyBytes()
-			env, err := a.ruleEnv(cmd.Context())
+			env, err := a.ruleEnv(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
 			defer env.Close()
-			s := rulesync.Syncer{Store: env.store, Schedules: env.sched, Box: box, Policy: policy, FingerprintKey: rulesync.FingerprintKey(key)}
-			plan, err := s.Plan(cmd.Context(), desired, prune)
+			plan, err := env.rules.Plan(cmd.Context(), desired, prune)
 			if err != nil {
 				return err
 			}
@@ -151,16 +134,11 @@ func (a *app) rulesApplyCmd() *cobra.Command {
 			if dryRun {
 				return nil
 			}
-			if err := s.Apply(cmd.Context(), plan); err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), "applied")
-			// Retention is kept in sync here because this is where every
-			// deployment (the quick start's included) sets up its schedules.
-			state, err := env.sched.EnsureRetention(cmd.Context())
+			state, err := env.rules.Apply(cmd.Context(), plan)
 			if err != nil {
 				return err
 			}
+			fmt.Fprintln(cmd.OutOrStdout(), "applied")
 			fmt.Fprintf(cmd.OutOrStdout(), "retention schedule %s: %s (hourly)\n", schedules.RetentionID(a.cfg.Temporal.TaskQueue), state)
 			return nil
 		},
@@ -172,10 +150,9 @@ func (a *app) rulesApplyCmd() *cobra.Command {
 }
 
 func printPlan(out io.Writer, plan []rulesync.Change, dryRun bool) {
-	counts := map[rulesync.Action]int{}
+	counts := rulesync.Count(plan)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	for _, c := range plan {
-		counts[c.Action]++
 		why := ""
 		if c.Why != "" {
 			why = "(" + c.Why + ")"
@@ -197,56 +174,27 @@ func (a *app) rulesListCmd() *cobra.Command {
 		Short: "List the rules with their state (webhook URLs redacted)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := a.ruleEnv(cmd.Context())
+			env, err := a.ruleEnv(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
 			defer env.Close()
-			all, err := env.store.Rules(cmd.Context())
+			all, err := env.rules.List(cmd.Context())
 			if err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tID\tSTATE\tINTERVAL\tFEEDBACK\tWEBHOOKS")
 			for _, r := range all {
-				spec, err := rules.ParseSpec([]byte(r.Spec))
-				if err != nil {
-					return fmt.Errorf("rule %s: %w", r.ID, err)
-				}
-				st, err := env.sched.Get(cmd.Context(), r.ID)
-				if err != nil {
-					return err
-				}
-				state, err := ruleState(cmd.Context(), env, r.ID, st)
-				if err != nil {
-					return err
-				}
 				fb := "-"
-				if len(spec.Feedback.Require) > 0 {
-					fb = strings.Join(spec.Feedback.Require, ",")
+				if len(r.Spec.Feedback.Require) > 0 {
+					fb = strings.Join(r.Spec.Feedback.Require, ",")
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.ID, state, spec.Interval, fb, strings.Join(spec.Webhooks, " "))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Spec.Name, r.Spec.ID, r.State, r.Spec.Interval, fb, strings.Join(r.Spec.Webhooks, " "))
 			}
 			return tw.Flush()
 		},
 	}
-}
-
-// ruleState is active, paused or unscheduled, from the rule's described
-// schedule and its pause record.
-func ruleState(ctx context.Context, env *ruleEnv, id uuid.UUID, st schedules.State) (string, error) {
-	switch {
-	case !st.Exists:
-		return "unscheduled (run rules apply)", nil
-	case st.Paused:
-		return "paused", nil
-	}
-	if p, ok, err := env.store.LatestPause(ctx, id); err != nil {
-		return "", err
-	} else if ok && p.Paused {
-		return "paused", nil
-	}
-	return "active", nil
 }
 
 func (a *app) rulesGetCmd() *cobra.Command {
@@ -255,30 +203,9 @@ func (a *app) rulesGetCmd() *cobra.Command {
 		Short: "Show one rule (secrets redacted), its schedule and recent ticks",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.withRule(func(cmd *cobra.Command, ctx context.Context, env *ruleEnv, r clickhouse.StoredRule) error {
-			var spec any
-			if err := json.Unmarshal([]byte(r.Spec), &spec); err != nil {
-				return fmt.Errorf("rule %s: stored spec: %w", r.ID, err)
-			}
-			st, err := env.sched.Get(ctx, r.ID)
+			view, err := env.rules.Get(ctx, r)
 			if err != nil {
 				return err
-			}
-			pause, paused, err := env.store.LatestPause(ctx, r.ID)
-			if err != nil {
-				return err
-			}
-			view := map[string]any{
-				"rule":       spec,
-				"created_at": r.CreatedAt.UTC().Format(time.RFC3339),
-				"updated_at": r.UpdatedAt.UTC().Format(time.RFC3339),
-				"schedule": map[string]any{
-					"id": schedules.ID(r.ID), "exists": st.Exists, "paused": st.Paused, "note": st.Note,
-					"interval": st.Interval.String(), "task_queue": st.TaskQueue, "recent_ticks": st.Recent, "next_ticks": st.Next,
-					"ui": fmt.Sprintf("%s/namespaces/%s/schedules/%s", a.cfg.Temporal.UIURL, a.cfg.Temporal.Namespace, schedules.ID(r.ID)),
-				},
-			}
-			if paused && pause.Paused {
-				view["paused"] = map[string]any{"at": pause.At.UTC().Format(time.RFC3339), "reason": pause.Reason}
 			}
 			out, _ := json.MarshalIndent(view, "", "  ")
 			fmt.Fprintln(cmd.OutOrStdout(), string(out))
@@ -306,9 +233,9 @@ func (a *app) rulesPauseCmd(pause bool) *cobra.Command {
 			why := state + " with starter rules " + strings.Fields(use)[0]
 			var err error
 			if pause {
-				err = ruleops.Pause(ctx, env.store, env.sched, r.ID, why, time.Now())
+				err = env.rules.Pause(ctx, r, why, time.Now())
 			} else {
-				err = ruleops.Resume(ctx, env.store, env.sched, r.ID, why, time.Now())
+				err = env.rules.Resume(ctx, r, why, time.Now())
 			}
 			if err != nil {
 				return err
@@ -325,7 +252,7 @@ func (a *app) rulesTriggerCmd() *cobra.Command {
 		Short: "Tick a rule now (after the running tick, if any)",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.withRule(func(cmd *cobra.Command, ctx context.Context, env *ruleEnv, r clickhouse.StoredRule) error {
-			if err := ruleops.Trigger(ctx, env.sched, r.ID); err != nil {
+			if err := env.rules.Trigger(ctx, r); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): tick requested\n", r.Name, r.ID)
@@ -346,11 +273,11 @@ func (a *app) rulesBackfillCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// The window is checked before anything is dialled.
 			now := time.Now().UTC()
-			f, err := parseWhen(from, now)
+			f, err := ruleservice.ParseWhen(from, now)
 			if err != nil {
 				return fmt.Errorf("--from: %w", err)
 			}
-			t, err := parseWhen(to, now)
+			t, err := ruleservice.ParseWhen(to, now)
 			if err != nil {
 				return fmt.Errorf("--to: %w", err)
 			}
@@ -358,7 +285,7 @@ func (a *app) rulesBackfillCmd() *cobra.Command {
 				return err
 			}
 			return a.withRule(func(cmd *cobra.Command, ctx context.Context, env *ruleEnv, r clickhouse.StoredRule) error {
-				b, err := ruleops.Backfill(ctx, env.store, env.sched, r.ID, f, t, now)
+				b, err := env.rules.Backfill(ctx, r, f, t, now)
 				if err != nil {
 					return err
 				}
@@ -375,27 +302,13 @@ func (a *app) rulesBackfillCmd() *cobra.Command {
 	return cmd
 }
 
-// parseWhen reads an RFC 3339 time, or a duration before now ("-2h"); whole seconds.
-func parseWhen(s string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(s); err == nil {
-		return now.Add(d).Truncate(time.Second), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC().Truncate(time.Second), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time nor a duration like -2h", s)
-}
-
 func (a *app) rulesDeleteCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "delete RULE",
 		Short: "Delete a rule, its webhooks and its schedule (its delivery records are kept)",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.withRule(func(cmd *cobra.Command, ctx context.Context, env *ruleEnv, r clickhouse.StoredRule) error {
-			s := rulesync.Syncer{Store: env.store, Schedules: env.sched}
-			if err := s.Delete(ctx, r.ID, r.Name); err != nil {
+			if err := env.rules.Delete(ctx, r); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): deleted\n", r.Name, r.ID)
@@ -411,7 +324,7 @@ func (a *app) rulesLogsCmd() *cobra.Command {
 		Short: "What happened to each run for a rule: matched, waiting, timed_out, delivered, failed, skipped",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.withRule(func(cmd *cobra.Command, ctx context.Context, env *ruleEnv, r clickhouse.StoredRule) error {
-			entries, err := env.store.RuleLog(ctx, r.ID, limit)
+			entries, err := env.rules.Logs(ctx, r, limit, uuid.Nil)
 			if err != nil {
 				return err
 			}
@@ -437,12 +350,12 @@ func (a *app) rulesLogsCmd() *cobra.Command {
 func (a *app) withRule(run func(cmd *cobra.Command, ctx context.Context, env *ruleEnv, r clickhouse.StoredRule) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
-		env, err := a.ruleEnv(ctx)
+		env, err := a.ruleEnv(ctx, false)
 		if err != nil {
 			return err
 		}
 		defer env.Close()
-		r, err := env.find(ctx, args[0])
+		r, err := env.rules.Find(ctx, args[0])
 		if err != nil {
 			return err
 		}
@@ -529,26 +442,25 @@ func (a *app) rulesPreviewCmd() *cobra.Command {
 				}
 				spec = desired[i].Spec()
 			}
-			store, err := a.store(cmd.Context())
+			env, err := a.ruleEnv(cmd.Context(), true)
 			if err != nil {
 				return err
 			}
-			defer store.Close()
+			defer env.Close()
 			if file == "" {
-				r, err := (&ruleEnv{store: store}).find(cmd.Context(), args[0])
+				r, err := env.rules.Find(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
-				if spec, err = rules.ParseSpec([]byte(r.Spec)); err != nil {
-					return fmt.Errorf("rule %s: %w", r.ID, err)
+				if spec, err = ruleservice.Spec(r); err != nil {
+					return err
 				}
 			}
-			opts.SettleLag, opts.Recent = a.cfg.Rules.SettleLag, a.cfg.Rules.Recent
-			picks, err := ruleops.Preview(cmd.Context(), store, spec, opts)
+			picks, used, err := env.rules.Preview(cmd.Context(), spec, opts)
 			if err != nil {
 				return err
 			}
-			printPicks(cmd.OutOrStdout(), spec, opts, picks)
+			printPicks(cmd.OutOrStdout(), spec, used, picks)
 			return nil
 		},
 	}
@@ -620,26 +532,20 @@ func (a *app) rulesTestCmd() *cobra.Command {
 			if box == nil {
 				return errors.New("secrets.key is not set: rules test needs it to open the webhooks (set RUNHOOK_SECRETS_KEY)")
 			}
-			guard, err := iapp.Guard(a.cfg.Delivery)
+			env, err := a.ruleEnv(cmd.Context(), true)
 			if err != nil {
 				return err
 			}
-			store, err := a.store(cmd.Context())
+			defer env.Close()
+			r, err := env.rules.Find(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			defer store.Close()
-			r, err := (&ruleEnv{store: store}).find(cmd.Context(), args[0])
+			spec, err := ruleservice.Spec(r)
 			if err != nil {
 				return err
 			}
-			spec, err := rules.ParseSpec([]byte(r.Spec))
-			if err != nil {
-				return fmt.Errorf("rule %s: %w", r.ID, err)
-			}
-			tester := ruleops.Tester{Store: store, Secrets: box, Policy: iapp.URLPolicy(a.cfg.Delivery),
-				Sender: delivery.NewSender(delivery.SenderOptions{Timeout: a.cfg.Delivery.Timeout, Guard: guard})}
-			run, results, err := tester.Send(cmd.Context(), spec, time.Now().UTC())
+			run, results, err := env.rules.Test(cmd.Context(), spec, time.Now().UTC())
 			out := cmd.OutOrStdout()
 			if run != uuid.Nil {
 				fmt.Fprintf(out, "rule %q (%s): test delivery of example run %s, with %s: true\n", r.Name, r.ID, run, ruleops.TestHeader)

@@ -13,6 +13,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
+	iapp "github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/rules"
 	"github.com/runhook/runhook/internal/schedules"
 	"github.com/runhook/runhook/internal/temporal"
@@ -72,7 +73,11 @@ func (a *app) statusCmd() *cobra.Command {
 			fmt.Fprintf(out, "workers     %s  %d polling task queue %s\n", state, len(workers), a.cfg.Temporal.TaskQueue)
 
 			if store != nil && !slices.Contains(down, "clickhouse") {
-				env := &ruleEnv{store: store, client: c, sched: schedules.Manager{Client: c, TaskQueue: a.cfg.Temporal.TaskQueue}}
+				svc, err := iapp.RuleService(a.cfg, store, c)
+				if err != nil {
+					return err
+				}
+				env := &ruleEnv{store: store, client: c, rules: svc}
 				if err := a.printRuleStatus(ctx, out, env); err != nil {
 					return err
 				}
@@ -98,11 +103,11 @@ func (a *app) printRuleStatus(ctx context.Context, out io.Writer, env *ruleEnv) 
 		if err != nil {
 			return fmt.Errorf("rule %s: %w", r.ID, err)
 		}
-		st, err := env.sched.Get(ctx, r.ID)
+		st, err := env.rules.Schedules.Get(ctx, r.ID)
 		if err != nil {
 			return err
 		}
-		state, err := ruleState(ctx, env, r.ID, st)
+		state, err := env.rules.State(ctx, r.ID, st)
 		if err != nil {
 			return err
 		}

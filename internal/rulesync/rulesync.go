@@ -29,15 +29,25 @@ const (
 	Delete    Action = "delete"
 )
 
-// Change is one line of a plan.
+// Change is one line of a plan, as the CLI prints it and the rules API
+// returns it.
 type Change struct {
-	Action Action
-	RuleID uuid.UUID
-	Name   string
-	Why    string
+	Action Action    `json:"action"`
+	RuleID uuid.UUID `json:"rule_id"`
+	Name   string    `json:"name"`
+	Why    string    `json:"why,omitempty"`
 	rule   *rules.Rule
 	stored clickhouse.StoredRule
 	sched  schedules.State
+}
+
+// Count is how many changes of a plan take each action.
+func Count(plan []Change) map[Action]int {
+	counts := map[Action]int{}
+	for _, c := range plan {
+		counts[c.Action]++
+	}
+	return counts
 }
 
 // Syncer holds what applying needs.
