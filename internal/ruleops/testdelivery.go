@@ -82,8 +82,9 @@ func (r TestResult) Summary() string {
 }
 
 // Send posts one test delivery to each webhook of the rule: LangSmith's
-// payload with the rule's id and one example run, the same for every
-// webhook, with the header webhook-test: true. Each is recorded as an
+// payload with the rule's id and one example run (for a webhook of format
+// langgraph, that run in LangGraph's Run shape, as its deliveries are), with
+// the header webhook-test: true. Each is recorded as an
 // attempt and as a rulelog.Test event of the example run, which `starter
 // rules logs` shows; nothing else of the rule changes. It returns the
 // example run's id and a result per webhook.
@@ -96,16 +97,21 @@ func (t Tester) Send(ctx context.Context, spec rules.Spec, now time.Time) (uuid.
 	if err != nil {
 		return uuid.Nil, nil, err
 	}
-	body, err := runs.MarshalJSON(payload.Payload{RuleID: spec.ID, StartTime: now, EndTime: now, Runs: []runs.Run{run}})
-	if err != nil {
-		return uuid.Nil, nil, fmt.Errorf("encode test payload: %w", err)
+	bodies := map[payload.Format][]byte{}
+	for format, v := range map[payload.Format]any{
+		payload.FormatLangSmith: payload.Payload{RuleID: spec.ID, StartTime: now, EndTime: now, Runs: []runs.Run{run}},
+		payload.FormatLangGraph: payload.ToLangGraph(run, now),
+	} {
+		if bodies[format], err = runs.MarshalJSON(v); err != nil {
+			return uuid.Nil, nil, fmt.Errorf("encode test payload: %w", err)
+		}
 	}
 	var out []TestResult
 	for _, w := range hooks {
 		res := TestResult{Webhook: w.Index, URL: w.URLRedacted,
 			MessageID: fmt.Sprintf("rule-%s/test-%s/w%d", spec.ID, now.UTC().Format("20060102T150405.000Z"), w.Index)}
 		started := time.Now()
-		res.Result = t.post(ctx, w, res.MessageID, body)
+		res.Result = t.post(ctx, w, res.MessageID, bodies)
 		if res.Duration == 0 { // not sent: how long the refusal took
 			res.Duration = time.Since(started)
 		}
@@ -119,7 +125,7 @@ func (t Tester) Send(ctx context.Context, spec rules.Spec, now time.Time) (uuid.
 
 // post opens, checks and sends as the Deliver activity does; a webhook that
 // does not open or is refused is not sent to.
-func (t Tester) post(ctx context.Context, w clickhouse.Webhook, messageID string, body []byte) delivery.Result {
+func (t Tester) post(ctx context.Context, w clickhouse.Webhook, messageID string, bodies map[payload.Format][]byte) delivery.Result {
 	target, err := delivery.Open(t.Secrets, w)
 	if err != nil {
 		return delivery.Result{Class: delivery.Invalid, Err: err.Error()}
@@ -133,6 +139,10 @@ func (t Tester) post(ctx context.Context, w clickhouse.Webhook, messageID string
 		headers = map[string]string{}
 	}
 	headers[TestHeader] = "true"
+	body := bodies[payload.FormatLangSmith]
+	if target.Format == payload.FormatLangGraph {
+		body = bodies[payload.FormatLangGraph]
+	}
 	return t.Sender.Send(ctx, delivery.Request{URL: target.URL, Headers: headers, Body: body, MessageID: messageID, SigningKeys: keys})
 }
 

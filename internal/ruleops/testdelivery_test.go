@@ -17,6 +17,7 @@ import (
 	iapp "github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhouse"
 	"github.com/runhook/runhook/internal/delivery"
+	"github.com/runhook/runhook/internal/payload"
 	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/ruleops"
 	"github.com/runhook/runhook/internal/rules"
@@ -266,5 +267,46 @@ func TestSendTestDeliveryThatDoesNotOpen(t *testing.T) {
 	store.err = errDown
 	if _, _, err := tester.Send(context.Background(), spec, time.Now()); err != errDown {
 		t.Fatalf("a failed record: %v", err)
+	}
+}
+
+// A webhook of format langgraph is sent the example run in LangGraph's Run
+// shape, as its deliveries are.
+func TestSendTestDeliveryInTheWebhooksFormat(t *testing.T) {
+	store := testenv.ClickHouse(t)
+	ctx := context.Background()
+	box, err := secrets.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testenv.Config(t).Delivery
+	cfg.AllowCIDRs = []string{"127.0.0.0/8"}
+	guard, err := iapp.Guard(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := iapp.URLPolicy(cfg)
+	rcv := newReceiver(t, http.StatusOK)
+	spec := rules.Spec{ID: uuid.New(), Name: "graph", Project: uuid.New()}
+	w, err := delivery.Seal(box, policy, spec.ID, 0, delivery.Target{URL: rcv.URL + "/hook", Format: payload.FormatLangGraph}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutWebhooks(ctx, []clickhouse.Webhook{w}); err != nil {
+		t.Fatal(err)
+	}
+	tester := ruleops.Tester{Store: store, Secrets: box, Policy: policy,
+		Sender: delivery.NewSender(delivery.SenderOptions{Timeout: 5 * time.Second, Guard: guard})}
+	run, results, err := tester.Send(ctx, spec, time.Now())
+	if err != nil || len(results) != 1 || !results[0].Sent() {
+		t.Fatalf("send: %v, %+v", err, results)
+	}
+	_, bodies := rcv.posts()
+	var got map[string]any
+	if len(bodies) != 1 || json.Unmarshal(bodies[0], &got) != nil {
+		t.Fatalf("received %q", bodies)
+	}
+	if got["run_id"] != run.String() || got["status"] != "success" || got["kwargs"] == nil || got["rule_id"] != nil {
+		t.Errorf("body is not the run in LangGraph's shape: %s", bodies[0])
 	}
 }
