@@ -152,6 +152,8 @@ func (c *Console) routes() {
 	m.HandleFunc("POST "+Prefix+"/logout", c.logout)
 	m.Handle("GET "+Prefix+"/{$}", c.authed(c.rulesPage))
 	m.Handle("GET "+Prefix+"/rules/{id}", c.authed(c.rulePage))
+	m.Handle("GET "+Prefix+"/rules/{id}/preview", c.authed(c.previewPage))
+	m.Handle("POST "+Prefix+"/rules/{id}/{action}", c.authed(c.ruleAction))
 	m.Handle("GET "+Prefix+"/run-webhooks", c.authed(c.runWebhooksPage))
 	m.Handle("GET "+Prefix+"/runs", c.authed(c.findRun))
 	m.Handle("GET "+Prefix+"/runs/{id}", c.authed(c.runPage))
