@@ -118,15 +118,17 @@ func (c *Console) state(ctx context.Context, id uuid.UUID) (state string, pause 
 	return "active", p, sched, nil
 }
 
-func (c *Console) row(ctx context.Context, r clickhouse.StoredRule) (ruleRow, error) {
+// row reads a rule's state, last outcome and failure streak, and returns
+// its schedule too (nil without Temporal), which the rule's page shows.
+func (c *Console) row(ctx context.Context, r clickhouse.StoredRule) (ruleRow, *schedules.State, error) {
 	row := ruleRow{Rule: r}
 	var err error
 	if row.Spec, err = rules.ParseSpec([]byte(r.Spec)); err != nil {
-		return row, fmt.Errorf("rule %s: %w", r.ID, err)
+		return row, nil, fmt.Errorf("rule %s: %w", r.ID, err)
 	}
-	state, pause, _, err := c.state(ctx, r.ID)
+	state, pause, sched, err := c.state(ctx, r.ID)
 	if err != nil {
-		return row, err
+		return row, nil, err
 	}
 	row.State = state
 	if pause.Paused {
@@ -134,7 +136,7 @@ func (c *Console) row(ctx context.Context, r clickhouse.StoredRule) (ruleRow, er
 	}
 	last, found, err := c.opts.Store.LastOutcome(ctx, r.ID)
 	if err != nil {
-		return row, err
+		return row, nil, err
 	}
 	if found {
 		row.Last = &last
@@ -144,7 +146,7 @@ func (c *Console) row(ctx context.Context, r clickhouse.StoredRule) (ruleRow, er
 		since = pause.At // resumed: the streak starts again, as AutoPause counts it
 	}
 	row.Streak, err = c.opts.Store.ConsecutiveFailedDeliveries(ctx, r.ID, since, c.opts.StreakLimit)
-	return row, err
+	return row, sched, err
 }
 
 func (c *Console) rulesPage(w http.ResponseWriter, r *http.Request) {
@@ -155,7 +157,7 @@ func (c *Console) rulesPage(w http.ResponseWriter, r *http.Request) {
 	}
 	var rows []ruleRow
 	for _, ru := range all {
-		row, err := c.row(r.Context(), ru)
+		row, _, err := c.row(r.Context(), ru)
 		if err != nil {
 			c.fail(w, r, err)
 			return
@@ -275,12 +277,7 @@ func (c *Console) rulePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	row, err := c.row(ctx, ru)
-	if err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	_, _, sched, err := c.state(ctx, ru.ID)
+	row, sched, err := c.row(ctx, ru)
 	if err != nil {
 		c.fail(w, r, err)
 		return
