@@ -104,6 +104,7 @@ up() {
 	cat <<EOF
 
 runhook is up, with demo traffic flowing into two rules (examples/rules.yaml).
+  console:        http://127.0.0.1:1984/console/ (rules, what each run became, pause/resume/trigger/redeliver/preview)
   webhook inbox:  http://127.0.0.1:9999/        (deliveries arrive within seconds; also: tail -f $DATA/inbox.log)
   Temporal UI:    http://127.0.0.1:8233          (schedules rule-<id>, ticks, feedback waits, deliveries)
   LangSmith API:  http://127.0.0.1:1984          (LANGSMITH_ENDPOINT; LANGSMITH_API_KEY is RUNHOOK_DEV_API_KEY in $ENV_FILE)

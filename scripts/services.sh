@@ -8,6 +8,7 @@
 #   scripts/services.sh down      stop what this script started
 #   scripts/services.sh status    say what runs
 #   scripts/services.sh install   install only
+#   scripts/services.sh chromium  install headless Chromium only (the console's browser test)
 #
 # Besides the dev server, the production shape of Temporal: the Temporal server
 # (built from source) with several history shards on a PostgreSQL cluster of
@@ -57,6 +58,15 @@ install_clickhouse() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q clickhouse-server clickhouse-client >/dev/null
   # The package may start a system-wide server on the same ports; runhook runs its own.
   if command -v service >/dev/null; then as_root service clickhouse-server stop >/dev/null 2>&1 || true; fi
+}
+
+# The console's browser test drives Debian's chromium headless; it is a
+# test tool, not a service, so it is installed here and never started.
+install_chromium() {
+  if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then return; fi
+  log "installing chromium (Debian package, for the console's browser test)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
 }
 
 install_temporal() {
@@ -349,8 +359,9 @@ status() {
 
 mkdir -p "$DATA"
 case "${1:-}" in
-  install) install_clickhouse; install_temporal ;;
-  up) install_clickhouse; install_temporal; start_clickhouse; start_temporal ;;
+  install) install_clickhouse; install_temporal; install_chromium ;;
+  up) install_clickhouse; install_temporal; install_chromium; start_clickhouse; start_temporal ;;
+  chromium) install_chromium ;;
   clickhouse) install_clickhouse; start_clickhouse ;;
   down) stop_pid temporal "$DATA/temporal.pid"; stop_pid clickhouse "$DATA/clickhouse.pid" ;;
   status) status ;;
@@ -359,5 +370,5 @@ case "${1:-}" in
     start_postgres; setup_temporal_schema; start_temporal_prod ;;
   down-prod) stop_pid temporal-prod "$DATA/temporal-prod.pid"; stop_postgres ;;
   status-prod) status_prod ;;
-  *) echo "usage: $0 up|down|status|install|up-prod|down-prod|status-prod" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|install|chromium|up-prod|down-prod|status-prod" >&2; exit 2 ;;
 esac

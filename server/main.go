@@ -15,6 +15,7 @@ import (
 
 	"github.com/runhook/runhook/internal/api"
 	"github.com/runhook/runhook/internal/app"
+	"github.com/runhook/runhook/internal/console"
 	"github.com/runhook/runhook/internal/temporal"
 	"github.com/runhook/runhook/internal/version"
 )
@@ -48,17 +49,29 @@ func serve(ctx context.Context, p app.Process) error {
 		return err
 	}
 
+	cons, err := app.Console(cfg, store, tc, logger)
+	if err != nil {
+		return err
+	}
+	// The console beside the API, on the same address: it answers loopback
+	// only unless api.key_hashes lets a person log in.
+	mux := http.NewServeMux()
+	consoleHandler := cons.Handler()
+	mux.Handle(console.Prefix+"/", consoleHandler)
+	mux.Handle(console.Prefix, consoleHandler)
+	mux.Handle("/", api.New(api.Options{
+		Store:        store,
+		KeyHashes:    cfg.API.KeyHashes,
+		MaxBodyBytes: cfg.API.MaxBodyBytes,
+		Logger:       logger,
+		Webhooks:     hooks,
+		Presigned:    presigned, // nil without secrets.key: /presigned/ is then 404
+		Rules:        rules,
+	}))
+
 	srv := &http.Server{
-		Addr: cfg.API.Addr,
-		Handler: api.New(api.Options{
-			Store:        store,
-			KeyHashes:    cfg.API.KeyHashes,
-			MaxBodyBytes: cfg.API.MaxBodyBytes,
-			Logger:       logger,
-			Webhooks:     hooks,
-			Presigned:    presigned, // nil without secrets.key: /presigned/ is then 404
-			Rules:        rules,
-		}),
+		Addr:              cfg.API.Addr,
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		// Bodies go up to api.max_body_bytes (64 MiB by default) from clients
 		// on slow links.
@@ -73,7 +86,8 @@ func serve(ctx context.Context, p app.Process) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("server listening", "version", version.Version, "addr", cfg.API.Addr,
-		"clickhouse", cfg.ClickHouse.Addr, "database", cfg.ClickHouse.Database, "api_keys", len(cfg.API.KeyHashes))
+		"clickhouse", cfg.ClickHouse.Addr, "database", cfg.ClickHouse.Database, "api_keys", len(cfg.API.KeyHashes),
+		"console", console.Prefix+"/")
 	select {
 	case err := <-errc:
 		return err

@@ -18,14 +18,12 @@ import (
 
 	iapp "github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhouse"
-	"github.com/runhook/runhook/internal/config"
 	"github.com/runhook/runhook/internal/ruleops"
 	"github.com/runhook/runhook/internal/rules"
 	"github.com/runhook/runhook/internal/ruleservice"
 	"github.com/runhook/runhook/internal/rulesync"
 	"github.com/runhook/runhook/internal/schedules"
 	"github.com/runhook/runhook/internal/temporal"
-	"github.com/runhook/runhook/workflows"
 )
 
 // ruleEnv is what the rules commands talk to: the rules' operations, and
@@ -377,7 +375,7 @@ func (a *app) rulesRedeliverCmd() *cobra.Command {
 			if !failed {
 				return errors.New("say which runs to send again: --failed")
 			}
-			start := redeliveryStarter{client: env.client, taskQueue: a.cfg.Temporal.TaskQueue, delivery: a.cfg.Delivery}
+			start := iapp.RedeliveryStarter{Client: env.client, TaskQueue: a.cfg.Temporal.TaskQueue, Delivery: a.cfg.Delivery}
 			started, err := ruleops.Redeliver(ctx, env.store, start, r, limit, time.Now().UTC())
 			for _, d := range started {
 				fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): %d run(s) to webhook %d: workflow %s\n", r.Name, r.ID, len(d.RunIDs), d.Webhook, d.WorkflowID)
@@ -391,26 +389,6 @@ func (a *app) rulesRedeliverCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&failed, "failed", false, "send the runs whose last delivery failed")
 	cmd.Flags().IntVar(&limit, "limit", 10000, "at most this many (run, webhook) pairs")
 	return cmd
-}
-
-// redeliveryStarter starts a redelivery as a DeliverRuns workflow, with ID
-// rule-<id>/redeliver-<time>/w<webhook>, under the configured delivery rules.
-type redeliveryStarter struct {
-	client    client.Client
-	taskQueue string
-	delivery  config.Delivery
-}
-
-func (s redeliveryStarter) StartRedelivery(ctx context.Context, d ruleops.Redelivery) (string, error) {
-	id := fmt.Sprintf("%s/redeliver-%s/w%d", schedules.ID(d.RuleID), d.At.Format("20060102T150405.000Z"), d.Webhook)
-	_, err := s.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: id, TaskQueue: s.taskQueue, Memo: map[string]any{"rule": d.RuleName},
-	}, workflows.DeliverRuns, workflows.DeliverRunsInput{
-		Batch:    workflows.Batch{RuleID: d.RuleID, WindowStart: d.At, WindowEnd: d.At, RunIDs: d.RunIDs},
-		RuleName: d.RuleName, MaxRuns: d.MaxRunsPerDelivery, Webhooks: []uint16{d.Webhook}, HTTPTimeout: s.delivery.Timeout,
-		Retry: workflows.RetrySettings{InitialInterval: s.delivery.InitialInterval, BackoffCoefficient: s.delivery.BackoffCoefficient},
-	})
-	return id, err
 }
 
 func (a *app) rulesPreviewCmd() *cobra.Command {

@@ -3,19 +3,25 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/clickhousetest"
 	"github.com/runhook/runhook/internal/signing"
 	"github.com/runhook/runhook/internal/testenv"
 )
 
 // A rule's secrets (URL query, header values, signing secret) appear in
-// plaintext nowhere: not in CLI output, ClickHouse, or any workflow history.
+// plaintext nowhere: not in CLI output, ClickHouse, any workflow history, or
+// the console's pages and log.
 func TestRuleSecretsStayEncrypted(t *testing.T) {
 	h := newHarness(t)
 	h.startWorker()
@@ -61,6 +67,10 @@ func TestRuleSecretsStayEncrypted(t *testing.T) {
 	for i, out := range outputs {
 		check(fmt.Sprintf("CLI output %d", i), out)
 	}
+	for where, text := range consolePages(t, h, r.ID.String()) {
+		check(where, text)
+	}
+
 	dump, err := clickhousetest.DumpText(context.Background(), h.store)
 	if err != nil {
 		t.Fatal(err)
@@ -111,4 +121,39 @@ func TestRuleSecretsStayEncrypted(t *testing.T) {
 		check("history of "+id, text)
 	}
 	t.Logf("audited %d CLI outputs, %d tables, %d workflow histories", len(outputs), len(dump), len(workflowIDs))
+}
+
+// consolePages fetches every console page of the harness's rules and of
+// run, from loopback, and returns each page's HTML source and the console's
+// log by where they came from.
+func consolePages(t *testing.T, h *harness, run string) map[string]string {
+	t.Helper()
+	var logs testenv.Buffer
+	cons, err := app.Console(h.cfg, h.store, h.client, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := h.store.Rules(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{"/console/", "/console/run-webhooks", "/console/runs/" + run, "/console/login"}
+	for _, r := range rules {
+		paths = append(paths, "/console/rules/"+r.ID.String(), "/console/rules/"+r.ID.String()+"?run="+run,
+			"/console/rules/"+r.ID.String()+"/preview")
+	}
+	out := map[string]string{}
+	for _, p := range paths {
+		req := httptest.NewRequest(http.MethodGet, p, nil)
+		req.RemoteAddr = "127.0.0.1:1"
+		rec := httptest.NewRecorder()
+		cons.Handler().ServeHTTP(rec, req)
+		body, _ := io.ReadAll(rec.Result().Body)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("console %s: %d\n%s", p, rec.Code, body)
+		}
+		out["console page "+p] = string(body)
+	}
+	out["console log"] = logs.String()
+	return out
 }
