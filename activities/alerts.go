@@ -44,7 +44,11 @@ func (a *Activities) alertPaused(ctx context.Context, in OutcomeInput, streak ru
 	if a.Alerts == nil || !streak.Paused || streak.Failures == 0 {
 		return
 	}
-	ev := alerts.RulePausedEvent(in.RuleID, in.DeliveryID, streak.Failures, in.Reason, at)
+	reason := streak.Reason
+	if reason == "" {
+		reason = in.Reason
+	}
+	ev := alerts.RulePausedEvent(in.RuleID, in.DeliveryID, streak.Failures, reason, at)
 	ev.RuleName = a.ruleName(ctx, in)
 	a.Alerts.Raise(ctx, ev)
 }

@@ -85,7 +85,8 @@ func TestRecordOutcomeRaisesAlerts(t *testing.T) {
 	for _, ev := range started.events {
 		switch ev.Type {
 		case alerts.RulePaused:
-			if ev.RuleID != rule || ev.DeliveryID != "d3" || ev.Failures != 2 || ev.Reason != "server_error: 503" {
+			if ev.RuleID != rule || ev.DeliveryID != "d3" || ev.Failures != 2 ||
+				ev.Reason != "2 deliveries failed in a row (delivery.pause_after_failures = 2); last: server_error: 503" {
 				t.Errorf("rule.paused = %+v", ev)
 			}
 		case alerts.DeliveryFailed:

@@ -195,7 +195,8 @@ func TestAlertsEndToEnd(t *testing.T) {
 		!strings.Contains(ev.Reason, "400") || strings.Contains(ev.Reason, rcv.URL) {
 		t.Errorf("delivery.failed = %+v", ev)
 	}
-	if ev := byType[alerts.RulePaused]; ev.RuleID != rule || ev.RuleName != "alerting-rule" || ev.Failures != 1 || ev.DeliveryID != batch {
+	if ev := byType[alerts.RulePaused]; ev.RuleID != rule || ev.RuleName != "alerting-rule" || ev.Failures != 1 || ev.DeliveryID != batch ||
+		!strings.Contains(ev.Reason, "1 deliveries failed in a row") {
 		t.Errorf("rule.paused = %+v", ev)
 	}
 	if ev := byType[alerts.RunWebhookExpired]; ev.RunID != lost || !strings.Contains(ev.Reason, "http.webhook_max_wait") {
