@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/runhook/runhook/internal/alerts"
 	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/metrics"
 	"github.com/runhook/runhook/internal/payload"
@@ -42,6 +43,11 @@ type Activities struct {
 	Delivery DeliverySettings
 	// Schedules pauses a rule's schedule when the rule pauses itself; nil: only recorded.
 	Schedules Schedules
+	// Alerts raises an alert when a rule pauses itself, a delivery fails
+	// finally or a run webhook expires; AlertTarget posts it (alerts.url).
+	// nil: alerts are off.
+	Alerts      *alerts.Raiser
+	AlertTarget *alerts.Target
 	// Retention is config retention.*, which ApplyRetention applies; the
 	// zero value keeps everything.
 	Retention retention.Policy

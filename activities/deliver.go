@@ -366,6 +366,9 @@ type OutcomeInput struct {
 	// Skipped records the runs as skipped (not sent) rather than failed.
 	Skipped bool
 	Reason  string // redacted
+	// Expired: run webhooks that gave up waiting for their runs to end
+	// (http.webhook_max_wait), which raises run_webhook.expired.
+	Expired bool `json:",omitempty"`
 }
 
 // OutcomeResult says whether the rule is now paused for failing too often.
@@ -401,14 +404,19 @@ func (a *Activities) RecordOutcome(ctx context.Context, in OutcomeInput) (Outcom
 	}
 	// A run webhook has no rule to pause.
 	if in.Delivered || in.Skipped || in.RuleID == rulelog.RunWebhookRuleID() {
+		a.alertExpired(ctx, in, now)
 		return OutcomeResult{}, nil
 	}
+	a.alertFailed(ctx, in, now)
 	log := a.log().With("rule_id", in.RuleID, "delivery_id", in.DeliveryID)
 	if activity.IsActivity(ctx) {
 		log = log.With("workflow_id", activity.GetInfo(ctx).WorkflowExecution.ID)
 	}
 	pauser := ruleops.AutoPause{After: a.PauseAfterFailures, Store: a.Store, Schedules: a.Schedules, Logger: log}
 	streak, err := pauser.Failed(ctx, in.RuleID, in.Reason, now)
+	if err == nil {
+		a.alertPaused(ctx, in, streak, now)
+	}
 	return OutcomeResult{Paused: streak.Paused, ConsecutiveFailures: streak.Failures}, err
 }
 

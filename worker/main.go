@@ -30,6 +30,9 @@ func work(ctx context.Context, p app.Process) error {
 		return err
 	}
 	acts.Schedules = schedules.Manager{Client: c, TaskQueue: cfg.Temporal.TaskQueue}
+	if err := app.Alerts(cfg, c, acts); err != nil {
+		return err
+	}
 	go func() {
 		if err := acts.Metrics.Serve(ctx, cfg.Metrics.Addr); err != nil {
 			logger.Error("metrics server", "addr", cfg.Metrics.Addr, "error", err)

@@ -13,4 +13,5 @@ func Register(r worker.WorkflowRegistry) {
 	r.RegisterWorkflow(RunWebhook)
 	r.RegisterWorkflow(RunWebhooks)
 	r.RegisterWorkflow(Retention)
+	r.RegisterWorkflow(Alert)
 }

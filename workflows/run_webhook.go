@@ -84,6 +84,7 @@ func RunWebhook(ctx workflow.Context, in RunWebhookInput) (RunWebhookResult, err
 			reason := fmt.Sprintf("run did not end within http.webhook_max_wait (%s); nothing sent", in.MaxWait)
 			if err := workflow.ExecuteActivity(ctx, a.RecordOutcome, activities.OutcomeInput{
 				DeliveryID: id, RuleID: rulelog.RunWebhookRuleID(), RunIDs: []uuid.UUID{in.RunID}, Reason: reason,
+				Expired: true,
 			}).Get(ctx, nil); err != nil {
 				return RunWebhookResult{}, err
 			}

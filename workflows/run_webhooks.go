@@ -75,7 +75,7 @@ func RunWebhooks(ctx workflow.Context, in RunWebhooksInput) (RunWebhooksResult, 
 			reason := fmt.Sprintf("run not stored ended within http.webhook_max_wait (%s); nothing sent", in.MaxWait)
 			if err := workflow.ExecuteActivity(ctx, a.RecordOutcome, activities.OutcomeInput{
 				DeliveryID: workflow.GetInfo(ctx).WorkflowExecution.ID, RuleID: rulelog.RunWebhookRuleID(),
-				RunIDs: pending, Reason: reason,
+				RunIDs: pending, Reason: reason, Expired: true,
 			}).Get(ctx, nil); err != nil {
 				return result, err
 			}

@@ -43,6 +43,7 @@ type Config struct {
 	Payload    Payload    `koanf:"payload"`
 	Retention  Retention  `koanf:"retention"`
 	Webhooks   Webhooks   `koanf:"webhooks"`
+	Alerts     Alerts     `koanf:"alerts"`
 }
 
 type ClickHouse struct {
@@ -571,6 +572,7 @@ func (c Config) Validate() error {
 		bad("payload.presign_ttl", "must be at least 1s, got %s", c.Payload.PresignTTL)
 	}
 	c.validateRetention(bad)
+	c.Alerts.validate(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -25,6 +25,8 @@ func redactStruct(v reflect.Value) {
 			redactStruct(f)
 		case t.Field(i).Tag.Get("secret") == "true" && f.Kind() == reflect.String && f.String() != "":
 			f.SetString(Redacted)
+		case t.Field(i).Tag.Get("secret") == "url" && f.Kind() == reflect.String && f.String() != "":
+			f.SetString(redactURL(f.String()))
 		case t.Field(i).Tag.Get("secret") == "true" && f.Kind() == reflect.Slice && f.Len() > 0:
 			redacted := reflect.MakeSlice(f.Type(), f.Len(), f.Len())
 			for j := 0; j < f.Len(); j++ {

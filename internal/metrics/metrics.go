@@ -25,6 +25,10 @@ var Classes = []string{"delivered", "connect_error", "server_error", "timeout", 
 // Outcomes are the final outcomes of a delivery, as delivery_outcomes stores them.
 var Outcomes = []string{"delivered", "failed", "skipped"}
 
+// AlertTypes are the events of internal/alerts, repeated here for the same
+// reason as Classes.
+var AlertTypes = []string{"rule.paused", "delivery.failed", "run_webhook.expired"}
+
 // Other stands in for any label value outside its vocabulary: the event is
 // still counted, and whatever the value held is not exported.
 const Other = "other"
@@ -42,6 +46,8 @@ type Metrics struct {
 	deliveries *prometheus.CounterVec
 	attempts   *prometheus.CounterVec
 	duration   prometheus.Histogram
+	alerts     *prometheus.CounterVec
+	alertFails *prometheus.CounterVec
 }
 
 // New registers every collector on a fresh registry.
@@ -61,11 +67,19 @@ func New() *Metrics {
 			Help:    "Duration of delivery attempts, from sending to the end of the response.",
 			Buckets: DurationBuckets,
 		}),
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "runhook_alerts_total",
+			Help: "Alerts raised (sent to alerts.url), by event type.",
+		}, []string{"type"}),
+		alertFails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "runhook_alerts_failed_total",
+			Help: "Alerts that could not be delivered to alerts.url after their last attempt, by event type.",
+		}, []string{"type"}),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.deliveries, m.attempts, m.duration,
+		m.deliveries, m.attempts, m.duration, m.alerts, m.alertFails,
 	)
 	// Every known series exists from the start at 0, so a rate over it is
 	// defined before the first event.
@@ -74,6 +88,10 @@ func New() *Metrics {
 	}
 	for _, c := range Classes {
 		m.attempts.WithLabelValues(c)
+	}
+	for _, t := range AlertTypes {
+		m.alerts.WithLabelValues(t)
+		m.alertFails.WithLabelValues(t)
 	}
 	return m
 }
@@ -100,6 +118,22 @@ func (m *Metrics) Delivery(outcome string) {
 		return
 	}
 	m.deliveries.WithLabelValues(known(Outcomes, outcome)).Inc()
+}
+
+// Alert records an alert raised, of a type of AlertTypes.
+func (m *Metrics) Alert(typ string) {
+	if m == nil {
+		return
+	}
+	m.alerts.WithLabelValues(known(AlertTypes, typ)).Inc()
+}
+
+// AlertFailed records an alert whose last attempt failed: nobody was told.
+func (m *Metrics) AlertFailed(typ string) {
+	if m == nil {
+		return
+	}
+	m.alertFails.WithLabelValues(known(AlertTypes, typ)).Inc()
 }
 
 // Registry is where further collectors go, to be served with the rest.

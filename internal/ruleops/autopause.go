@@ -37,6 +37,8 @@ type Streak struct {
 	// Failures is the failed deliveries in a row, counted up to After; 0
 	// when the rule was already paused.
 	Failures int
+	// Reason is the pause's recorded reason when this failure paused the rule.
+	Reason string `json:",omitempty"`
 }
 
 // Failed counts the rule's failed deliveries in a row since it last resumed
@@ -81,5 +83,5 @@ func (p AutoPause) Failed(ctx context.Context, ruleID uuid.UUID, last string, at
 			log.Error("pause rule schedule", "error", err)
 		}
 	}
-	return Streak{Paused: true, Failures: n}, nil
+	return Streak{Paused: true, Failures: n, Reason: reason}, nil
 }

@@ -30,10 +30,10 @@ func TestAutoPauseAtTheThreshold(t *testing.T) {
 	}
 
 	store.failures = 3
-	if got, err := p.Failed(ctx, rule, "server_error: 503", at); err != nil || got != (ruleops.Streak{Paused: true, Failures: 3}) {
+	reason := "3 deliveries failed in a row (delivery.pause_after_failures = 3); last: server_error: 503"
+	if got, err := p.Failed(ctx, rule, "server_error: 503", at); err != nil || got != (ruleops.Streak{Paused: true, Failures: 3, Reason: reason}) {
 		t.Fatalf("at the threshold: %+v, %v", got, err)
 	}
-	reason := "3 deliveries failed in a row (delivery.pause_after_failures = 3); last: server_error: 503"
 	want := clickhouse.Pause{RuleID: rule, At: at, Reason: reason, Failures: 3, Paused: true}
 	if len(store.pauses) != 1 || store.pauses[0] != want {
 		t.Fatalf("recorded %+v, want %+v", store.pauses, want)
