@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -42,6 +43,9 @@ type Activities struct {
 	Delivery DeliverySettings
 	// Schedules pauses a rule's schedule when the rule pauses itself; nil: only recorded.
 	Schedules Schedules
+	// StandardSchedule is delivery.standard_schedule: the delays between the
+	// attempts of a `retry: standard` webhook; nil is delivery.StandardSchedule.
+	StandardSchedule []time.Duration
 	// Retention is config retention.*, which ApplyRetention applies; the
 	// zero value keeps everything.
 	Retention retention.Policy
