@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -48,6 +49,9 @@ type Activities struct {
 	// nil: alerts are off.
 	Alerts      *alerts.Raiser
 	AlertTarget *alerts.Target
+	// StandardSchedule is delivery.standard_schedule: the delays between the
+	// attempts of a `retry: standard` webhook; nil is delivery.StandardSchedule.
+	StandardSchedule []time.Duration
 	// Retention is config retention.*, which ApplyRetention applies; the
 	// zero value keeps everything.
 	Retention retention.Policy

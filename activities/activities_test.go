@@ -23,24 +23,25 @@ var _ Store = (*clickhouse.Store)(nil)
 type fakeStore struct {
 	Store
 
-	mu       sync.Mutex
-	rules    map[uuid.UUID]clickhouse.StoredRule
-	pauses   []clickhouse.Pause
-	webhooks []clickhouse.Webhook
-	runs     map[uuid.UUID]runs.Run
-	ended    map[uuid.UUID]bool
-	ready    map[uuid.UUID]bool
-	now      time.Time
-	match    []uuid.UUID // what MatchRuns finds
-	matches  []clickhouse.Match
-	claims   map[uuid.UUID]string // run: owner
-	events   []clickhouse.Event
-	attempts []clickhouse.Attempt
-	outcomes []clickhouse.Outcome
-	fills    []clickhouse.Backfill
-	hooks    map[uuid.UUID]clickhouse.RunWebhook // run webhooks, by run
-	parts    []retention.Partition
-	dropFail string // DropPartition fails for this table
+	mu            sync.Mutex
+	rules         map[uuid.UUID]clickhouse.StoredRule
+	pauses        []clickhouse.Pause
+	webhooks      []clickhouse.Webhook
+	runs          map[uuid.UUID]runs.Run
+	ended         map[uuid.UUID]bool
+	ready         map[uuid.UUID]bool
+	now           time.Time
+	match         []uuid.UUID // what MatchRuns finds
+	matches       []clickhouse.Match
+	claims        map[uuid.UUID]string // run: owner
+	events        []clickhouse.Event
+	attempts      []clickhouse.Attempt
+	outcomes      []clickhouse.Outcome
+	fills         []clickhouse.Backfill
+	hooks         map[uuid.UUID]clickhouse.RunWebhook // run webhooks, by run
+	parts         []retention.Partition
+	dropFail      string // DropPartition fails for this table
+	webhookPauses []clickhouse.WebhookPause
 }
 
 func newFakeStore() *fakeStore {

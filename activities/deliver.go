@@ -27,6 +27,12 @@ type deliverStore interface {
 	outcomeWriter
 	pauseReader
 	failureStreak
+	webhookPauser
+}
+
+// webhookPauser pauses a `retry: standard` webhook whose receiver answered 410.
+type webhookPauser interface {
+	PauseWebhook(ctx context.Context, p clickhouse.WebhookPause) error
 }
 
 // attemptLog holds every attempt of every delivery.
@@ -64,6 +70,14 @@ type DeliverInput struct {
 	// RecordOutcome of its own. Delivery workflows started before this
 	// record the outcome themselves and leave it false.
 	Record bool `json:",omitempty"`
+	// Standard marks one attempt of a `retry: standard` webhook, number
+	// Attempt of its schedule: the workflow, not Temporal's retry policy,
+	// decides on the next, from the StandardAnswer a failure carries.
+	Standard bool  `json:",omitempty"`
+	Attempt  int32 `json:",omitempty"`
+	// Since is when a standard delivery's first attempt was scheduled: its
+	// later attempts look back that far for one that delivered.
+	Since time.Time `json:",omitzero"`
 }
 
 // DeliverResult is what a delivered POST came to.
@@ -77,7 +91,11 @@ type DeliverResult struct {
 // Deliver makes one attempt. Its error's type is the delivery.Class, which the
 // workflow's retry policy reads to retry or stop; its message is redacted.
 func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResult, error) {
-	attempt := activity.GetInfo(ctx).Attempt
+	tries := activity.GetInfo(ctx).Attempt
+	attempt := tries
+	if in.Standard && in.Attempt > 0 {
+		attempt = in.Attempt
+	}
 	log := a.log().With("delivery_id", in.DeliveryID, "attempt", attempt, "workflow_id", activity.GetInfo(ctx).WorkflowExecution.ID)
 	if in.RunWebhookOf != uuid.Nil {
 		log = log.With("run_id", in.RunWebhookOf)
@@ -89,12 +107,15 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	// attempt, so that it does not spend one of the receiver's attempts.
 	beforePost := started.Add(storageBudget)
 
-	if attempt > 1 {
+	if tries > 1 || in.Standard && attempt > 1 {
 		// A worker that died after the POST but before reporting it leaves a
 		// delivered attempt on record; sending again would deliver twice.
 		// Attempts started before this activity was first scheduled belong to
 		// other deliveries, so the read is a range of the sort key.
 		since := activity.GetInfo(ctx).ScheduledTime.Add(-attemptClockSkew)
+		if in.Standard && !in.Since.IsZero() {
+			since = in.Since.Add(-attemptClockSkew)
+		}
 		var prev []clickhouse.Attempt
 		if err := retryStorage(ctx, beforePost, func() (err error) {
 			prev, err = a.Store.AttemptsSince(ctx, in.RuleID, since, in.DeliveryID)
@@ -209,6 +230,9 @@ func (a *Activities) delivered(ctx context.Context, in DeliverInput, res Deliver
 // input asks for it, the outcome is recorded first and the error carries
 // the OutcomeResult, so the workflow knows it need not record it.
 func (a *Activities) failed(ctx context.Context, in DeliverInput, res delivery.Result) error {
+	if in.Standard {
+		return a.standardFailed(ctx, in, res)
+	}
 	err := failure(res, nil)
 	if !in.Record || !lastAttempt(ctx, res.Class) {
 		return err
@@ -425,4 +449,26 @@ func (a *Activities) log() *slog.Logger {
 		return a.Logger
 	}
 	return slog.Default()
+}
+
+// standardFailed is the error for a failed attempt of a `retry: standard`
+// webhook: final for Temporal, with the StandardAnswer for the workflow. A
+// 410 pauses the webhook first, so that later deliveries skip it.
+func (a *Activities) standardFailed(ctx context.Context, in DeliverInput, res delivery.Result) error {
+	answer := StandardAnswer{Retry: delivery.StandardRetryable(res), RetryAfter: res.RetryAfter}
+	if delivery.Gone(res.StatusCode) && in.RunWebhookOf == uuid.Nil {
+		reason := fmt.Sprintf("webhook %d paused: its receiver answered 410 Gone (retry: standard); "+
+			"re-apply the rule with the webhook changed, or resume the rule, to send to it again", in.WebhookIndex)
+		err := retryStorage(ctx, afterPost(ctx), func() error {
+			return a.Store.PauseWebhook(ctx, clickhouse.WebhookPause{RuleID: in.RuleID, Index: in.WebhookIndex, At: time.Now(), Reason: reason})
+		})
+		if err != nil {
+			// Unrecorded, the next delivery tries the webhook again and meets the 410 again.
+			a.log().Error("pause webhook", "delivery_id", in.DeliveryID, "error", err)
+		} else {
+			answer.Gone = true
+			res.Err += "; " + reason
+		}
+	}
+	return standardFailure(res, answer)
 }

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"errors"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -26,6 +27,40 @@ func failure(res delivery.Result, recorded *OutcomeResult) error {
 		opts.Details = []any{*recorded}
 	}
 	return temporal.NewApplicationErrorWithOptions(msg, string(res.Class), opts)
+}
+
+// StandardAnswer is what a failed attempt of a `retry: standard` webhook
+// tells its workflow.
+type StandardAnswer struct {
+	// Retry: the schedule goes on after this attempt.
+	Retry bool
+	// RetryAfter is the receiver's Retry-After (429 and 503); 0 when none.
+	RetryAfter time.Duration `json:",omitempty"`
+	// Gone: the receiver answered 410 and the webhook is now paused.
+	Gone bool `json:",omitempty"`
+}
+
+// standardFailure is final for Temporal whatever the class: the workflow
+// reads the answer and sleeps on a timer before the next attempt.
+func standardFailure(res delivery.Result, answer StandardAnswer) error {
+	msg := string(res.Class)
+	if res.Err != "" {
+		msg += ": " + res.Err
+	}
+	return temporal.NewApplicationErrorWithOptions(msg, string(res.Class),
+		temporal.ApplicationErrorOptions{NonRetryable: true, Details: []any{answer}})
+}
+
+// Answer reads the StandardAnswer of a failed `retry: standard` attempt.
+// An error that carries none (storage trouble that outlasted the activity's
+// own retries, an attempt that timed out in Temporal) may go on.
+func Answer(err error) StandardAnswer {
+	var appErr *temporal.ApplicationError
+	var answer StandardAnswer
+	if errors.As(err, &appErr) && appErr.HasDetails() && appErr.Details(&answer) == nil {
+		return answer
+	}
+	return StandardAnswer{Retry: true}
 }
 
 // Failure reads the class and the (already redacted) reason of the last

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/payload"
 )
 
@@ -17,7 +19,12 @@ import (
 type planStore interface {
 	webhookLister
 	pauseReader
+	webhookPauseReader
 	payload.Sizer
+}
+
+type webhookPauseReader interface {
+	WebhookPauses(ctx context.Context, ruleID uuid.UUID) ([]clickhouse.WebhookPause, error)
 }
 
 type webhookLister interface {
@@ -46,6 +53,19 @@ type Plan struct {
 	// Paused is set when the rule is paused; then nothing is sent.
 	Paused      bool
 	PauseReason string
+	// Standard lists the planned webhooks that set `retry: standard`, and
+	// Schedule their delays (delivery.standard_schedule). Both are absent
+	// when no webhook sets it, so those plans read as they always have.
+	Standard []uint16        `json:",omitempty"`
+	Schedule []time.Duration `json:",omitempty"`
+	// Gone lists webhooks paused after a 410; they are skipped, not sent.
+	Gone []GoneWebhook `json:",omitempty"`
+}
+
+// GoneWebhook is a webhook paused because its receiver answered 410 Gone.
+type GoneWebhook struct {
+	Index  uint16
+	Reason string
 }
 
 // PlanDelivery splits the runs into batches under the run and body limits and
@@ -56,18 +76,31 @@ func (a *Activities) PlanDelivery(ctx context.Context, in PlanInput) (Plan, erro
 		return Plan{}, err
 	}
 	var plan Plan
-	oneRun := false
+	oneRun, standard := false, false
 	for _, w := range hooks {
 		if len(in.Webhooks) == 0 || slices.Contains(in.Webhooks, w.Index) {
 			plan.Webhooks = append(plan.Webhooks, w.Index)
 			oneRun = oneRun || payload.Format(w.Format) == payload.FormatLangGraph
+			standard = standard || w.Retry == delivery.RetryStandard
 		}
 	}
-	if pause, ok, err := a.Store.LatestPause(ctx, in.RuleID); err != nil {
+	pause, paused, err := a.Store.LatestPause(ctx, in.RuleID)
+	if err != nil {
 		return Plan{}, err
-	} else if ok && pause.Paused {
+	} else if paused && pause.Paused {
 		plan.Paused, plan.PauseReason = true, "rule paused: "+pause.Reason
 		return plan, nil
+	}
+	if standard {
+		// Only rules with a standard webhook read the webhook pauses: a
+		// 410 pauses only those.
+		resumed := time.Time{}
+		if paused {
+			resumed = pause.At // the rule's latest row is a resumption
+		}
+		if err := a.planStandard(ctx, &plan, in.RuleID, hooks, resumed); err != nil {
+			return Plan{}, err
+		}
 	}
 	if len(plan.Webhooks) == 0 || len(in.RunIDs) == 0 {
 		return plan, nil
@@ -104,4 +137,38 @@ func (a *Activities) PlanDelivery(ctx context.Context, in PlanInput) (Plan, erro
 		plan.Batches = batches
 	}
 	return plan, nil
+}
+
+// planStandard moves the webhooks a 410 paused from Webhooks to Gone, and
+// names the standard ones and their schedule. A pause holds until the
+// webhook is written again (its rule re-applied with a change) or the rule
+// is resumed after it.
+func (a *Activities) planStandard(ctx context.Context, plan *Plan, ruleID uuid.UUID, hooks []clickhouse.Webhook, resumed time.Time) error {
+	pauses, err := a.Store.WebhookPauses(ctx, ruleID)
+	if err != nil {
+		return err
+	}
+	planned := plan.Webhooks
+	plan.Webhooks = nil
+	for _, w := range hooks {
+		if !slices.Contains(planned, w.Index) {
+			continue
+		}
+		i := slices.IndexFunc(pauses, func(p clickhouse.WebhookPause) bool { return p.Index == w.Index })
+		if i >= 0 && pauses[i].At.After(w.UpdatedAt) && pauses[i].At.After(resumed) {
+			plan.Gone = append(plan.Gone, GoneWebhook{Index: w.Index, Reason: pauses[i].Reason})
+			continue
+		}
+		plan.Webhooks = append(plan.Webhooks, w.Index)
+		if w.Retry == delivery.RetryStandard {
+			plan.Standard = append(plan.Standard, w.Index)
+		}
+	}
+	if len(plan.Standard) > 0 {
+		plan.Schedule = a.StandardSchedule
+		if len(plan.Schedule) == 0 {
+			plan.Schedule = delivery.StandardSchedule
+		}
+	}
+	return nil
 }

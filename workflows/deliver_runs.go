@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -72,6 +73,23 @@ func DeliverRuns(ctx workflow.Context, in DeliverRunsInput) (DeliverRunsResult, 
 		}
 	}
 
+	// Plans name paused or standard webhooks only for rules that have one, so
+	// other histories are as they were before retry: standard.
+	standard := false
+	if len(plan.Standard) > 0 || len(plan.Gone) > 0 {
+		standard = workflow.GetVersion(ctx, standardRetryChange, workflow.DefaultVersion, standardRetryVersion) >= standardRetryVersion
+	}
+	if standard {
+		for _, g := range plan.Gone {
+			if err := workflow.ExecuteActivity(ctx, a.RecordOutcome, activities.OutcomeInput{
+				DeliveryID: workflow.GetInfo(ctx).WorkflowExecution.ID, RuleID: in.RuleID, WebhookIndex: g.Index,
+				RunIDs: in.RunIDs, Skipped: true, Reason: g.Reason,
+			}).Get(ctx, nil); err != nil {
+				return result, err
+			}
+		}
+	}
+
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
 	var deliveries []DeliveryInput
 	for b, batch := range plan.Batches {
@@ -114,9 +132,21 @@ func DeliverRuns(ctx workflow.Context, in DeliverRunsInput) (DeliverRunsResult, 
 	// delivery rules and records its own outcome.
 	futures := make([]workflow.Future, len(deliveries))
 	for i, d := range deliveries {
+		if standard && slices.Contains(plan.Standard, d.WebhookIndex) {
+			futures[i] = goStandardDelivery(ctx, d, plan.Schedule)
+			continue
+		}
 		futures[i] = startDelivery(ctx, d)
 	}
 	for i, d := range deliveries {
+		if standard && slices.Contains(plan.Standard, d.WebhookIndex) {
+			var r DeliveryResult
+			if err := futures[i].Get(ctx, &r); err != nil {
+				return result, err
+			}
+			count(r)
+			continue
+		}
 		r, err := endDelivery(ctx, d, futures[i])
 		if err != nil {
 			return result, err

@@ -128,6 +128,10 @@ func endDelivery(ctx workflow.Context, in DeliveryInput, f workflow.Future) (Del
 }
 
 func deliverOptions(ctx workflow.Context, in DeliveryInput) workflow.Context {
+	return deliverOptionsWith(ctx, in, DeliveryRetryPolicy(in.Retry))
+}
+
+func deliverOptionsWith(ctx workflow.Context, in DeliveryInput, retry *temporal.RetryPolicy) workflow.Context {
 	httpTimeout := in.HTTPTimeout
 	if httpTimeout <= 0 {
 		httpTimeout = 5 * time.Second
@@ -135,7 +139,7 @@ func deliverOptions(ctx workflow.Context, in DeliveryInput) workflow.Context {
 	// Longer than the HTTP timeout, so a slow receiver ends as the
 	// activity's own non-retryable timeout, never as a Temporal timeout
 	// that Temporal would retry.
-	return activityOptions(ctx, httpTimeout+30*time.Second, DeliveryRetryPolicy(in.Retry))
+	return activityOptions(ctx, httpTimeout+30*time.Second, retry)
 }
 
 func recordOutcome(ctx workflow.Context, in DeliveryInput, delivered bool, reason string) (paused bool, err error) {

@@ -100,6 +100,15 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 				return
 			}
 		}
+	case "/503-retry-after-then-200":
+		if n == 1 {
+			w.Header().Set("Retry-After", "2")
+			w.WriteHeader(503)
+			return
+		}
+		w.WriteHeader(200)
+	case "/410":
+		w.WriteHeader(410)
 	case "/reset-then-200":
 		if n == 1 {
 			conn, _, _ := w.(http.Hijacker).Hijack()
@@ -117,6 +126,9 @@ type harness struct {
 	queue string
 	box   *secrets.Box
 	runs  []uuid.UUID
+	// w is the worker, and acts its activities, so a test can replace it.
+	w    worker.Worker
+	acts *activities.Activities
 }
 
 func newHarness(t *testing.T, tune ...func(*activities.Activities)) *harness {
@@ -155,7 +167,7 @@ func newHarness(t *testing.T, tune ...func(*activities.Activities)) *harness {
 	if err := store.InsertRuns(context.Background(), []runs.Run{seed}); err != nil {
 		t.Fatal(err)
 	}
-	return &harness{store: store, c: c, queue: queue, box: box, runs: []uuid.UUID{seed.ID}}
+	return &harness{store: store, c: c, queue: queue, box: box, runs: []uuid.UUID{seed.ID}, w: w, acts: acts}
 }
 
 // deliver stores a webhook target for a fresh rule and runs one delivery to it.

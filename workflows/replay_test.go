@@ -48,6 +48,11 @@ func TestReplayCapturedHistories(t *testing.T) {
 		// A run registered pending in a RunWebhooks, looked at on backed-off
 		// timers, then at once on the run-ended signal.
 		{"testdata/run_webhooks_pending_signal.history.json", "run-webhooks/b3f91ef9f4996b6e90034e5e909299c1"},
+		// Since standard-retry: a retry: standard webhook answering 503 with
+		// Retry-After, retried on a timer across a worker restart, beside one
+		// answering 410; then the next delivery, skipping the paused webhook.
+		{"testdata/deliver_runs_standard.history.json", "deliver-standard-f1be9ca5-c091-4c58-b6cf-29e4bc046f54"},
+		{"testdata/deliver_runs_standard_gone.history.json", "deliver-standard-2-f1be9ca5-c091-4c58-b6cf-29e4bc046f54"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			f, err := os.Open(tc.file)

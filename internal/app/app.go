@@ -163,6 +163,7 @@ func Activities(cfg config.Config, store *clickhouse.Store, logger *slog.Logger)
 		PauseAfterFailures:  cfg.Delivery.PauseAfterFailures,
 		MaxBodyBytes:        cfg.Delivery.MaxBodyBytes,
 		MaxRunsPerDelivery:  cfg.Delivery.MaxRunsPerDelivery,
+		StandardSchedule:    cfg.Delivery.StandardSchedule,
 		Offload:             offload,
 		RunWebhooksDisabled: cfg.HTTP.DisableWebhooks,
 		Windows: activities.Windows{

@@ -29,7 +29,7 @@ func flag(b bool) uint8 {
 
 func webhookRow(w clickhouse.Webhook) []any {
 	return []any{w.RuleID, uint32(w.Index), w.URLSealed, w.URLRedacted, w.HeadersSealed,
-		w.SigningSecretSealed, w.KeyID, runs.Micros(w.UpdatedAt), flag(w.Deleted), w.Format}
+		w.SigningSecretSealed, w.KeyID, runs.Micros(w.UpdatedAt), flag(w.Deleted), w.Format, w.Retry}
 }
 
 func attemptRow(a clickhouse.Attempt) []any {

@@ -29,9 +29,11 @@ type Webhook struct {
 	Deleted bool
 	// Format is the body's shape (payload.Format): "" is LangSmith's.
 	Format string
+	// Retry is the retry mode (delivery.RetryStandard): "" is LangSmith's rules.
+	Retry string
 }
 
-const webhookColumns = `rule_id, idx, url_sealed, url_redacted, headers_sealed, signing_secret_sealed, key_id, updated_at, deleted, format`
+const webhookColumns = `rule_id, idx, url_sealed, url_redacted, headers_sealed, signing_secret_sealed, key_id, updated_at, deleted, format, retry`
 
 // insertWebhooksSQL names its columns, as 18.16 batches need.
 const insertWebhooksSQL = `INSERT INTO webhooks (` + webhookColumns + `)`
@@ -69,7 +71,7 @@ func (s *Store) PutWebhooks(ctx context.Context, ws []Webhook) error {
 			return nil, fmt.Errorf("webhook %s/%d: %w", w.RuleID, w.Index, err)
 		}
 		return []any{w.RuleID, w.Index, w.URLSealed, w.URLRedacted, w.HeadersSealed,
-			w.SigningSecretSealed, w.KeyID, updated, boolByte(w.Deleted), w.Format}, nil
+			w.SigningSecretSealed, w.KeyID, updated, boolByte(w.Deleted), w.Format, w.Retry}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("put webhooks: %w", err)
@@ -84,7 +86,7 @@ func scanWebhook(r rowScanner) (Webhook, error) {
 		deleted uint8
 	)
 	if err := r.Scan(&w.RuleID, &w.Index, &w.URLSealed, &w.URLRedacted, &w.HeadersSealed,
-		&w.SigningSecretSealed, &w.KeyID, &updated, &deleted, &w.Format); err != nil {
+		&w.SigningSecretSealed, &w.KeyID, &updated, &deleted, &w.Format, &w.Retry); err != nil {
 		return Webhook{}, err
 	}
 	w.UpdatedAt, w.Deleted = runs.FromMicros(updated), deleted == 1
@@ -113,4 +115,54 @@ func (s *Store) Webhook(ctx context.Context, ruleID uuid.UUID, idx uint16) (Webh
 		return Webhook{}, false, nil
 	}
 	return w, true, nil
+}
+
+// WebhookPause is a webhook paused because its receiver answered 410 Gone.
+type WebhookPause struct {
+	RuleID uuid.UUID
+	Index  uint16
+	At     time.Time
+	Reason string // redacted
+}
+
+const webhookPauseColumns = `rule_id, idx, at, reason`
+
+// insertWebhookPausesSQL names its columns, as 18.16 batches need.
+const insertWebhookPausesSQL = `INSERT INTO webhook_pauses (` + webhookPauseColumns + `)`
+
+// webhookPausesSQL reads the newest pause of each webhook of a rule, by the
+// sort key (rule_id, idx, at).
+const webhookPausesSQL = `SELECT ` + webhookPauseColumns + `
+FROM webhook_pauses
+WHERE rule_id = ?
+ORDER BY idx, at DESC
+LIMIT 1 BY idx`
+
+// PauseWebhook records that a webhook is paused.
+func (s *Store) PauseWebhook(ctx context.Context, p WebhookPause) error {
+	err := s.insertRows(ctx, insertWebhookPausesSQL, 1, func(int) ([]any, error) {
+		at, err := micros("at", p.At)
+		if err != nil {
+			return nil, err
+		}
+		return []any{p.RuleID, p.Index, at, p.Reason}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("pause webhook %s/%d: %w", p.RuleID, p.Index, err)
+	}
+	return nil
+}
+
+// WebhookPauses reads the newest pause of each of a rule's webhooks that was
+// ever paused; whether it still holds is the caller's to judge (against the
+// webhook's UpdatedAt and the rule's resumptions).
+func (s *Store) WebhookPauses(ctx context.Context, ruleID uuid.UUID) ([]WebhookPause, error) {
+	return scanAll(ctx, s, "read webhook pauses", webhookPausesSQL, []any{ruleID}, func(rows driver.Rows, p *WebhookPause) error {
+		var at uint64
+		if err := rows.Scan(&p.RuleID, &p.Index, &at, &p.Reason); err != nil {
+			return err
+		}
+		p.At = runs.FromMicros(at)
+		return nil
+	})
 }

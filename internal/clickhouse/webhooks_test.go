@@ -20,6 +20,7 @@ func TestWebhooksLatestVersion(t *testing.T) {
 	w0b := webhook(rule, 0, "v2", at(10))
 	w0b.SigningSecretSealed = "secret:v2"
 	w0b.Format = "langgraph"
+	w0b.Retry = "standard"
 	gone := webhook(rule, 1, "gone", at(10))
 	gone.Deleted = true
 	stale := webhook(rule, 2, "stale", at(-10)) // written last, older: must not win
@@ -73,6 +74,30 @@ func TestWebhooksLatestVersion(t *testing.T) {
 	}
 	if got, err := store.Webhooks(ctx, rule); err != nil || len(got) != 2 {
 		t.Errorf("Webhooks after a deletion tied on updated_at = %+v, %v; want positions 0 and 2", got, err)
+	}
+}
+
+func TestWebhookPauses(t *testing.T) {
+	store := testenv.ClickHouse(t)
+	ctx := context.Background()
+	rule := uuid.New()
+	for _, p := range []clickhouse.WebhookPause{
+		{RuleID: rule, Index: 1, At: at(0), Reason: "first"},
+		{RuleID: rule, Index: 1, At: at(10), Reason: "second"},
+		{RuleID: rule, Index: 0, At: at(5), Reason: "zero"},
+		{RuleID: uuid.New(), Index: 0, At: at(5), Reason: "other"},
+	} {
+		if err := store.PauseWebhook(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := store.WebhookPauses(ctx, rule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []clickhouse.WebhookPause{{RuleID: rule, Index: 0, At: at(5), Reason: "zero"}, {RuleID: rule, Index: 1, At: at(10), Reason: "second"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("WebhookPauses =\n%+v\nwant\n%+v", got, want)
 	}
 }
 

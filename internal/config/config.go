@@ -96,6 +96,10 @@ type Delivery struct {
 	MaxRunsPerDelivery int           `koanf:"max_runs_per_delivery"`
 	// PauseAfterFailures pauses a rule after this many failed deliveries in a row; 0 never.
 	PauseAfterFailures int `koanf:"pause_after_failures"`
+	// StandardSchedule is the delays between the attempts of a webhook with
+	// `retry: standard`; empty is the Standard Webhooks schedule (5s ... 24h).
+	// Tests set a short one.
+	StandardSchedule []time.Duration `koanf:"standard_schedule"`
 	// AllowPrivate and AllowCIDRs open addresses the SSRF guard refuses.
 	// AllowPrivate never opens cloud metadata or link-local addresses; only
 	// an AllowCIDRs entry inside their range does (internal/netguard).
@@ -518,6 +522,11 @@ func (c Config) Validate() error {
 	}
 	if c.Delivery.MaxRunsPerDelivery < 1 {
 		bad("delivery.max_runs_per_delivery", "must be at least 1, got %d", c.Delivery.MaxRunsPerDelivery)
+	}
+	for _, d := range c.Delivery.StandardSchedule {
+		if d < 0 || d > 24*time.Hour {
+			bad("delivery.standard_schedule", "each delay must be between 0 and 24h, got %s", d)
+		}
 	}
 	if c.Delivery.PauseAfterFailures < 0 {
 		bad("delivery.pause_after_failures", "must be 0 (never) or more, got %d", c.Delivery.PauseAfterFailures)

@@ -3,6 +3,7 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -248,6 +249,25 @@ func TestListsFromEnvAndFile(t *testing.T) {
 	_, err = config.Load(config.Options{File: path, Environ: []string{}})
 	if err == nil || !strings.Contains(err.Error(), "delivery.allow_cidrs") {
 		t.Fatalf("err = %v, want delivery.allow_cidrs named", err)
+	}
+}
+
+func TestStandardSchedule(t *testing.T) {
+	path := writeFile(t, "delivery:\n  standard_schedule: [10ms, 1s, 2m]\n")
+	c, err := config.Load(config.Options{File: path, Environ: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []time.Duration{10 * time.Millisecond, time.Second, 2 * time.Minute}; !slices.Equal(c.Delivery.StandardSchedule, want) {
+		t.Errorf("standard_schedule = %v, want %v", c.Delivery.StandardSchedule, want)
+	}
+	if c, err = config.Load(config.Options{Environ: []string{"RUNHOOK_DELIVERY_STANDARD_SCHEDULE=5ms,1s"}}); err != nil ||
+		!slices.Equal(c.Delivery.StandardSchedule, []time.Duration{5 * time.Millisecond, time.Second}) {
+		t.Errorf("standard_schedule from the environment = %v, %v", c.Delivery.StandardSchedule, err)
+	}
+	path = writeFile(t, "delivery:\n  standard_schedule: [48h]\n")
+	if _, err := config.Load(config.Options{File: path, Environ: []string{}}); err == nil || !strings.Contains(err.Error(), "delivery.standard_schedule") {
+		t.Errorf("err = %v, want delivery.standard_schedule named", err)
 	}
 }
 

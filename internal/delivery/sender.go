@@ -33,6 +33,9 @@ type Result struct {
 	StatusCode int
 	Duration   time.Duration
 	Err        string
+	// RetryAfter is the receiver's Retry-After on a 429 or 503, when it
+	// gave a valid one; 0 otherwise. Only `retry: standard` reads it.
+	RetryAfter time.Duration
 }
 
 // Sender posts webhooks through the SSRF guard.
@@ -117,6 +120,9 @@ func (s *Sender) send(ctx context.Context, r Request) Result {
 	res := Result{Class: Classify(resp.StatusCode, nil), StatusCode: resp.StatusCode}
 	if res.Class != Delivered {
 		res.Err = "receiver answered " + resp.Status
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		res.RetryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
 	return res
 }

@@ -23,6 +23,8 @@ type Target struct {
 	SigningSecrets []string
 	// Format is the body's shape; the zero value is LangSmith's.
 	Format payload.Format
+	// Retry is the retry mode: RetryLangSmith (the zero value) or RetryStandard.
+	Retry string
 }
 
 // The signing secrets are sealed as one value, space-separated (a whsec_
@@ -58,8 +60,11 @@ func Seal(box *secrets.Box, policy URLPolicy, rule uuid.UUID, idx uint16, t Targ
 	if _, err := payload.ParseFormat(string(t.Format)); err != nil {
 		return clickhouse.Webhook{}, err
 	}
+	if t.Retry != RetryLangSmith && t.Retry != RetryStandard {
+		return clickhouse.Webhook{}, fmt.Errorf("retry must be langsmith or standard, got %q", t.Retry)
+	}
 	w := clickhouse.Webhook{RuleID: rule, Index: idx, URLRedacted: RedactURL(t.URL), KeyID: box.CurrentKeyID(), UpdatedAt: now,
-		Format: string(t.Format)}
+		Format: string(t.Format), Retry: t.Retry}
 	var err error
 	if w.URLSealed, err = box.Seal([]byte(t.URL), sealContext(rule, idx, "url")); err != nil {
 		return clickhouse.Webhook{}, err
@@ -88,7 +93,7 @@ func Open(box *secrets.Box, w clickhouse.Webhook) (Target, error) {
 	if err != nil {
 		return Target{}, fmt.Errorf("webhook %s url: %w", w.URLRedacted, err)
 	}
-	t := Target{URL: string(url), Format: payload.Format(w.Format)}
+	t := Target{URL: string(url), Format: payload.Format(w.Format), Retry: w.Retry}
 	if w.HeadersSealed != "" {
 		raw, err := box.Open(w.HeadersSealed, sealContext(w.RuleID, w.Index, "headers"))
 		if err != nil {

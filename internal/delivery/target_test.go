@@ -114,3 +114,19 @@ func TestFormatSealedAndOpened(t *testing.T) {
 		t.Error("an unknown format was sealed")
 	}
 }
+
+func TestRetrySealedAndOpened(t *testing.T) {
+	box, _ := secrets.New(bytes.Repeat([]byte{7}, 32))
+	w, err := delivery.Seal(box, delivery.URLPolicy{}, uuid.New(), 0,
+		delivery.Target{URL: "https://h.example.test/", Retry: delivery.RetryStandard}, time.Now())
+	if err != nil || w.Retry != "standard" {
+		t.Fatalf("Seal = %q, %v", w.Retry, err)
+	}
+	if got, err := delivery.Open(box, w); err != nil || got.Retry != delivery.RetryStandard {
+		t.Fatalf("Open = %q, %v", got.Retry, err)
+	}
+	if _, err := delivery.Seal(box, delivery.URLPolicy{}, uuid.New(), 0,
+		delivery.Target{URL: "https://h.example.test/", Retry: "forever"}, time.Now()); err == nil {
+		t.Error("Seal took retry: forever")
+	}
+}

@@ -31,7 +31,7 @@ var (
 	fileKeys     = []string{"rules"}
 	ruleKeys     = []string{"name", "id", "project", "filter", "trace_filter", "sampling_rate", "interval", "enabled", "backfill_from", "feedback", "max_runs_per_delivery", "webhooks"}
 	feedbackKeys = []string{"require", "wait", "on_timeout"}
-	webhookKeys  = []string{"url", "headers", "signing_secret", "format"}
+	webhookKeys  = []string{"url", "headers", "signing_secret", "format", "retry"}
 )
 
 // decoder walks one expanded file and collects every problem.
@@ -383,6 +383,16 @@ func (d *decoder) webhooks(n, rule *yaml.Node, label string) []Webhook {
 				d.add(label, path+".format", f["format"].Line, "must be langsmith or langgraph, got %s", d.hide.quote(v))
 			}
 			w.Format = format
+		}
+		if v, ok := d.text(f["retry"], label, path+".retry"); ok {
+			switch v {
+			case "standard":
+				w.Retry = delivery.RetryStandard
+			case "langsmith":
+				w.Retry = delivery.RetryLangSmith
+			default:
+				d.add(label, path+".retry", f["retry"].Line, "must be langsmith or standard, got %s", d.hide.quote(v))
+			}
 		}
 		hooks = append(hooks, w)
 	}

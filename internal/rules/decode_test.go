@@ -120,8 +120,8 @@ func TestFieldErrors(t *testing.T) {
 		{"webhooks empty", ruleFile("    webhooks: []\n"), `rule "r1": webhooks: is empty: at least one webhook is required (line 4)`, nil},
 		{"webhooks not a list", ruleFile("    webhooks: https://example.com/\n"), `rule "r1": webhooks: must be a list of webhooks, not a single value (line 4)`, nil},
 		{"webhooks too many", ruleFile("    webhooks: [" + strings.Repeat("{url: 'https://example.com/'},", 11) + "]\n"), `rule "r1": webhooks: lists 11 webhooks, at most 10 (line 4)`, nil},
-		{"webhook not a mapping", ruleFile("    webhooks:\n      - https://example.com/\n"), `rule "r1": webhooks[0]: it must be a mapping of keys (url, headers, signing_secret, format), not a single value (line 5)`, nil},
-		{"webhook unknown key", ruleFile("    webhooks:\n      - url: https://example.com/\n        secret: x\n"), `rule "r1": webhooks[0]: unknown key "secret"; the keys here are url, headers, signing_secret, format (line 6)`, nil},
+		{"webhook not a mapping", ruleFile("    webhooks:\n      - https://example.com/\n"), `rule "r1": webhooks[0]: it must be a mapping of keys (url, headers, signing_secret, format, retry), not a single value (line 5)`, nil},
+		{"webhook unknown key", ruleFile("    webhooks:\n      - url: https://example.com/\n        secret: x\n"), `rule "r1": webhooks[0]: unknown key "secret"; the keys here are url, headers, signing_secret, format, retry (line 6)`, nil},
 		{"url missing", ruleFile("    webhooks:\n      - headers: {X-A: b}\n"), `rule "r1": webhooks[0].url: is required (line 5)`, nil},
 		{"url scheme", ruleFile("    webhooks:\n      - url: https://example.com/\n      - url: ftp://example.com/in?secret=s3cr3t-value\n"), `rule "r1": webhooks[1].url: webhook URL ftp://example.com/in?secret=***: scheme must be http or https (line 6)`, nil},
 		{"url https required", ruleFile("    webhooks:\n      - url: http://example.com/in?token=s3cr3t-value\n"), `rule "r1": webhooks[0].url: webhook URL http://example.com/in?token=***: http is not allowed (delivery.require_https) (line 5)`, &delivery.URLPolicy{RequireHTTPS: true}},
@@ -141,6 +141,7 @@ func TestFieldErrors(t *testing.T) {
 
 		{"format unknown", ruleFile("    webhooks:\n      - url: https://example.com/hook\n        format: LangGraph\n"), `rule "r1": webhooks[0].format: must be langsmith or langgraph, got "LangGraph" (line 6)`, nil},
 		{"format a list", ruleFile("    webhooks:\n      - url: https://example.com/hook\n        format: [langgraph]\n"), `rule "r1": webhooks[0].format: must be a single value, not a list (line 6)`, nil},
+		{"retry unknown", ruleFile("    webhooks:\n      - url: https://example.com/hook\n        retry: forever\n"), `rule "r1": webhooks[0].retry: must be langsmith or standard, got "forever" (line 6)`, nil},
 		{"langgraph batches", ruleFile("    max_runs_per_delivery: 5\n    webhooks:\n      - url: https://example.com/a\n      - url: https://example.com/b\n        format: langgraph\n"),
 			`rule "r1": max_runs_per_delivery: is 5, but webhooks[1] has format langgraph, which posts one run per request: set 1 or leave it out (line 4)`, nil},
 		// across rules
@@ -202,5 +203,27 @@ func TestWebhookFormat(t *testing.T) {
 	}
 	if plain := (Rule{Webhooks: []Webhook{{URL: "https://example.com/a"}}}).Spec(); plain.WebhookFormats != nil {
 		t.Errorf("a rule without formats stores webhook_formats %q", plain.WebhookFormats)
+	}
+}
+
+func TestWebhookRetry(t *testing.T) {
+	src := ruleFile("    webhooks:\n      - url: https://example.com/a\n      - url: https://example.com/b\n        retry: standard\n      - url: https://example.com/c\n        retry: langsmith\n")
+	rs, err := Parse([]byte(src), nil, testPolicy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{rs[0].Webhooks[0].Retry, rs[0].Webhooks[1].Retry, rs[0].Webhooks[2].Retry}
+	if want := []string{"", "standard", ""}; !slices.Equal(got, want) {
+		t.Errorf("retries %q, want %q", got, want)
+	}
+	spec := rs[0].Spec()
+	if want := []string{"", "standard", ""}; !slices.Equal(spec.WebhookRetries, want) {
+		t.Errorf("spec webhook_retries %q, want %q", spec.WebhookRetries, want)
+	}
+	if y := spec.YAML(); strings.Count(y, "retry: standard") != 1 || strings.Count(y, "retry:") != 1 {
+		t.Errorf("rules get shows:\n%s\nwant the one standard retry", y)
+	}
+	if plain := (Rule{Webhooks: []Webhook{{URL: "https://example.com/a"}}}).Spec(); plain.WebhookRetries != nil {
+		t.Errorf("a rule without retries stores webhook_retries %q", plain.WebhookRetries)
 	}
 }

@@ -40,6 +40,8 @@ type canonicalHook struct {
 	// Format is left out when it is LangSmith's, so rules without one keep
 	// their fingerprints.
 	Format string `json:"format,omitempty"`
+	// Retry is left out when it is LangSmith's, for the same reason.
+	Retry string `json:"retry,omitempty"`
 }
 
 // Fingerprint is a keyed hash (HMAC-SHA256, hex) of the whole rule, webhook
@@ -69,7 +71,7 @@ func (r Rule) Fingerprint(key []byte) string {
 	}
 	for i, w := range r.Webhooks {
 		// Joined, so a rule with one secret keeps the fingerprint it had.
-		h := canonicalHook{URL: w.URL, SigningSecret: strings.Join(w.SigningSecrets, " "), Headers: [][2]string{}, Format: string(w.Format)}
+		h := canonicalHook{URL: w.URL, SigningSecret: strings.Join(w.SigningSecrets, " "), Headers: [][2]string{}, Format: string(w.Format), Retry: w.Retry}
 		for name, value := range w.Headers {
 			h.Headers = append(h.Headers, [2]string{name, value})
 		}

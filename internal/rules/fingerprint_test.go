@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/runhook/runhook/internal/delivery"
 	"github.com/runhook/runhook/internal/payload"
 )
 
@@ -95,6 +96,7 @@ func TestFingerprintChanges(t *testing.T) {
 		"webhook order":   func(r *Rule) { r.Webhooks[0], r.Webhooks[1] = r.Webhooks[1], r.Webhooks[0] },
 		"webhook removed": func(r *Rule) { r.Webhooks = r.Webhooks[:1] },
 		"format":          func(r *Rule) { r.Webhooks[1].Format = payload.FormatLangGraph },
+		"retry":           func(r *Rule) { r.Webhooks[1].Retry = delivery.RetryStandard },
 		// Moving text between fields must not collide either.
 		"filter to trace": func(r *Rule) { r.Filter, r.TraceFilter = r.Filter+r.TraceFilter, "" },
 	}

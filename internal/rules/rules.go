@@ -59,6 +59,9 @@ type Webhook struct {
 	// Format is the body's shape: LangSmith's (the zero value) or, with
 	// `format: langgraph`, each run alone in LangGraph's Run shape.
 	Format payload.Format
+	// Retry is the retry mode: LangSmith's rules (the zero value) or, with
+	// `retry: standard`, the Standard Webhooks schedule (delivery.RetryStandard).
+	Retry string
 }
 
 // Limits and defaults of the file format.

@@ -215,7 +215,7 @@ func TestParseCollectsEveryError(t *testing.T) {
 rules[2]: name: is required (line 9)
 rules[2]: project: " padded" has leading or trailing spaces (line 9)
 rules[2]: webhooks[0].url: webhook URL gopher://example.com/: scheme must be http or https (line 10)
-rule "bad-hook": webhooks[0]: unknown key "colour"; the keys here are url, headers, signing_secret, format (line 13)`
+rule "bad-hook": webhooks[0]: unknown key "colour"; the keys here are url, headers, signing_secret, format, retry (line 13)`
 	if got != want {
 		t.Errorf("error:\n%s\nwant:\n%s", got, want)
 	}

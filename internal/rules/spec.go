@@ -33,6 +33,9 @@ type Spec struct {
 	// WebhookFormats is each webhook's format, by position ("" for
 	// LangSmith's); absent when every webhook has LangSmith's.
 	WebhookFormats []string `json:"webhook_formats,omitempty"`
+	// WebhookRetries is each webhook's retry mode, by position ("" for
+	// LangSmith's rules); absent when every webhook has LangSmith's.
+	WebhookRetries []string `json:"webhook_retries,omitempty"`
 }
 
 // Spec drops the rule's secrets: webhook URLs are redacted, headers and
@@ -63,6 +66,12 @@ func (r Rule) Spec() Spec {
 				s.WebhookFormats = make([]string, len(r.Webhooks))
 			}
 			s.WebhookFormats[i] = string(w.Format)
+		}
+		if w.Retry != delivery.RetryLangSmith {
+			if s.WebhookRetries == nil {
+				s.WebhookRetries = make([]string, len(r.Webhooks))
+			}
+			s.WebhookRetries[i] = w.Retry
 		}
 	}
 	return s
@@ -148,6 +157,7 @@ type feedbackYAML struct {
 type webhookYAML struct {
 	URL    string `yaml:"url"`
 	Format string `yaml:"format,omitempty"`
+	Retry  string `yaml:"retry,omitempty"`
 }
 
 // YAML renders the spec in the rules file's format for `rules get`. Webhook
@@ -176,6 +186,9 @@ func (s Spec) YAML() string {
 		y.Webhooks[i] = webhookYAML{URL: u}
 		if i < len(s.WebhookFormats) {
 			y.Webhooks[i].Format = s.WebhookFormats[i]
+		}
+		if i < len(s.WebhookRetries) {
+			y.Webhooks[i].Retry = s.WebhookRetries[i]
 		}
 	}
 	var b bytes.Buffer

@@ -149,7 +149,7 @@ func (s Syncer) put(ctx context.Context, c Change) error {
 	}
 	var rows []clickhouse.Webhook
 	for i, w := range r.Webhooks {
-		row, err := delivery.Seal(s.Box, s.Policy, r.ID, uint16(i), delivery.Target{URL: w.URL, Headers: w.Headers, SigningSecrets: w.SigningSecrets, Format: w.Format}, now)
+		row, err := delivery.Seal(s.Box, s.Policy, r.ID, uint16(i), delivery.Target{URL: w.URL, Headers: w.Headers, SigningSecrets: w.SigningSecrets, Format: w.Format, Retry: w.Retry}, now)
 		if err != nil {
 			return fmt.Errorf("webhooks[%d]: %w", i, err)
 		}
