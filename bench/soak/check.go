@@ -72,7 +72,7 @@ func (res *result) print(out *report.Doc) {
 	out.Add("fast p99 beside hang", rig.Pct(res.withHang, 0.99).Seconds(), "s")
 	out.Add("worker RSS last third", float64(rl)/1024, "MiB")
 	out.Add("worker goroutines last third", float64(gl), "goroutines")
-	out.Note("Each trace's root is matched by four rules (one behind a feedback gate, one beside a hanging receiver) and has a run-completion webhook; the faulty receiver answers %s. ClickHouse (the soak's own) is restarted once, two thirds in.", formatMix(o.mix))
+	out.Note("Each trace's root is matched by four rules (one behind a feedback gate, one beside a hanging receiver) and has a run-completion webhook; the faulty receiver answers %s. ClickHouse (the soak's own) is restarted once, half-way.", formatMix(o.mix))
 }
 
 // check is the soak's three invariants. The fast receivers' p99 alone and

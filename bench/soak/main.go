@@ -7,7 +7,7 @@
 // skipped), that no run reached a webhook under two webhook-ids, and that
 // the worker's RSS and goroutines stayed flat; and it compares the p99 of a
 // fast receiver alone with one whose rule also posts to a hanging receiver.
-// ClickHouse is restarted once, two thirds in: the soak runs a ClickHouse
+// ClickHouse is restarted once, half-way: the soak runs a ClickHouse
 // server of its own (scripts/services.sh, in a temporary data dir).
 package main
 
@@ -30,7 +30,7 @@ func main() {
 	flag.DurationVar(&o.killEvery, "kill-every", o.killEvery, "SIGKILL the worker and start another this often; 0 never")
 	mix := flag.String("mix", formatMix(o.mix), "the faulty receiver's answers by weight: ok, 5xx, slow (past the delivery timeout), reset, refused (a closed port)")
 	flag.Float64Var(&o.feedback, "feedback", o.feedback, "share of traces given the feedback the gated rule waits for")
-	flag.BoolVar(&o.restartCH, "restart-clickhouse", o.restartCH, "run a ClickHouse of the soak's own and restart it once, two thirds in")
+	flag.BoolVar(&o.restartCH, "restart-clickhouse", o.restartCH, "run a ClickHouse of the soak's own and restart it once, half-way")
 	jsonPath := flag.String("json", "", "also write the headline figures to this file as JSON (bench/report reads it)")
 	flag.Parse()
 	var err error

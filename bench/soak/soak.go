@@ -253,7 +253,11 @@ func run(ctx context.Context, o options) (*result, error) {
 	var bg sync.WaitGroup
 	errs := make(chan error, 4)
 
-	// ClickHouse restarted once, two thirds in.
+	// ClickHouse restarted once, half-way: after the quiet first third, and
+	// early enough that the worker is sampled, warm, in the last third. A
+	// kill due while ClickHouse is down waits for it (one restart at a
+	// time: a worker started then waits for ClickHouse before it serves).
+	var chRestarting atomic.Bool
 	if ch != nil {
 		bg.Add(1)
 		go func() {
@@ -261,8 +265,10 @@ func run(ctx context.Context, o options) (*result, error) {
 			select {
 			case <-loadCtx.Done():
 				return
-			case <-time.After(time.Until(start.Add(2 * o.duration / 3))):
+			case <-time.After(time.Until(start.Add(o.duration / 2))):
 			}
+			chRestarting.Store(true)
+			defer chRestarting.Store(false)
 			down := time.Now()
 			if err := ch.Stop(); err != nil {
 				errs <- err
@@ -318,6 +324,9 @@ func run(ctx context.Context, o options) (*result, error) {
 			case <-loadCtx.Done():
 				return
 			case <-time.After(time.Until(start.Add(at))):
+			}
+			for chRestarting.Load() && loadCtx.Err() == nil {
+				time.Sleep(200 * time.Millisecond)
 			}
 			wkMu.Lock()
 			wk.Kill()
