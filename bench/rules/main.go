@@ -422,8 +422,8 @@ func printReport(o options, r *rig.Rig, in reportInput) {
 	}
 	posts, delivered := r.Recv.Counts()
 
-	fmt.Printf("rules benchmark: %d rules (%d projects, %d fed) at a %s interval on one bin/worker process; %d cores, %s; Temporal dev server and ClickHouse on loopback\n",
-		o.rules, o.projects, o.active, o.interval, runtime.NumCPU(), runtime.Version())
+	fmt.Printf("rules benchmark: %d rules (%d projects, %d fed) at a %s interval on one bin/worker process; %d cores, %s; Temporal and ClickHouse on loopback; %s\n",
+		o.rules, o.projects, o.active, o.interval, runtime.NumCPU(), runtime.Version(), o.out.Title)
 	fmt.Printf("applied in %.1f s (rulesync, 8 at a time); ran %s; schedules paused in %.1f s, deleted in %.1f s; %d runs fed, %d run deliveries in %d POSTs\n",
 		in.applyTook.Seconds(), in.end.Sub(in.applied).Round(time.Second), in.pauseTook.Seconds(), in.deleteTook.Seconds(), in.fed, delivered, posts)
 	var minutes []time.Time
