@@ -275,17 +275,8 @@ func TestSendTestDeliveryThatDoesNotOpen(t *testing.T) {
 func TestSendTestDeliveryInTheWebhooksFormat(t *testing.T) {
 	store := testenv.ClickHouse(t)
 	ctx := context.Background()
-	box, err := secrets.New(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := testenv.Config(t).Delivery
-	cfg.AllowCIDRs = []string{"127.0.0.0/8"}
-	guard, err := iapp.Guard(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	policy := iapp.URLPolicy(cfg)
+	tester := loopbackTester(t, store)
+	box, policy := tester.Secrets, tester.Policy
 	rcv := newReceiver(t, http.StatusOK)
 	spec := rules.Spec{ID: uuid.New(), Name: "graph", Project: uuid.New()}
 	w, err := delivery.Seal(box, policy, spec.ID, 0, delivery.Target{URL: rcv.URL + "/hook", Format: payload.FormatLangGraph}, time.Now())
@@ -295,8 +286,6 @@ func TestSendTestDeliveryInTheWebhooksFormat(t *testing.T) {
 	if err := store.PutWebhooks(ctx, []clickhouse.Webhook{w}); err != nil {
 		t.Fatal(err)
 	}
-	tester := ruleops.Tester{Store: store, Secrets: box, Policy: policy,
-		Sender: delivery.NewSender(delivery.SenderOptions{Timeout: 5 * time.Second, Guard: guard})}
 	run, results, err := tester.Send(ctx, spec, time.Now())
 	if err != nil || len(results) != 1 || !results[0].Sent() {
 		t.Fatalf("send: %v, %+v", err, results)
@@ -309,4 +298,23 @@ func TestSendTestDeliveryInTheWebhooksFormat(t *testing.T) {
 	if got["run_id"] != run.String() || got["status"] != "success" || got["kwargs"] == nil || got["rule_id"] != nil {
 		t.Errorf("body is not the run in LangGraph's shape: %s", bodies[0])
 	}
+}
+
+// loopbackTester is a Tester on store whose sender and URL policy open
+// loopback only (delivery.allow_cidrs), with a fresh secrets key.
+func loopbackTester(t *testing.T, store ruleops.TestStore) ruleops.Tester {
+	t.Helper()
+	box, err := secrets.New(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testenv.Config(t).Delivery
+	cfg.AllowCIDRs = []string{"127.0.0.0/8"}
+	guard, err := iapp.Guard(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := iapp.URLPolicy(cfg)
+	return ruleops.Tester{Store: store, Secrets: box, Policy: policy,
+		Sender: delivery.NewSender(delivery.SenderOptions{Timeout: 5 * time.Second, Guard: guard})}
 }
