@@ -33,6 +33,9 @@ func work(ctx context.Context, p app.Process) error {
 	if err := app.Alerts(cfg, c, acts); err != nil {
 		return err
 	}
+	if cfg.Metrics.Profiles {
+		acts.Metrics.ServeProfiles()
+	}
 	go func() {
 		if err := acts.Metrics.Serve(ctx, cfg.Metrics.Addr); err != nil {
 			logger.Error("metrics server", "addr", cfg.Metrics.Addr, "error", err)

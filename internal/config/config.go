@@ -139,6 +139,10 @@ type Rules struct {
 
 type Metrics struct {
 	Addr string `koanf:"addr"`
+	// Profiles serves net/http/pprof under /debug/pprof/ beside /metrics.
+	// Off by default: a profile is for whoever runs the worker, and it costs
+	// CPU while taken.
+	Profiles bool `koanf:"profiles"`
 }
 
 type Log struct {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"slices"
 	"time"
 
@@ -48,6 +49,7 @@ type Metrics struct {
 	duration   prometheus.Histogram
 	alerts     *prometheus.CounterVec
 	alertFails *prometheus.CounterVec
+	profiles   bool
 }
 
 // New registers every collector on a fresh registry.
@@ -148,7 +150,23 @@ func (m *Metrics) Handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	if m.profiles {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	return mux
+}
+
+// ServeProfiles makes Handler serve net/http/pprof under /debug/pprof/
+// (metrics.profiles), which the soak reads to tell a goroutine leak from
+// work in flight.
+func (m *Metrics) ServeProfiles() {
+	if m != nil {
+		m.profiles = true
+	}
 }
 
 // Serve serves Handler on addr until ctx is done, then shuts down and

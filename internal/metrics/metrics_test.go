@@ -177,6 +177,27 @@ func TestHealthz(t *testing.T) {
 	}
 }
 
+func TestProfilesOnlyWhenAsked(t *testing.T) {
+	off := httptest.NewServer(New().Handler())
+	defer off.Close()
+	if status, _ := get(t, off.URL+"/debug/pprof/goroutine?debug=1"); status != http.StatusNotFound {
+		t.Errorf("profiles not asked for: GET /debug/pprof/goroutine = %d, want 404", status)
+	}
+	m := New()
+	m.ServeProfiles()
+	on := httptest.NewServer(m.Handler())
+	defer on.Close()
+	status, body := get(t, on.URL+"/debug/pprof/goroutine?debug=1")
+	if status != http.StatusOK || !strings.HasPrefix(body, "goroutine profile: total ") {
+		t.Errorf("GET /debug/pprof/goroutine?debug=1 = %d %.40q", status, body)
+	}
+	if status, _ := get(t, on.URL+"/metrics"); status != http.StatusOK {
+		t.Errorf("GET /metrics beside profiles = %d", status)
+	}
+	var none *Metrics
+	none.ServeProfiles()
+}
+
 func TestNilRecordsNothing(t *testing.T) {
 	var m *Metrics
 	m.Attempt("delivered", time.Second)
