@@ -118,7 +118,7 @@ bench: services services-prod
 	$(GO) run ./bench/rules -rules 5000 -interval 1m -duration 4m -json $(BENCH_OUT)/rules-5000.json
 	RUNHOOK_TEMPORAL_ADDRESS=$(PROD_TEMPORAL) $(GO) run ./bench/rules -rules 1000 -interval 1m -duration 4m -engine "$(PROD_ENGINE)" -json $(BENCH_OUT)/rules-prod.json
 	$(GO) run ./bench/scaling -posts 500 -runs-per-post 10 -concurrency 64 -workers 2 -rounds 2 -json $(BENCH_OUT)/scaling.json
-	$(GO) run ./bench/soak -duration 5m -rate 20 -kill-every 45s -json $(BENCH_OUT)/soak.json
+	$(GO) run ./bench/soak -duration 5m -rate 10 -kill-every 45s -json $(BENCH_OUT)/soak.json
 	$(GO) run ./bench/report -o $(BENCH_OUT)/table.md $(BENCH_OUT)
 
 # The same pipeline on small loads (a few minutes), to check it end to end;
@@ -138,7 +138,7 @@ bench-quick: services services-prod
 	$(GO) run ./bench/rules -rules 20 -projects 5 -active 2 -interval 10s -duration 40s -history 20 -floor-workflows 50 -json $(BENCH_QUICK_OUT)/rules.json
 	RUNHOOK_TEMPORAL_ADDRESS=$(PROD_TEMPORAL) $(GO) run ./bench/rules -rules 20 -projects 5 -active 2 -interval 10s -duration 40s -history 20 -floor-workflows 50 -engine "$(PROD_ENGINE)" -json $(BENCH_QUICK_OUT)/rules-prod.json
 	$(GO) run ./bench/scaling -posts 60 -runs-per-post 10 -concurrency 16 -workers 2 -rounds 2 -json $(BENCH_QUICK_OUT)/scaling.json
-	$(GO) run ./bench/soak -duration 45s -rate 20 -kill-every 15s -json $(BENCH_QUICK_OUT)/soak.json
+	$(GO) run ./bench/soak -duration 45s -rate 10 -kill-every 15s -json $(BENCH_QUICK_OUT)/soak.json
 	$(GO) run ./bench/report -o $(BENCH_QUICK_OUT)/table.md $(BENCH_QUICK_OUT)
 
 clean:

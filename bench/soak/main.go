@@ -31,6 +31,7 @@ func main() {
 	mix := flag.String("mix", formatMix(o.mix), "the faulty receiver's answers by weight: ok, 5xx, slow (past the delivery timeout), reset, refused (a closed port)")
 	flag.Float64Var(&o.feedback, "feedback", o.feedback, "share of traces given the feedback the gated rule waits for")
 	flag.BoolVar(&o.restartCH, "restart-clickhouse", o.restartCH, "run a ClickHouse of the soak's own and restart it once, half-way")
+	flag.StringVar(&o.profiles, "profiles", o.profiles, "write the worker's goroutine profiles (before, first third, last third, idle after the drain) to this directory")
 	jsonPath := flag.String("json", "", "also write the headline figures to this file as JSON (bench/report reads it)")
 	flag.Parse()
 	var err error
@@ -61,10 +62,16 @@ type options struct {
 	mix       map[string]int
 	feedback  float64
 	restartCH bool
+	profiles  string
 }
 
+// defaults offer 10 runs/s: what this 2-core machine takes with every
+// service on it and latency flat. At 20 the machine ran 1.8-2.0 cores busy
+// with no fault at all, ClickHouse 1.1 of them, and deliveries fell further
+// behind each minute, so goroutines and memory grew with the backlog and
+// could not tell a leak (bench/RESULTS.md).
 func defaults() options {
-	return options{duration: 5 * time.Minute, rate: 20, killEvery: 45 * time.Second, feedback: 0.5, restartCH: true,
+	return options{duration: 5 * time.Minute, rate: 10, killEvery: 45 * time.Second, feedback: 0.5, restartCH: true,
 		mix: map[string]int{"ok": 60, "5xx": 15, "slow": 5, "reset": 10, "refused": 10}}
 }
 

@@ -32,6 +32,11 @@ import (
 // hanging receivers cost seconds, not the default's 5 s each.
 const deliveryTimeout = 2 * time.Second
 
+// idleAfterDrain is how long the worker is left idle after the drain before
+// its goroutines are counted: long enough for the rules' 2 s ticks to find
+// nothing and end, and for idle connections to close.
+const idleAfterDrain = 6 * time.Second
+
 // hook is one webhook whose outcomes are counted: a rule's webhook, or
 // the run-completion webhooks (rule = the nil UUID, webhooks = 1).
 type hook struct {
@@ -64,8 +69,19 @@ type result struct {
 	// runAnswers are the run-completion receiver's.
 	runAnswers map[behaviour]int
 	samples    []sample
-	alone      []time.Duration // fast receiver, its rule's only webhook
-	withHang   []time.Duration // fast receiver, its rule's other webhook hangs
+	// idle is the worker's goroutines idleAfterDrain after the drain, and
+	// before theirs before the load, once warm.
+	idle, before int
+	// cpuFirst is the cores each process kept busy in the first third.
+	cpuFirst map[string]float64
+	// profiles are the worker's goroutines at its peak in the first and
+	// last thirds of the load, and idle once the drain is done.
+	profiles map[string]*goroutineProfile
+	alone    []time.Duration // fast receiver, its rule's only webhook
+	// aloneBy is the fast receiver's latencies over the whole load, by the
+	// tenth of the load its run was answered in.
+	aloneBy  [10][]time.Duration
+	withHang []time.Duration // fast receiver, its rule's other webhook hangs
 }
 
 // ledger is matched against outcomes for one hook.
@@ -84,6 +100,7 @@ type sample struct {
 	age        time.Duration // since this worker started
 	rssKB      uint64
 	goroutines int
+	busy       float64 // the machine's busy CPU seconds so far
 }
 
 func run(ctx context.Context, o options) (*result, error) {
@@ -177,7 +194,7 @@ func run(ctx context.Context, o options) (*result, error) {
 		return nil, err
 	}
 	wenv := []string{"RUNHOOK_METRICS_ADDR=" + metricsAddr, "RUNHOOK_DELIVERY_TIMEOUT=" + deliveryTimeout.String(),
-		"RUNHOOK_DELIVERY_PAUSE_AFTER_FAILURES=0", "RUNHOOK_DELIVERY_INITIAL_INTERVAL=500ms"}
+		"RUNHOOK_DELIVERY_PAUSE_AFTER_FAILURES=0", "RUNHOOK_DELIVERY_INITIAL_INTERVAL=500ms", "RUNHOOK_METRICS_PROFILES=true"}
 	startWorker := func(i int) (*rig.Worker, error) {
 		return r.Start(workerBin, filepath.Join(r.Dir, fmt.Sprintf("worker-%d.log", i)), wenv...)
 	}
@@ -207,7 +224,7 @@ func run(ctx context.Context, o options) (*result, error) {
 	if err := rig.WaitServer(ctx, base, srv); err != nil {
 		return nil, err
 	}
-	res := &result{o: o, setup: time.Since(began)}
+	res := &result{o: o, setup: time.Since(began), profiles: map[string]*goroutineProfile{}}
 	client := &http.Client{Timeout: time.Minute}
 	// post retries as the SDKs do (a 5xx or no answer, with backoff), for as
 	// long as a ClickHouse restart can last.
@@ -247,6 +264,26 @@ func run(ctx context.Context, o options) (*result, error) {
 		return last
 	}
 
+	// The worker warm and idle before the load: the level it should come
+	// back to once the load has drained.
+	time.Sleep(time.Until(wkStarted.Add(warmup)))
+	if res.before, err = goroutines(metricsAddr); err != nil {
+		return nil, err
+	}
+	if res.profiles["before"], err = readGoroutineProfile(metricsAddr); err != nil {
+		return nil, err
+	}
+
+	// What each process costs in the first third (no kills, no restart):
+	// what bounds the rate the machine can take.
+	pids := rig.ServicePIDs()
+	if ch != nil {
+		pids["clickhouse"] = ch.Pid()
+	}
+	meter := rig.NewCPUMeter(map[string][]int{"ClickHouse": {pids["clickhouse"]}, "Temporal": {pids["temporal"]},
+		"worker": {wk.Pid()}, "server": {srv.Pid()}, "soak (load, receivers)": {os.Getpid()}})
+	meter.Mark()
+
 	start := time.Now()
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
@@ -284,6 +321,16 @@ func run(ctx context.Context, o options) (*result, error) {
 		}()
 	}
 
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		select {
+		case <-loadCtx.Done():
+		case <-time.After(time.Until(start.Add(o.duration / 3))):
+			res.cpuFirst = meter.Since()
+		}
+	}()
+
 	// The worker's memory and goroutines every 2 s; the kills on their period.
 	var smu sync.Mutex
 	bg.Add(2)
@@ -303,9 +350,25 @@ func run(ctx context.Context, o options) (*result, error) {
 			if err != nil || rss == 0 {
 				continue // between a kill and the next worker's metrics
 			}
+			at := time.Since(start)
 			smu.Lock()
-			res.samples = append(res.samples, sample{at: time.Since(start), age: age, rssKB: rss, goroutines: g})
+			busy, _ := rig.MachineCPU()
+			res.samples = append(res.samples, sample{at: at, age: age, rssKB: rss, goroutines: g, busy: busy})
 			smu.Unlock()
+			// The profile at each third's peak says what the goroutines wait on.
+			third := ""
+			switch {
+			case age < warmup:
+			case at <= o.duration/3:
+				third = "first"
+			case at >= o.duration-o.duration/3:
+				third = "last"
+			}
+			if third != "" && (res.profiles[third] == nil || g > res.profiles[third].total) {
+				if p, err := readGoroutineProfile(metricsAddr); err == nil {
+					res.profiles[third] = p
+				}
+			}
 		}
 	}()
 	go func() {
@@ -430,6 +493,21 @@ func run(ctx context.Context, o options) (*result, error) {
 		time.Sleep(2 * time.Second)
 	}
 
+	// The worker idle: every outcome is in, and the last ticks have found
+	// nothing new. What it still holds beyond its pollers would be a leak.
+	time.Sleep(idleAfterDrain)
+	if g, err := goroutines(metricsAddr); err == nil {
+		res.idle = g
+		if p, err := readGoroutineProfile(metricsAddr); err == nil {
+			res.profiles["idle"] = p
+		}
+	}
+	if o.profiles != "" {
+		if err := saveProfiles(o.profiles, res.profiles); err != nil {
+			return nil, err
+		}
+	}
+
 	res.dups, res.dupRun = map[string]int{}, map[string]uuid.UUID{}
 	for name, rc := range map[string]*receiver{"faulty": faulty, "fast-alone": alone, "fast-beside-hang": beside, "hang": hang, "gated": gated, "run-completion": runHook} {
 		res.dups[name], res.dupRun[name] = rc.duplicates()
@@ -442,6 +520,12 @@ func run(ctx context.Context, o options) (*result, error) {
 		}
 	}
 	res.alone, res.withHang = latencies(alone, quiet), latencies(beside, quiet)
+	for id, at := range alone.arrivals() {
+		if sent, ok := answered[id]; ok {
+			i := min(9, int(10*sent.Sub(start)/res.took))
+			res.aloneBy[i] = append(res.aloneBy[i], at.Sub(sent))
+		}
+	}
 	res.runAnswers = runHook.answered()
 	return res, nil
 }

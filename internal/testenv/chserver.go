@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // CHServer is a ClickHouse server of the caller's own, run by
@@ -16,6 +17,7 @@ import (
 type CHServer struct {
 	script string
 	env    []string
+	dir    string
 	tcp    int
 }
 
@@ -32,7 +34,7 @@ func NewCHServer(root, dataDir string) (*CHServer, error) {
 			return nil, err
 		}
 	}
-	s := &CHServer{script: script, tcp: ports[0]}
+	s := &CHServer{script: script, dir: dataDir, tcp: ports[0]}
 	s.env = append(os.Environ(), "RUNHOOK_DATA_DIR="+dataDir,
 		"RUNHOOK_CH_TCP_PORT="+strconv.Itoa(ports[0]), "RUNHOOK_CH_HTTP_PORT="+strconv.Itoa(ports[1]),
 		"RUNHOOK_CH_INTERSERVER_PORT="+strconv.Itoa(ports[2]))
@@ -41,6 +43,17 @@ func NewCHServer(root, dataDir string) (*CHServer, error) {
 
 // Addr is the server's native-protocol address.
 func (s *CHServer) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.tcp) }
+
+// Pid is the running server's process id, as the script recorded it; 0
+// when it is not running.
+func (s *CHServer) Pid() int {
+	b, err := os.ReadFile(filepath.Join(s.dir, "clickhouse.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid
+}
 
 // Start starts the server (installing ClickHouse first if needed) and
 // returns once it answers.
