@@ -11,6 +11,7 @@ import (
 	"math"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -177,6 +178,35 @@ func TestChdbDeliveries(t *testing.T) {
 		c.exec(t, "OPTIMIZE TABLE delivery_outcomes FINAL")
 		c.exec(t, "OPTIMIZE TABLE delivery_ends FINAL")
 		check("after OPTIMIZE FINAL")
+	})
+
+	t.Run("rule log", func(t *testing.T) {
+		rule, run, later := uuid.New(), uuid.New(), uuid.New()
+		event := func(rule, run uuid.UUID, what, workflow string, when time.Time) []any {
+			return []any{rule, run, what, "", runs.Micros(when), workflow}
+		}
+		c.insert(t, clickhouse.InsertEventsSQL, event(rule, run, rulelog.Matched, "tick-1", at(0)),
+			event(rule, later, rulelog.Matched, "tick-2", at(50)), event(uuid.New(), run, rulelog.Matched, "other", at(60)))
+		c.insert(t, clickhouse.InsertOutcomesSQL, outcomeRow(outcome(rule, run, 1, "d-1", rulelog.Failed, at(20))),
+			outcomeRow(outcome(rule, run, 0, "d-0", rulelog.Delivered, at(10))), outcomeRow(outcome(rule, later, 0, "d-2", rulelog.Delivered, at(70))))
+		wheres := func(rows []map[string]any) []string {
+			var out []string
+			for _, r := range rows {
+				out = append(out, fmt.Sprint(r["where"], " ", r["event"], " ", r["webhook"]))
+			}
+			return out
+		}
+		all := []string{"d-2 delivered 0", "tick-2 matched -1", "d-1 failed 1", "d-0 delivered 0", "tick-1 matched -1"}
+		if got := wheres(c.rows(t, clickhouse.RuleLogSQL, rule, rule, uint64(10))); !reflect.DeepEqual(got, all) {
+			t.Errorf("RuleLogSQL = %q, want %q", got, all)
+		}
+		if got := wheres(c.rows(t, clickhouse.RuleLogSQL, rule, rule, uint64(2))); !reflect.DeepEqual(got, all[:2]) {
+			t.Errorf("RuleLogSQL, limit 2 = %q, want %q", got, all[:2])
+		}
+		ofRun := []string{"d-1 failed 1", "d-0 delivered 0", "tick-1 matched -1"}
+		if got := wheres(c.rows(t, clickhouse.RuleLogOfRunSQL, rule, run, rule, run, uint64(10))); !reflect.DeepEqual(got, ofRun) {
+			t.Errorf("RuleLogOfRunSQL = %q, want %q", got, ofRun)
+		}
 	})
 
 	t.Run("rule_pauses", func(t *testing.T) {

@@ -75,9 +75,38 @@ FROM
 ORDER BY at DESC, run_id
 LIMIT ?`
 
+// ruleLogOfRunSQL is one run's entries in a rule's log, newest first. The
+// outcomes are a range of their sort key (rule_id, run_id); rule_events is
+// ordered by (rule_id, at, run_id), so its part reads the rule's range of the
+// key columns and only the run's rows of the rest. Args: rule, run, rule,
+// run, limit.
+const ruleLogOfRunSQL = `SELECT at, run_id, event, reason, where, webhook
+FROM
+(
+    SELECT at, run_id, event, reason, workflow_id AS where, toInt32(-1) AS webhook
+    FROM rule_events
+    WHERE rule_id = ? AND run_id = ?
+    UNION ALL
+    SELECT at, run_id, outcome AS event, reason, delivery_id AS where, toInt32(webhook_idx) AS webhook
+    FROM delivery_outcomes
+    WHERE rule_id = ? AND run_id = ?
+)
+ORDER BY at DESC, webhook
+LIMIT ?`
+
 // RuleLog reads the newest limit entries of a rule's log, newest first.
 func (s *Store) RuleLog(ctx context.Context, ruleID uuid.UUID, limit int) ([]LogEntry, error) {
-	return scanAll(ctx, s, "read rule log", ruleLogSQL, []any{ruleID, ruleID, uint64(limit)}, func(rows driver.Rows, e *LogEntry) error {
+	return s.ruleLog(ctx, ruleLogSQL, ruleID, ruleID, uint64(limit))
+}
+
+// RuleLogOfRun reads the newest limit entries of a rule's log about one run,
+// newest first, however many entries about other runs came after them.
+func (s *Store) RuleLogOfRun(ctx context.Context, ruleID, runID uuid.UUID, limit int) ([]LogEntry, error) {
+	return s.ruleLog(ctx, ruleLogOfRunSQL, ruleID, runID, ruleID, runID, uint64(limit))
+}
+
+func (s *Store) ruleLog(ctx context.Context, query string, args ...any) ([]LogEntry, error) {
+	return scanAll(ctx, s, "read rule log", query, args, func(rows driver.Rows, e *LogEntry) error {
 		var (
 			at uint64
 			wh int32

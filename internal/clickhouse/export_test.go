@@ -65,6 +65,7 @@ const (
 	FeedbackStatsBatchSQL    = feedbackStatsBatchSQL
 	FeedbackStatsByRunSQL    = feedbackStatsByRunSQL
 	InsertAttemptsSQL        = insertAttemptsSQL
+	InsertEventsSQL          = insertEventsSQL
 	InsertFeedbackSQL        = insertFeedbackSQL
 	InsertOutcomesSQL        = insertOutcomesSQL
 	InsertPauseSQL           = insertPauseSQL
@@ -78,6 +79,8 @@ const (
 	PartitionsSQL            = partitionsSQL
 	RecordMigrationSQL       = recordMigrationSQL
 	RunEndedSQL              = runEndedSQL
+	RuleLogSQL               = ruleLogSQL
+	RuleLogOfRunSQL          = ruleLogOfRunSQL
 	RunInputsSQL             = runInputsSQL
 	RunOutputsSQL            = runOutputsSQL
 	RunSizesSQL              = runSizesSQL

@@ -100,3 +100,54 @@ func TestLatestPause(t *testing.T) {
 		t.Error("a pause without a time was written")
 	}
 }
+
+// A run's entries are found however many entries about other runs came
+// after them, and only the rule's.
+func TestRuleLogOfRun(t *testing.T) {
+	store := testenv.ClickHouse(t)
+	ctx := context.Background()
+	rule, other, run := uuid.New(), uuid.New(), uuid.New()
+	t0 := time.Now().UTC().Truncate(time.Microsecond).Add(-time.Hour)
+	events := []clickhouse.Event{{RuleID: rule, RunID: run, Event: rulelog.Matched, At: t0, WorkflowID: "tick-1"},
+		{RuleID: other, RunID: run, Event: rulelog.Matched, At: t0, WorkflowID: "tick-other"}}
+	for i := range 30 {
+		events = append(events, clickhouse.Event{RuleID: rule, RunID: uuid.New(), Event: rulelog.Matched, At: t0.Add(time.Minute + time.Duration(i)*time.Second), WorkflowID: "tick-2"})
+	}
+	if err := store.RecordEvents(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.RecordOutcomes(ctx, []clickhouse.Outcome{
+		{RuleID: rule, RunID: run, WebhookIndex: 0, DeliveryID: "d-0", Outcome: rulelog.Delivered, At: t0.Add(time.Second)},
+		{RuleID: rule, RunID: run, WebhookIndex: 1, DeliveryID: "d-1", Outcome: rulelog.Failed, Reason: "HTTP 500", At: t0.Add(2 * time.Second)},
+		{RuleID: other, RunID: run, DeliveryID: "d-other", Outcome: rulelog.Delivered, At: t0.Add(3 * time.Second)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	newest, err := store.RuleLog(ctx, rule, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range newest {
+		if e.RunID == run {
+			t.Fatalf("the run is among the rule's 10 newest entries; the test needs it older: %+v", newest)
+		}
+	}
+	got, err := store.RuleLogOfRun(ctx, rule, run, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []clickhouse.LogEntry{
+		{At: t0.Add(2 * time.Second), RunID: run, Event: rulelog.Failed, Reason: "HTTP 500", Where: "d-1", Webhook: 1},
+		{At: t0.Add(time.Second), RunID: run, Event: rulelog.Delivered, Where: "d-0", Webhook: 0},
+		{At: t0, RunID: run, Event: rulelog.Matched, Where: "tick-1", Webhook: -1},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("RuleLogOfRun = %+v\nwant %+v", got, want)
+	}
+	if got, err := store.RuleLogOfRun(ctx, rule, run, 2); err != nil || !reflect.DeepEqual(got, want[:2]) {
+		t.Errorf("RuleLogOfRun, limit 2 = %+v, %v; want the 2 newest", got, err)
+	}
+	if got, err := store.RuleLogOfRun(ctx, rule, uuid.New(), 10); err != nil || len(got) != 0 {
+		t.Errorf("RuleLogOfRun of a run the rule never saw = %+v, %v", got, err)
+	}
+}

@@ -48,6 +48,7 @@ type OutcomeReader interface {
 // LogReader reads a rule's log and the attempts of its deliveries.
 type LogReader interface {
 	RuleLog(ctx context.Context, ruleID uuid.UUID, limit int) ([]clickhouse.LogEntry, error)
+	RuleLogOfRun(ctx context.Context, ruleID, runID uuid.UUID, limit int) ([]clickhouse.LogEntry, error)
 	AttemptsSince(ctx context.Context, ruleID uuid.UUID, since time.Time, deliveryID string) ([]clickhouse.Attempt, error)
 }
 

@@ -147,3 +147,24 @@ func TestPagesEscapeStoredText(t *testing.T) {
 		t.Fatal("a rule's name reached the page unescaped")
 	}
 }
+
+// A run older than the newest log entries a page reads is still found by
+// its whole id, on the rule's page and on its own.
+func TestOldRunIsFoundByItsID(t *testing.T) {
+	st, _, _, opts := fixture()
+	old := uuid.MustParse("0190a3b4-0000-7000-8000-0000000000d4")
+	var newer []clickhouse.LogEntry
+	for i := range logLimit {
+		newer = append(newer, clickhouse.LogEntry{At: at.Add(time.Hour - time.Duration(i)*time.Millisecond), RunID: uuid.New(), Event: "matched", Where: "rule-x/later", Webhook: -1})
+	}
+	st.log[ruleID] = append(append(newer, st.log[ruleID]...),
+		clickhouse.LogEntry{At: at.Add(-time.Hour), RunID: old, Event: "matched", Where: "rule-x/long-ago", Webhook: -1})
+	h := newConsole(t, opts)
+	_, body := get(t, h, "/console/rules/"+ruleID.String()+"?run="+strings.ToUpper(old.String()))
+	mustContain(t, "rule searched by a whole run id", body, old.String(), "rule-x/long-ago")
+	if strings.Contains(body, "rule-x/later") {
+		t.Error("the search by a whole run id lists other runs")
+	}
+	_, body = get(t, h, "/console/runs/"+old.String())
+	mustContain(t, "an old run's page", body, "errors", "matched", "rule-x/long-ago")
+}

@@ -84,6 +84,15 @@ func (f *fakeStore) RuleLog(_ context.Context, id uuid.UUID, limit int) ([]click
 	l := f.log[id]
 	return l[:min(limit, len(l))], nil
 }
+func (f *fakeStore) RuleLogOfRun(_ context.Context, id, run uuid.UUID, limit int) ([]clickhouse.LogEntry, error) {
+	var out []clickhouse.LogEntry
+	for _, e := range f.log[id] {
+		if e.RunID == run && len(out) < limit {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
 func (f *fakeStore) AttemptsSince(_ context.Context, _ uuid.UUID, _ time.Time, deliveryID string) ([]clickhouse.Attempt, error) {
 	return f.attempts[deliveryID], nil
 }

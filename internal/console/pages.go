@@ -210,11 +210,22 @@ type logData struct {
 
 func (c *Console) logView(ctx context.Context, ruleID uuid.UUID, query string, workflowOf func(deliveryID string) string) (logView, error) {
 	v := logView{Query: strings.TrimSpace(query)}
-	entries, err := c.opts.Store.RuleLog(ctx, ruleID, logLimit)
+	q := strings.ToLower(v.Query)
+	// A whole run id is read by key, however old; part of one searches the
+	// newest entries.
+	var (
+		entries []clickhouse.LogEntry
+		err     error
+	)
+	if run, perr := uuid.Parse(q); perr == nil {
+		q = run.String()
+		entries, err = c.opts.Store.RuleLogOfRun(ctx, ruleID, run, logLimit)
+	} else {
+		entries, err = c.opts.Store.RuleLog(ctx, ruleID, logLimit)
+	}
 	if err != nil {
 		return v, err
 	}
-	q := strings.ToLower(v.Query)
 	seen := map[string]bool{}
 	for _, e := range entries {
 		if q != "" && !strings.Contains(e.RunID.String(), q) {
@@ -386,13 +397,13 @@ func (c *Console) runPage(w http.ResponseWriter, r *http.Request) {
 			c.fail(w, r, err)
 			return
 		}
-		entries, err := c.opts.Store.RuleLog(ctx, ru.ID, logLimit)
+		entries, err := c.opts.Store.RuleLogOfRun(ctx, ru.ID, id, logLimit)
 		if err != nil {
 			c.fail(w, r, err)
 			return
 		}
 		for _, e := range entries {
-			if e.RunID == id && e.Webhook < 0 {
+			if e.Webhook < 0 {
 				rr.Events = append(rr.Events, e)
 			}
 		}

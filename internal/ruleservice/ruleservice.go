@@ -301,19 +301,12 @@ func (s *Service) Backfill(ctx context.Context, r clickhouse.StoredRule, from, t
 }
 
 // Logs reads the newest limit entries of a rule's log, newest first. A
-// non-nil run keeps only that run's entries among them.
+// non-nil run reads only that run's entries, however old.
 func (s *Service) Logs(ctx context.Context, r clickhouse.StoredRule, limit int, run uuid.UUID) ([]clickhouse.LogEntry, error) {
-	entries, err := s.Store.RuleLog(ctx, r.ID, limit)
-	if err != nil || run == uuid.Nil {
-		return entries, err
+	if run != uuid.Nil {
+		return s.Store.RuleLogOfRun(ctx, r.ID, run, limit)
 	}
-	kept := entries[:0]
-	for _, e := range entries {
-		if e.RunID == run {
-			kept = append(kept, e)
-		}
-	}
-	return kept, nil
+	return s.Store.RuleLog(ctx, r.ID, limit)
 }
 
 // Spec reads a stored rule's spec.
