@@ -35,6 +35,7 @@ func (h *handler) routeRules(mux *http.ServeMux) {
 	mux.Handle("POST /rules/{rule}/trigger", h.auth(h.withRule(h.triggerRule)))
 	mux.Handle("POST /rules/{rule}/backfill", h.auth(h.withRule(h.backfillRule)))
 	mux.Handle("POST /rules/{rule}/test", h.auth(h.withRule(h.testRule)))
+	mux.Handle("POST /rules/{rule}/redeliver", h.auth(h.withRule(h.redeliverRule)))
 	mux.Handle("GET /rules/{rule}/logs", h.auth(h.withRule(h.ruleLogs)))
 	mux.Handle("GET /rules/{rule}/preview", h.auth(h.withRule(h.previewRule)))
 }
@@ -267,6 +268,52 @@ func (h *handler) backfillRule(w http.ResponseWriter, r *http.Request, rule clic
 	return nil
 }
 
+// redeliverRule is POST /rules/{rule}/redeliver with {"failed": true} and an
+// optional "limit" of (run, webhook) pairs (10000), as `starter rules
+// redeliver --failed`: 202 with a workflow per webhook, or 200 with none when
+// nothing failed.
+func (h *handler) redeliverRule(w http.ResponseWriter, r *http.Request, rule clickhouse.StoredRule) *apiError {
+	body := struct {
+		Failed bool `json:"failed"`
+		Limit  int  `json:"limit"`
+	}{Limit: 10000}
+	if e := h.readOptional(w, r, &body); e != nil {
+		return e
+	}
+	if !body.Failed {
+		return invalid("failed", "say which runs to send again: {\"failed\": true}")
+	}
+	if body.Limit < 1 || body.Limit > 100000 {
+		return invalid("limit", "%d is not a number from 1 to 100000", body.Limit)
+	}
+	started, err := h.rules.Redeliver(r.Context(), rule, body.Limit, h.now().UTC())
+	type redelivery struct {
+		Webhook    uint16 `json:"webhook"`
+		Runs       int    `json:"runs"`
+		WorkflowID string `json:"workflow_id"`
+	}
+	out := []redelivery{}
+	for _, d := range started {
+		out = append(out, redelivery{Webhook: d.Webhook, Runs: len(d.RunIDs), WorkflowID: d.WorkflowID})
+	}
+	if err != nil && len(started) == 0 {
+		return rulesError("redeliver", err)
+	}
+	answer := map[string]any{"id": rule.ID, "name": rule.Name, "redeliveries": out}
+	status := http.StatusOK
+	switch {
+	case err != nil:
+		// Some started: say which, and what stopped the rest.
+		h.logger.Error("redeliver", "rule_id", rule.ID, "error", err)
+		answer["error"] = "not every webhook's redelivery started; see the server's log"
+		status = http.StatusInternalServerError
+	case len(out) > 0:
+		status = http.StatusAccepted
+	}
+	writeJSON(w, status, answer)
+	return nil
+}
+
 // logJSON is one entry of a rule's log.
 type logJSON struct {
 	At      time.Time `json:"at"`
@@ -278,7 +325,7 @@ type logJSON struct {
 }
 
 // ruleLogs is GET /rules/{rule}/logs?limit=N&run=ID: the newest N entries
-// (200 by default), newest first; run keeps that run's among them.
+// (200 by default), newest first; run reads only that run's, however old.
 func (h *handler) ruleLogs(w http.ResponseWriter, r *http.Request, rule clickhouse.StoredRule) *apiError {
 	limit := 200
 	if v := r.URL.Query().Get("limit"); v != "" {

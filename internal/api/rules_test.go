@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/client"
@@ -25,6 +26,7 @@ import (
 	iapp "github.com/runhook/runhook/internal/app"
 	"github.com/runhook/runhook/internal/cli"
 	"github.com/runhook/runhook/internal/clickhouse"
+	"github.com/runhook/runhook/internal/rulelog"
 	"github.com/runhook/runhook/internal/rules"
 	"github.com/runhook/runhook/internal/schedules"
 	"github.com/runhook/runhook/internal/testenv"
@@ -249,6 +251,31 @@ func TestRulesAPI(t *testing.T) {
 	if entries := res.body["entries"].([]any); len(entries) == 0 || entries[0].(map[string]any)["event"] != "test" {
 		t.Fatalf("logs: %s", res.raw)
 	}
+	// Redelivery of what failed, as `rules redeliver --failed`.
+	do("POST", "/rules/"+name+"/redeliver", nil, http.StatusUnprocessableEntity)
+	res = do("POST", "/rules/"+name+"/redeliver", []byte(`{"failed": true}`), http.StatusOK)
+	if got := res.body["redeliveries"].([]any); len(got) != 0 {
+		t.Fatalf("redeliver with nothing failed: %s", res.raw)
+	}
+	failed := uuid.New()
+	if err := s.store.RecordOutcomes(ctx, []clickhouse.Outcome{{RuleID: id, RunID: failed, DeliveryID: "d-failed",
+		Outcome: rulelog.Failed, Reason: "HTTP 500", At: time.Now().UTC()}}); err != nil {
+		t.Fatal(err)
+	}
+	res = do("POST", "/rules/"+name+"/redeliver", []byte(`{"failed": true, "limit": 10}`), http.StatusAccepted)
+	got := res.body["redeliveries"].([]any)
+	if len(got) != 1 || got[0].(map[string]any)["runs"] != float64(1) || got[0].(map[string]any)["webhook"] != float64(0) {
+		t.Fatalf("redeliver: %s", res.raw)
+	}
+	wid := got[0].(map[string]any)["workflow_id"].(string)
+	if !strings.HasPrefix(wid, schedules.ID(id)+"/redeliver-") {
+		t.Fatalf("redelivery workflow %q", wid)
+	}
+	if d, err := c.DescribeWorkflowExecution(ctx, wid, ""); err != nil || d.WorkflowExecutionInfo.Type.Name != "DeliverRuns" {
+		t.Fatalf("redelivery workflow %s: %v, %v", wid, d, err)
+	}
+	_ = c.TerminateWorkflow(ctx, wid, "", "test done: no worker polls this queue")
+
 	res = do("GET", "/rules/"+name+"/preview?since=10m&limit=5", nil, http.StatusOK)
 	if res.body["counts"].(map[string]any)["filtered"] != float64(0) {
 		t.Fatalf("preview: %s", res.raw)
@@ -307,7 +334,7 @@ func TestRulesAPIAuth(t *testing.T) {
 	s := rulesServer(t, nil, "unused")
 	for _, route := range []string{"GET /rules", "PUT /rules", "POST /rules/preview", "GET /rules/x", "DELETE /rules/x",
 		"POST /rules/x/pause", "POST /rules/x/resume", "POST /rules/x/trigger", "POST /rules/x/backfill",
-		"POST /rules/x/test", "GET /rules/x/logs", "GET /rules/x/preview"} {
+		"POST /rules/x/test", "POST /rules/x/redeliver", "GET /rules/x/logs", "GET /rules/x/preview"} {
 		method, path, _ := strings.Cut(route, " ")
 		for _, key := range []string{"", "not-the-key"} {
 			res := s.do(method, path, nil, "x-api-key", key)

@@ -32,6 +32,7 @@ func RuleService(cfg config.Config, store *clickhouse.Store, c client.Client) (*
 	}
 	if c != nil {
 		s.Schedules = schedules.Manager{Client: c, TaskQueue: cfg.Temporal.TaskQueue}
+		s.Redeliveries = RedeliveryStarter{Client: c, TaskQueue: cfg.Temporal.TaskQueue, Delivery: cfg.Delivery}
 	}
 	if box != nil {
 		key, _ := cfg.Secrets.KeyBytes()

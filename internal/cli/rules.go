@@ -375,8 +375,7 @@ func (a *app) rulesRedeliverCmd() *cobra.Command {
 			if !failed {
 				return errors.New("say which runs to send again: --failed")
 			}
-			start := iapp.RedeliveryStarter{Client: env.client, TaskQueue: a.cfg.Temporal.TaskQueue, Delivery: a.cfg.Delivery}
-			started, err := ruleops.Redeliver(ctx, env.store, start, r, limit, time.Now().UTC())
+			started, err := env.rules.Redeliver(ctx, r, limit, time.Now().UTC())
 			for _, d := range started {
 				fmt.Fprintf(cmd.OutOrStdout(), "rule %q (%s): %d run(s) to webhook %d: workflow %s\n", r.Name, r.ID, len(d.RunIDs), d.Webhook, d.WorkflowID)
 			}

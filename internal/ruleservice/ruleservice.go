@@ -69,6 +69,9 @@ type Service struct {
 	SettleLag, Recent, Arrivals time.Duration
 	// UIURL and Namespace link a rule's schedule in the Temporal UI.
 	UIURL, Namespace string
+	// Redeliveries starts redeliveries; nil (Temporal not dialled) makes
+	// Redeliver return ErrNoTemporal.
+	Redeliveries ruleops.Starter
 }
 
 func (s *Service) scheduled() error {
@@ -307,6 +310,17 @@ func (s *Service) Logs(ctx context.Context, r clickhouse.StoredRule, limit int, 
 		return s.Store.RuleLogOfRun(ctx, r.ID, run, limit)
 	}
 	return s.Store.RuleLog(ctx, r.ID, limit)
+}
+
+// Redeliver sends again the rule's runs whose last delivery to a webhook
+// failed, at most limit (run, webhook) pairs (ruleops.Redeliver): one
+// DeliverRuns workflow per webhook, returned also when a later one did not
+// start.
+func (s *Service) Redeliver(ctx context.Context, r clickhouse.StoredRule, limit int, at time.Time) ([]ruleops.Redelivery, error) {
+	if s.Redeliveries == nil {
+		return nil, ErrNoTemporal
+	}
+	return ruleops.Redeliver(ctx, s.Store, s.Redeliveries, r, limit, at)
 }
 
 // Spec reads a stored rule's spec.
