@@ -300,61 +300,37 @@ func (a *Activities) openTarget(ctx context.Context, in DeliverInput) (t deliver
 // in LangGraph's format, the one run in LangGraph's Run shape. Large inputs
 // and outputs go by presigned URL either way.
 func (a *Activities) body(ctx context.Context, in DeliverInput, format payload.Format) ([]byte, error) {
-	if format == payload.FormatLangGraph {
-		ruleID, ids := in.RuleID, in.RunIDs
-		if in.RunWebhookOf != uuid.Nil {
-			ruleID, ids = rulelog.RunWebhookRuleID(), []uuid.UUID{in.RunWebhookOf}
-		}
-		p, err := payload.Build(ctx, a.Store, ruleID, in.WindowStart, in.WindowEnd, ids)
-		if err != nil {
-			return nil, fmt.Errorf("build payload: %w", err)
-		}
-		run, err := a.Offload.LangGraph(p.Runs[0], time.Now())
-		if err != nil {
-			return nil, err
-		}
-		body, err := runs.MarshalJSON(run)
-		if err != nil {
-			return nil, fmt.Errorf("encode payload: %w", err)
-		}
-		return body, nil
-	}
+	ruleID, start, end, ids := in.RuleID, in.WindowStart, in.WindowEnd, in.RunIDs
 	if in.RunWebhookOf != uuid.Nil {
-		p, err := payload.Build(ctx, a.Store, rulelog.RunWebhookRuleID(), time.Time{}, time.Time{}, []uuid.UUID{in.RunWebhookOf})
-		if err != nil {
-			return nil, fmt.Errorf("build run webhook body: %w", err)
-		}
-		if err := a.Offload.Run(&p.Runs[0]); err != nil {
-			return nil, err
-		}
-		body, err := runs.MarshalJSON(p.Runs[0])
-		if err != nil {
-			return nil, fmt.Errorf("encode run webhook body: %w", err)
-		}
-		return body, nil
+		ruleID, start, end, ids = rulelog.RunWebhookRuleID(), time.Time{}, time.Time{}, []uuid.UUID{in.RunWebhookOf}
 	}
-	p, err := a.payload(ctx, in.RuleID, in.WindowStart, in.WindowEnd, in.RunIDs)
+	p, err := payload.Build(ctx, a.Store, ruleID, start, end, ids)
 	if err != nil {
 		return nil, fmt.Errorf("build payload: %w", err)
 	}
-	body, err := runs.MarshalJSON(p)
+	// Large inputs and outputs are offloaded in place before the body is
+	// taken from p.
+	var v any
+	switch {
+	case format == payload.FormatLangGraph:
+		v, err = a.Offload.LangGraph(p.Runs[0], time.Now())
+	case in.RunWebhookOf != uuid.Nil:
+		if err = a.Offload.Run(&p.Runs[0]); err == nil {
+			v = p.Runs[0]
+		}
+	default:
+		if err = a.Offload.Apply(&p); err == nil {
+			v = p
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	body, err := runs.MarshalJSON(v)
 	if err != nil {
 		return nil, fmt.Errorf("encode payload: %w", err)
 	}
 	return body, nil
-}
-
-// payload is a rule's payload as it is sent, large fields offloaded; the
-// plan measures the same thing, so its batches fit.
-func (a *Activities) payload(ctx context.Context, ruleID uuid.UUID, start, end time.Time, runIDs []uuid.UUID) (payload.Payload, error) {
-	p, err := payload.Build(ctx, a.Store, ruleID, start, end, runIDs)
-	if err != nil {
-		return payload.Payload{}, err
-	}
-	if err := a.Offload.Apply(&p); err != nil {
-		return payload.Payload{}, err
-	}
-	return p, nil
 }
 
 func (a *Activities) recordAttempt(ctx context.Context, log *slog.Logger, in DeliverInput, redacted string, attempt int32, started time.Time, res delivery.Result) {
