@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -150,7 +151,7 @@ func (h *handler) ingest(ctx context.Context, req *batchReq) (*result, *apiError
 	res := &result{}
 	folds := make([][]runs.Write, len(groups))
 	for i, g := range groups {
-		folds[i] = concat(logged[g.id], bases[g.id], own[g.id])
+		folds[i] = slices.Concat(logged[g.id], bases[g.id], own[g.id])
 		r, err := runs.Fold(folds[i])
 		if err != nil {
 			return nil, g.foldError(err, req.lone)
@@ -255,7 +256,7 @@ func (h *handler) refold(ctx context.Context, groups []*group, folds [][]runs.Wr
 	for i, g := range groups {
 		// What was folded before is in the log too; the union also keeps a
 		// store that reads back less than it was given from dropping writes.
-		all := concat(logged[g.id], folds[i])
+		all := slices.Concat(logged[g.id], folds[i])
 		if runs.SameWrites(all, folds[i]) {
 			continue
 		}
@@ -272,14 +273,6 @@ func (h *handler) refold(ctx context.Context, groups []*group, folds [][]runs.Wr
 		res.runs[i] = r
 	}
 	return nil
-}
-
-func concat(lists ...[]runs.Write) []runs.Write {
-	var out []runs.Write
-	for _, l := range lists {
-		out = append(out, l...)
-	}
-	return out
 }
 
 // groupWrites gathers the writes of each run, in the order the runs first
