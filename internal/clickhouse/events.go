@@ -58,38 +58,41 @@ type LogEntry struct {
 	Webhook int // -1 for events
 }
 
-// ruleLogSQL is a rule's events and delivery outcomes, newest first. Both
-// parts read a range of their table's sort key by rule_id. Args: rule, rule,
-// limit (as in "newest N").
+// ruleLogEvents and ruleLogOutcomes are a rule's events and delivery
+// outcomes as log entries, each a range of its table's sort key by rule_id
+// (rule_events: rule_id, at, run_id; delivery_outcomes: rule_id, run_id,
+// webhook_idx). Arg: the rule.
+const (
+	ruleLogEvents = `SELECT at, run_id, event, reason, workflow_id AS where, toInt32(-1) AS webhook
+    FROM rule_events
+    WHERE rule_id = ?`
+	ruleLogOutcomes = `SELECT at, run_id, outcome AS event, reason, delivery_id AS where, toInt32(webhook_idx) AS webhook
+    FROM delivery_outcomes
+    WHERE rule_id = ?`
+)
+
+// ruleLogSQL is a rule's log, newest first. Args: rule, rule, limit (as in
+// "newest N").
 const ruleLogSQL = `SELECT at, run_id, event, reason, where, webhook
 FROM
 (
-    SELECT at, run_id, event, reason, workflow_id AS where, toInt32(-1) AS webhook
-    FROM rule_events
-    WHERE rule_id = ?
+    ` + ruleLogEvents + `
     UNION ALL
-    SELECT at, run_id, outcome AS event, reason, delivery_id AS where, toInt32(webhook_idx) AS webhook
-    FROM delivery_outcomes
-    WHERE rule_id = ?
+    ` + ruleLogOutcomes + `
 )
 ORDER BY at DESC, run_id
 LIMIT ?`
 
-// ruleLogOfRunSQL is one run's entries in a rule's log, newest first. The
-// outcomes are a range of their sort key (rule_id, run_id); rule_events is
-// ordered by (rule_id, at, run_id), so its part reads the rule's range of the
-// key columns and only the run's rows of the rest. Args: rule, run, rule,
+// ruleLogOfRunSQL is one run's entries in a rule's log, newest first: its
+// outcomes by their sort key, its events from the rule's range of
+// rule_events, where run_id follows at in the key. Args: rule, run, rule,
 // run, limit.
 const ruleLogOfRunSQL = `SELECT at, run_id, event, reason, where, webhook
 FROM
 (
-    SELECT at, run_id, event, reason, workflow_id AS where, toInt32(-1) AS webhook
-    FROM rule_events
-    WHERE rule_id = ? AND run_id = ?
+    ` + ruleLogEvents + ` AND run_id = ?
     UNION ALL
-    SELECT at, run_id, outcome AS event, reason, delivery_id AS where, toInt32(webhook_idx) AS webhook
-    FROM delivery_outcomes
-    WHERE rule_id = ? AND run_id = ?
+    ` + ruleLogOutcomes + ` AND run_id = ?
 )
 ORDER BY at DESC, webhook
 LIMIT ?`
