@@ -65,17 +65,8 @@ func (r *receiver) posts() ([]*http.Request, [][]byte) {
 func TestSendTestDeliveryToEveryWebhook(t *testing.T) {
 	store := testenv.ClickHouse(t)
 	ctx := context.Background()
-	box, err := secrets.New(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := testenv.Config(t).Delivery
-	cfg.AllowCIDRs = []string{"127.0.0.0/8"}
-	guard, err := iapp.Guard(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	policy := iapp.URLPolicy(cfg)
+	tester := loopbackTester(t, store)
+	box, policy := tester.Secrets, tester.Policy
 	secret, err := signing.NewSecret()
 	if err != nil {
 		t.Fatal(err)
@@ -96,9 +87,6 @@ func TestSendTestDeliveryToEveryWebhook(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tester := ruleops.Tester{Store: store, Secrets: box, Policy: policy,
-		Sender: delivery.NewSender(delivery.SenderOptions{Timeout: 5 * time.Second, Guard: guard})}
-
 	run, results, err := tester.Send(ctx, spec, now)
 	if err != nil {
 		t.Fatal(err)
